@@ -1,0 +1,329 @@
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use crate::{Error, KeySet, UnverifiedToken, VerifiedToken};
+
+/// Largest JWKS document read from the network.
+const MAX_JWKS_BYTES: usize = 512 * 1024;
+
+/// Options of a [`JwksCache`].
+///
+/// ```
+/// use std::time::Duration;
+/// use logto_jwt::JwksOptions;
+/// let options = JwksOptions::default()
+///     .min_refresh_interval(Duration::from_secs(10))
+///     .timeout(Duration::from_secs(5))
+///     .max_token_len(8 * 1024);
+/// assert_eq!(options.get_timeout(), Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct JwksOptions {
+    min_refresh_interval: Duration,
+    timeout: Duration,
+    max_token_len: usize,
+}
+
+impl Default for JwksOptions {
+    fn default() -> Self {
+        JwksOptions {
+            min_refresh_interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+            max_token_len: 16 * 1024,
+        }
+    }
+}
+
+impl JwksOptions {
+    /// Shortest time between two fetches of the key set (default 30 s). A
+    /// token with an unknown `kid` triggers a refetch only when the previous
+    /// fetch is at least this old, so a flood of bad `kid`s costs the issuer
+    /// at most one request per interval.
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.min_refresh_interval = interval;
+        self
+    }
+
+    /// Time limit of one fetch, connection to last byte (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Longest token accepted, in bytes (default 16 KiB).
+    pub fn max_token_len(mut self, len: usize) -> Self {
+        self.max_token_len = len;
+        self
+    }
+
+    /// The configured minimum refresh interval.
+    #[must_use]
+    pub fn get_min_refresh_interval(&self) -> Duration {
+        self.min_refresh_interval
+    }
+
+    /// The configured fetch timeout.
+    #[must_use]
+    pub fn get_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The configured token size limit.
+    #[must_use]
+    pub fn get_max_token_len(&self) -> usize {
+        self.max_token_len
+    }
+}
+
+/// An issuer's key set, fetched from its `jwks_uri` when first needed and
+/// refetched when a token names a key it does not hold (key rotation).
+///
+/// * Refetches happen at most once per
+///   [`min_refresh_interval`](JwksOptions::min_refresh_interval).
+/// * Concurrent misses share one request (single flight).
+/// * Verifications with known keys never wait for a fetch: the key set is
+///   swapped in when the new one is complete.
+/// * Every fetch is bounded by [`timeout`](JwksOptions::timeout); a failed
+///   fetch keeps the previous key set.
+///
+/// Cloning is cheap and clones share the key set.
+///
+/// The `reqwest::Client` should not follow redirects
+/// (`redirect::Policy::none()`).
+///
+/// ```no_run
+/// # async fn run(token: &str) -> Result<(), logto_jwt::Error> {
+/// use logto_jwt::{JwksCache, JwksOptions};
+/// let jwks = JwksCache::new(
+///     "https://tenant.logto.app/oidc/jwks".parse().unwrap(),
+///     reqwest::Client::new(),
+///     JwksOptions::default(),
+/// );
+/// let verified = jwks.verify(token).await?;
+/// let claims: logto_jwt::RegisteredClaims = verified.claims()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    uri: Url,
+    http: reqwest::Client,
+    options: JwksOptions,
+    keys: RwLock<Option<Arc<KeySet>>>,
+    /// Number of completed fetch attempts; lets waiters see that a fetch
+    /// happened while they queued.
+    attempts: AtomicU64,
+    fetch: tokio::sync::Mutex<FetchState>,
+}
+
+#[derive(Default)]
+struct FetchState {
+    last_attempt: Option<Instant>,
+    last_error: Option<Error>,
+}
+
+impl fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwksCache")
+            .field("uri", &self.inner.uri.as_str())
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwksCache {
+    /// A cache for the key set at `jwks_uri`. Nothing is fetched until the
+    /// first verification (or [`JwksCache::key_set`]).
+    #[must_use]
+    pub fn new(jwks_uri: Url, http: reqwest::Client, options: JwksOptions) -> JwksCache {
+        JwksCache {
+            inner: Arc::new(Inner {
+                uri: jwks_uri,
+                http,
+                options,
+                keys: RwLock::new(None),
+                attempts: AtomicU64::new(0),
+                fetch: tokio::sync::Mutex::new(FetchState::default()),
+            }),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &JwksOptions {
+        &self.inner.options
+    }
+
+    fn current(&self) -> Option<Arc<KeySet>> {
+        match self.inner.keys.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn store(&self, set: Arc<KeySet>) {
+        match self.inner.keys.write() {
+            Ok(mut g) => *g = Some(set),
+            Err(poisoned) => *poisoned.into_inner() = Some(set),
+        }
+    }
+
+    /// The key set, fetched first if none is held yet.
+    ///
+    /// # Errors
+    /// [`Error::JwksFetch`] or [`Error::InvalidJwks`] when the first fetch
+    /// fails.
+    pub async fn key_set(&self) -> Result<Arc<KeySet>, Error> {
+        let seen = self.inner.attempts.load(Ordering::Acquire);
+        if let Some(set) = self.current() {
+            return Ok(set);
+        }
+        self.refresh_after(seen).await
+    }
+
+    /// Parses `token` (refusing it when over the size limit), picks its key
+    /// and verifies its signature. Claims are not checked.
+    ///
+    /// # Errors
+    /// Every token error of [`UnverifiedToken::parse`] and
+    /// [`UnverifiedToken::verify`], [`Error::UnknownKey`], and the fetch
+    /// errors when the key set had to be fetched and could not be.
+    pub async fn verify(&self, token: &str) -> Result<VerifiedToken, Error> {
+        let unverified = UnverifiedToken::parse(token, self.inner.options.max_token_len)?;
+        let header = unverified.header();
+        let seen = self.inner.attempts.load(Ordering::Acquire);
+        if let Some(set) = self.current() {
+            match set.find(header.kid.as_deref(), header.alg) {
+                Ok(key) => return unverified.verify(key),
+                Err(Error::UnknownKey { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let set = self.refresh_after(seen).await?;
+        let key = set.find(header.kid.as_deref(), header.alg)?;
+        unverified.verify(key)
+    }
+
+    /// Fetches a new key set unless one was fetched since `seen` or within
+    /// the minimum interval; returns the key set then in force.
+    async fn refresh_after(&self, seen: u64) -> Result<Arc<KeySet>, Error> {
+        let mut state = self.inner.fetch.lock().await;
+        let fetched_meanwhile = self.inner.attempts.load(Ordering::Acquire) != seen;
+        let too_soon = state
+            .last_attempt
+            .is_some_and(|t| t.elapsed() < self.inner.options.min_refresh_interval);
+        if fetched_meanwhile || too_soon {
+            return match (self.current(), &state.last_error) {
+                (Some(set), _) => Ok(set),
+                (None, Some(e)) => Err(e.clone()),
+                (None, None) => Err(Error::JwksFetch("no key set fetched yet".into())),
+            };
+        }
+        state.last_attempt = Some(Instant::now());
+        let result = self.fetch().await;
+        let out = match result {
+            Ok(set) => {
+                let set = Arc::new(set);
+                self.store(set.clone());
+                state.last_error = None;
+                Ok(set)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, uri = %self.inner.uri, "JWKS fetch failed");
+                state.last_error = Some(e.clone());
+                match self.current() {
+                    // Keep serving the previous keys; the caller sees the
+                    // token's own error (unknown key) rather than ours.
+                    Some(set) => Ok(set),
+                    None => Err(e),
+                }
+            }
+        };
+        self.inner.attempts.fetch_add(1, Ordering::AcqRel);
+        out
+    }
+
+    async fn fetch(&self) -> Result<KeySet, Error> {
+        let timeout = self.inner.options.timeout;
+        match tokio::time::timeout(timeout, self.fetch_inner(timeout)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::JwksFetch(format!("timed out after {timeout:?}"))),
+        }
+    }
+
+    async fn fetch_inner(&self, timeout: Duration) -> Result<KeySet, Error> {
+        tracing::debug!(uri = %self.inner.uri, "fetching JWKS");
+        let mut response = self
+            .inner
+            .http
+            .get(self.inner.uri.clone())
+            .header(
+                reqwest::header::ACCEPT,
+                "application/json, application/jwk-set+json",
+            )
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| Error::JwksFetch(describe(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Error::JwksFetch(format!("HTTP status {status}")));
+        }
+        if response
+            .content_length()
+            .is_some_and(|l| l > MAX_JWKS_BYTES as u64)
+        {
+            return Err(Error::InvalidJwks("document too large".into()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Error::JwksFetch(describe(&e)))?
+        {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(Error::InvalidJwks("document too large".into()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let set = KeySet::from_json(&body)?;
+        if set.is_empty() {
+            return Err(Error::InvalidJwks("no usable signature key".into()));
+        }
+        Ok(set)
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else if e.is_redirect() {
+        "redirect refused".into()
+    } else {
+        // Strip the URL (already known) to keep messages short.
+        e.without_url_ref().to_string()
+    }
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut s = self.to_string();
+        if let Some(url) = self.url() {
+            s = s.replace(url.as_str(), "<jwks_uri>");
+        }
+        s
+    }
+}

@@ -1,0 +1,123 @@
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::Error;
+
+/// The `aud` claim: one audience or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience string.
+    One(String),
+    /// An array of audiences.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// True when `aud` is, or contains, `value`.
+    #[must_use]
+    pub fn contains(&self, value: &str) -> bool {
+        self.iter().any(|a| a == value)
+    }
+
+    /// Iterates over the audiences.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let slice: &[String] = match self {
+            Audience::One(a) => std::slice::from_ref(a),
+            Audience::Many(v) => v,
+        };
+        slice.iter().map(String::as_str)
+    }
+}
+
+/// The registered claims of RFC 7519 that validators check.
+///
+/// ```
+/// use logto_jwt::{Error, RegisteredClaims};
+/// let c: RegisteredClaims =
+///     serde_json::from_str(r#"{"sub":"u1","aud":["a","b"],"exp":1000,"iat":900}"#).unwrap();
+/// assert!(c.aud.as_ref().unwrap().contains("b"));
+/// assert!(c.check_time(950, 0).is_ok());
+/// assert_eq!(c.check_time(1000, 0), Err(Error::Expired));
+/// assert!(c.check_time(1000, 30).is_ok()); // within the leeway
+/// assert_eq!(c.check_time(800, 30), Err(Error::NotYetValid)); // iat ahead
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RegisteredClaims {
+    /// Issuer.
+    pub iss: Option<String>,
+    /// Subject.
+    pub sub: Option<String>,
+    /// Audience(s).
+    pub aud: Option<Audience>,
+    /// Expiry, in seconds since the Unix epoch.
+    #[serde(default, deserialize_with = "numeric_date")]
+    pub exp: Option<u64>,
+    /// Not before, in seconds since the Unix epoch.
+    #[serde(default, deserialize_with = "numeric_date")]
+    pub nbf: Option<u64>,
+    /// Issued at, in seconds since the Unix epoch.
+    #[serde(default, deserialize_with = "numeric_date")]
+    pub iat: Option<u64>,
+}
+
+/// Accepts integer and fractional NumericDates (RFC 7519 §2); fractions are
+/// truncated. Negative or non-finite values are refused.
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = Option::<serde_json::Number>::deserialize(d)?;
+    match v {
+        None => Ok(None),
+        Some(n) => {
+            if let Some(u) = n.as_u64() {
+                Ok(Some(u))
+            } else {
+                match n.as_f64() {
+                    Some(f) if (0.0..1.0e15).contains(&f) => Ok(Some(f as u64)),
+                    _ => Err(serde::de::Error::custom("NumericDate out of range")),
+                }
+            }
+        }
+    }
+}
+
+impl RegisteredClaims {
+    /// Builds claims from their parts (for callers that parse the payload
+    /// themselves).
+    #[must_use]
+    pub fn new(exp: Option<u64>, nbf: Option<u64>, iat: Option<u64>) -> RegisteredClaims {
+        RegisteredClaims {
+            exp,
+            nbf,
+            iat,
+            ..RegisteredClaims::default()
+        }
+    }
+
+    /// Checks the time claims against `now` (Unix seconds), allowing
+    /// `leeway` seconds of clock skew: `exp` is required and must be after
+    /// `now - leeway`; `nbf` and `iat`, when present, must not be after
+    /// `now + leeway`.
+    ///
+    /// # Errors
+    /// [`Error::MissingClaim`]`("exp")`, [`Error::Expired`],
+    /// [`Error::NotYetValid`].
+    pub fn check_time(&self, now: u64, leeway: u64) -> Result<(), Error> {
+        let exp = self.exp.ok_or(Error::MissingClaim("exp"))?;
+        if now >= exp.saturating_add(leeway) {
+            return Err(Error::Expired);
+        }
+        let latest = now.saturating_add(leeway);
+        if self.nbf.is_some_and(|nbf| nbf > latest) || self.iat.is_some_and(|iat| iat > latest) {
+            return Err(Error::NotYetValid);
+        }
+        Ok(())
+    }
+}
+
+/// The current time in Unix seconds.
+#[must_use]
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,294 @@
+//! JwksCache against a local JWKS server that counts its requests.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use logto_jwt::{Error, JwksCache, JwksOptions};
+use serde_json::json;
+use support::{TestKey, claims, jwks};
+
+#[derive(Clone)]
+struct Server {
+    hits: Arc<AtomicUsize>,
+    body: Arc<Mutex<(StatusCode, String)>>,
+    delay: Arc<Mutex<Duration>>,
+}
+
+impl Server {
+    async fn start(body: String) -> (Server, url::Url) {
+        let server = Server {
+            hits: Arc::default(),
+            body: Arc::new(Mutex::new((StatusCode::OK, body))),
+            delay: Arc::default(),
+        };
+        let app = axum::Router::new()
+            .route("/jwks", axum::routing::get(serve))
+            .with_state(server.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (server, format!("http://{addr}/jwks").parse().unwrap())
+    }
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+    fn set(&self, status: StatusCode, body: String) {
+        *self.body.lock().unwrap() = (status, body);
+    }
+    fn set_delay(&self, d: Duration) {
+        *self.delay.lock().unwrap() = d;
+    }
+}
+
+async fn serve(State(s): State<Server>) -> Response {
+    s.hits.fetch_add(1, Ordering::SeqCst);
+    let delay = *s.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
+    let (status, body) = s.body.lock().unwrap().clone();
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+fn cache(uri: url::Url, interval: Duration) -> JwksCache {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    JwksCache::new(
+        uri,
+        http,
+        JwksOptions::default()
+            .min_refresh_interval(interval)
+            .timeout(Duration::from_millis(500)),
+    )
+}
+
+#[tokio::test]
+async fn fetches_lazily_once() {
+    let k = TestKey::generate("ES384", "k1");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let cache = cache(uri, Duration::ZERO);
+    assert_eq!(server.hits(), 0);
+    let token = k.sign(&claims(), json!({}));
+    for _ in 0..20 {
+        cache.verify(&token).await.unwrap();
+    }
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_unknown_kids_share_one_fetch_and_rotation_succeeds() {
+    let old = TestKey::generate("ES384", "old");
+    let new = TestKey::generate("ES384", "new");
+    let (server, uri) = Server::start(jwks(&[&old])).await;
+    let cache = cache(uri, Duration::ZERO);
+    cache.verify(&old.sign(&claims(), json!({}))).await.unwrap();
+    assert_eq!(server.hits(), 1);
+
+    // Rotation: the issuer now signs with `new`; the JWKS holds both.
+    server.set(StatusCode::OK, jwks(&[&new, &old]));
+    server.set_delay(Duration::from_millis(200));
+    let token = Arc::new(new.sign(&claims(), json!({})));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let cache = cache.clone();
+            let token = token.clone();
+            tokio::spawn(async move { cache.verify(&token).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        server.hits(),
+        2,
+        "50 concurrent misses must share one fetch"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_on_cold_cache_share_one_fetch() {
+    let k = TestKey::generate("ES256", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    server.set_delay(Duration::from_millis(200));
+    let cache = cache(uri, Duration::ZERO);
+    let bad = Arc::new(TestKey::generate("ES256", "unknown").sign(&claims(), json!({})));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let cache = cache.clone();
+            let bad = bad.clone();
+            tokio::spawn(async move { cache.verify(&bad).await })
+        })
+        .collect();
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), Err(Error::UnknownKey { .. })));
+    }
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn flood_of_bad_kids_is_rate_limited() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let cache = cache(uri, Duration::from_secs(60));
+    cache.verify(&k.sign(&claims(), json!({}))).await.unwrap();
+    for i in 0..200 {
+        let mut header = json!({});
+        header["kid"] = json!(format!("bad-{i}"));
+        let err = cache.verify(&k.sign(&claims(), header)).await.unwrap_err();
+        assert!(matches!(err, Error::UnknownKey { .. }));
+    }
+    assert_eq!(server.hits(), 1, "no fetch within the interval");
+}
+
+#[tokio::test]
+async fn refetch_allowed_after_interval() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let cache = cache(uri, Duration::from_millis(300));
+    cache.verify(&k.sign(&claims(), json!({}))).await.unwrap();
+    let bad = k.sign(&claims(), json!({"kid": "nope"}));
+    for _ in 0..10 {
+        assert!(cache.verify(&bad).await.is_err());
+    }
+    assert_eq!(server.hits(), 1);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(cache.verify(&bad).await.is_err());
+    assert!(cache.verify(&bad).await.is_err());
+    assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_kids_never_wait_for_a_fetch() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let http = reqwest::Client::new();
+    let cache = JwksCache::new(
+        uri,
+        http,
+        JwksOptions::default()
+            .min_refresh_interval(Duration::ZERO)
+            .timeout(Duration::from_secs(5)),
+    );
+    let good = k.sign(&claims(), json!({}));
+    cache.verify(&good).await.unwrap();
+    server.set_delay(Duration::from_secs(2));
+    let slow = {
+        let cache = cache.clone();
+        let bad = k.sign(&claims(), json!({"kid": "rotated"}));
+        tokio::spawn(async move { cache.verify(&bad).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    for _ in 0..10 {
+        tokio::time::timeout(Duration::from_millis(500), cache.verify(&good))
+            .await
+            .expect("a known kid waited for the fetch")
+            .unwrap();
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(slow.await.unwrap().is_err());
+    assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test]
+async fn fetch_timeout() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    server.set_delay(Duration::from_secs(30));
+    let cache = cache(uri, Duration::ZERO);
+    let started = Instant::now();
+    let err = cache
+        .verify(&k.sign(&claims(), json!({})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::JwksFetch(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn http_and_document_errors_are_typed_and_keep_old_keys() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start("<html>oops</html>".into()).await;
+    let cache = cache(uri.clone(), Duration::ZERO);
+    let token = k.sign(&claims(), json!({}));
+    assert!(matches!(
+        cache.verify(&token).await,
+        Err(Error::InvalidJwks(_))
+    ));
+    server.set(StatusCode::INTERNAL_SERVER_ERROR, jwks(&[&k]));
+    let err = cache.verify(&token).await.unwrap_err();
+    assert!(
+        matches!(err, Error::JwksFetch(ref m) if m.contains("500")),
+        "{err:?}"
+    );
+    assert!(err.is_key_source_error());
+    server.set(StatusCode::OK, json!({"keys": []}).to_string());
+    assert!(matches!(
+        cache.verify(&token).await,
+        Err(Error::InvalidJwks(_))
+    ));
+    server.set(StatusCode::OK, jwks(&[&k]));
+    cache.verify(&token).await.unwrap();
+    // Issuer down: known keys keep working, unknown kids are unknown.
+    server.set(StatusCode::SERVICE_UNAVAILABLE, String::new());
+    cache.verify(&token).await.unwrap();
+    let other = k.sign(&claims(), json!({"kid": "other"}));
+    assert!(matches!(
+        cache.verify(&other).await,
+        Err(Error::UnknownKey { .. })
+    ));
+    // Connection refused.
+    let closed = cache_for_closed_port().await;
+    assert!(matches!(
+        closed.verify(&token).await,
+        Err(Error::JwksFetch(_))
+    ));
+}
+
+async fn cache_for_closed_port() -> JwksCache {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    cache(
+        format!("http://{addr}/jwks").parse().unwrap(),
+        Duration::ZERO,
+    )
+}
+
+#[tokio::test]
+async fn failed_first_fetch_is_rate_limited_too() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(String::new()).await;
+    server.set(StatusCode::INTERNAL_SERVER_ERROR, String::new());
+    let cache = cache(uri, Duration::from_secs(60));
+    let token = k.sign(&claims(), json!({}));
+    for _ in 0..20 {
+        assert!(matches!(
+            cache.verify(&token).await,
+            Err(Error::JwksFetch(_))
+        ));
+    }
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn garbage_never_reaches_the_network() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let cache = cache(uri, Duration::ZERO);
+    for bad in ["", "garbage", "a.b.c", &"x".repeat(1 << 20)] {
+        assert!(cache.verify(bad).await.is_err());
+    }
+    let none = format!("{}.e30.", support::b64(br#"{"alg":"none"}"#));
+    assert!(matches!(
+        cache.verify(&none).await,
+        Err(Error::UnsupportedAlgorithm(_))
+    ));
+    assert_eq!(server.hits(), 0);
+}
