@@ -1,0 +1,417 @@
+//! [`LogtoClient`]: the per-user facade of seed 000's tutorial.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+
+use crate::config::LogtoConfig;
+use crate::error::LogtoError;
+use crate::protocol::callback::match_callback;
+use crate::protocol::claims::{AccessTokenClaims, IdTokenClaims, UserInfo, decode_unverified};
+use crate::protocol::sign_in::{SignInOptions, SignInSession, authorization_url};
+use crate::protocol::tokens::{CachedAccessToken, Grant, SessionTokens, TokenTarget};
+use crate::protocol::{id_token, now_unix, random, sign_out};
+use crate::provider::ClientAuth;
+use crate::refresh::Rotation;
+use crate::storage::{MemoryStorage, Storage, StorageKey};
+
+/// One user's Logto client: a shared [`LogtoConfig`] and that user's [`Storage`].
+///
+/// Build one per request (or per user) over the user's session storage; it is cheap, and clients
+/// built from clones of one config share discovery, keys and connections.
+///
+/// ```no_run
+/// use logto::{LogtoClient, LogtoConfig, MemoryStorage};
+///
+/// # async fn run() -> Result<(), logto::LogtoError> {
+/// let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
+///     .app_secret("app-secret")
+///     .build()?;
+/// let client = LogtoClient::new(config, MemoryStorage::new());
+///
+/// // /sign-in: send the user to Logto.
+/// let url = client.sign_in("https://your-app.com/callback").await?;
+/// // /callback: Logto sends the user back.
+/// client.handle_sign_in_callback("https://your-app.com/callback?code=…&state=…").await?;
+/// if client.is_authenticated().await? {
+///     let claims = client.get_id_token_claims().await?;
+///     println!("signed in as {}", claims.sub);
+/// }
+/// // /sign-out
+/// let url = client.sign_out(Some("https://your-app.com/")).await?;
+/// # Ok(()) }
+/// ```
+pub struct LogtoClient<S = MemoryStorage> {
+    config: LogtoConfig,
+    storage: S,
+}
+
+impl<S> fmt::Debug for LogtoClient<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogtoClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> LogtoClient<S> {
+    /// A client for one user, over that user's storage.
+    pub fn new(config: LogtoConfig, storage: S) -> Self {
+        LogtoClient { config, storage }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LogtoConfig {
+        &self.config
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Starts a sign-in: stores a new sign-in session and returns the Logto URL to redirect the
+    /// user to. `redirect_uri` must be registered in Logto Console.
+    pub async fn sign_in(&self, redirect_uri: &str) -> Result<String, LogtoError> {
+        self.sign_in_with(SignInOptions::new(redirect_uri)).await
+    }
+
+    /// [`sign_in`](Self::sign_in) with Logto's options: interaction mode, first screen, direct
+    /// sign-in to a social or SSO connector, login hint, organization, extra parameters.
+    pub async fn sign_in_with(&self, options: SignInOptions) -> Result<String, LogtoError> {
+        let discovery = self.provider().discovery().await?;
+        let (url, session) =
+            authorization_url(&self.config, &discovery.authorization_endpoint, &options)?;
+        self.put(StorageKey::SignInSession, &session).await?;
+        Ok(url.into())
+    }
+
+    /// Completes the sign-in from the URL Logto redirected the user to (the full request URL):
+    /// checks it against the pending sign-in, exchanges the code, verifies the ID token and stores
+    /// the tokens. The pending sign-in is used up once the callback is recognised as its answer.
+    pub async fn handle_sign_in_callback(&self, callback_url: &str) -> Result<(), LogtoError> {
+        let session: SignInSession = self
+            .get(StorageKey::SignInSession)
+            .await?
+            .ok_or(LogtoError::SignInSessionMissing)?;
+        let params = match_callback(callback_url, &session)?;
+        self.storage
+            .delete(StorageKey::SignInSession)
+            .await
+            .map_err(LogtoError::Storage)?;
+
+        let discovery = self.provider().discovery().await?;
+        let code = params.into_code(
+            &discovery.issuer,
+            discovery.authorization_response_iss_parameter_supported,
+        )?;
+        let grant = Grant::AuthorizationCode {
+            code: &code,
+            redirect_uri: &session.redirect_uri,
+            code_verifier: &session.code_verifier,
+        };
+        let response = self.provider().token(&self.client_auth(), &grant).await?;
+        let id_token = response
+            .id_token
+            .clone()
+            .ok_or_else(|| LogtoError::id_token("the token response has no ID token"))?;
+        self.verify_id_token(&id_token, Some(&session.nonce), None)
+            .await?;
+
+        let mut tokens = SessionTokens {
+            session_id: random::random_string(16),
+            id_token,
+            refresh_token: response.refresh_token.clone(),
+            access_tokens: Default::default(),
+        };
+        tokens.access_tokens.insert(
+            TokenTarget::default().cache_key(),
+            CachedAccessToken::from_response(&response, now_unix()),
+        );
+        self.put(StorageKey::Tokens, &tokens).await
+    }
+
+    /// Whether a user is signed in (an ID token is stored).
+    pub async fn is_authenticated(&self) -> Result<bool, LogtoError> {
+        Ok(self.tokens().await?.is_some())
+    }
+
+    /// The raw ID token.
+    pub async fn get_id_token(&self) -> Result<String, LogtoError> {
+        Ok(self.signed_in().await?.id_token)
+    }
+
+    /// The ID token's claims (verified when it was stored).
+    pub async fn get_id_token_claims(&self) -> Result<IdTokenClaims, LogtoError> {
+        decode_unverified(&self.signed_in().await?.id_token, "the stored ID token")
+    }
+
+    /// The refresh token, if Logto issued one.
+    pub async fn get_refresh_token(&self) -> Result<Option<String>, LogtoError> {
+        Ok(self.signed_in().await?.refresh_token)
+    }
+
+    /// The user's claims from Logto's userinfo endpoint, including `custom_data`, `identities`,
+    /// `sso_identities` and `organization_data`. Refuses an answer about another user.
+    pub async fn fetch_user_info(&self) -> Result<UserInfo, LogtoError> {
+        let access_token = self.get_access_token("").await?;
+        let user_info = self.provider().userinfo(&access_token).await?;
+        let claims = self.get_id_token_claims().await?;
+        if user_info.sub != claims.sub {
+            return Err(LogtoError::UserInfoSubjectMismatch);
+        }
+        Ok(user_info)
+    }
+
+    /// An access token for the API `resource` (`""`: the opaque token for userinfo). Cached until a
+    /// minute before it expires, then refreshed with the refresh token.
+    pub async fn get_access_token(&self, resource: &str) -> Result<String, LogtoError> {
+        self.access_token(TokenTarget::new(resource, None)).await
+    }
+
+    /// The claims of [`get_access_token`](Self::get_access_token)'s JWT (not verified here: the
+    /// API that receives the token verifies it).
+    pub async fn get_access_token_claims(
+        &self,
+        resource: &str,
+    ) -> Result<AccessTokenClaims, LogtoError> {
+        claims_of(&self.get_access_token(resource).await?)
+    }
+
+    /// An organization token (`aud` = `urn:logto:organization:<id>`) for one of the user's
+    /// organizations. Needs [`UserInfoScope::Organizations`](crate::UserInfoScope::Organizations).
+    pub async fn get_organization_token(
+        &self,
+        organization_id: &str,
+    ) -> Result<String, LogtoError> {
+        self.require_organizations_scope()?;
+        self.access_token(TokenTarget::new("", Some(organization_id)))
+            .await
+    }
+
+    /// The claims of [`get_organization_token`](Self::get_organization_token)'s JWT.
+    pub async fn get_organization_token_claims(
+        &self,
+        organization_id: &str,
+    ) -> Result<AccessTokenClaims, LogtoError> {
+        claims_of(&self.get_organization_token(organization_id).await?)
+    }
+
+    /// An access token for an organization-level API `resource`, scoped to the user's roles in
+    /// `organization_id` (the token carries an `organization_id` claim).
+    pub async fn get_access_token_for_organization(
+        &self,
+        resource: &str,
+        organization_id: &str,
+    ) -> Result<String, LogtoError> {
+        self.require_organizations_scope()?;
+        self.access_token(TokenTarget::new(resource, Some(organization_id)))
+            .await
+    }
+
+    /// Forgets the cached access tokens; the next request for one refreshes.
+    pub async fn clear_access_token(&self) -> Result<(), LogtoError> {
+        if let Some(mut tokens) = self.tokens().await? {
+            tokens.access_tokens.clear();
+            self.put(StorageKey::Tokens, &tokens).await?;
+        }
+        Ok(())
+    }
+
+    /// Signs out: clears the local session first (even when Logto is unreachable), revokes the
+    /// refresh token best-effort, and returns Logto's end-session URL to redirect the user to, which
+    /// sends them on to `post_logout_redirect_uri` (registered in Logto Console) when given.
+    pub async fn sign_out(
+        &self,
+        post_logout_redirect_uri: Option<&str>,
+    ) -> Result<String, LogtoError> {
+        let tokens = self.tokens().await.ok().flatten();
+        self.storage
+            .delete(StorageKey::Tokens)
+            .await
+            .map_err(LogtoError::Storage)?;
+        self.storage
+            .delete(StorageKey::SignInSession)
+            .await
+            .map_err(LogtoError::Storage)?;
+
+        if let Some(refresh_token) = tokens.and_then(|t| t.refresh_token) {
+            if let Err(error) = self
+                .provider()
+                .revoke(&self.client_auth(), &refresh_token)
+                .await
+            {
+                tracing::warn!(%error, "could not revoke the refresh token at sign-out");
+            }
+        }
+        let end_session_endpoint = match self.provider().discovery().await {
+            Ok(discovery) => discovery.end_session_endpoint.clone(),
+            // Logto's end-session path is fixed; the user can still end the Logto session.
+            Err(_) => format!("{}/oidc/session/end", self.config.endpoint()),
+        };
+        sign_out::end_session_url(
+            &end_session_endpoint,
+            self.config.app_id(),
+            post_logout_redirect_uri,
+        )
+    }
+
+    async fn access_token(&self, target: TokenTarget) -> Result<String, LogtoError> {
+        let tokens = self.signed_in().await?;
+        if let Some(token) = tokens.fresh_access_token(&target, now_unix()) {
+            return Ok(token.to_owned());
+        }
+
+        // One refresh at a time for this session (see `refresh`).
+        let slot = self.config.inner.refresh_locks.slot(&tokens.session_id);
+        let mut last_rotation = slot.last_rotation.lock().await;
+        let mut tokens = self.signed_in().await?;
+        if let Some(rotation) = last_rotation.as_ref() {
+            if tokens.refresh_token.as_deref() == Some(rotation.used_refresh_token.as_str()) {
+                // This copy of the session predates a refresh another request made: adopt it.
+                tokens = rotation.tokens.clone();
+                self.put(StorageKey::Tokens, &tokens).await?;
+            }
+        }
+        let now = now_unix();
+        if let Some(token) = tokens.fresh_access_token(&target, now) {
+            return Ok(token.to_owned());
+        }
+        let refresh_token = tokens
+            .refresh_token
+            .clone()
+            .ok_or(LogtoError::NoRefreshToken)?;
+        let grant = Grant::RefreshToken {
+            refresh_token: &refresh_token,
+            target: &target,
+        };
+        let response = match self.provider().token(&self.client_auth(), &grant).await {
+            Ok(response) => response,
+            Err(LogtoError::TokenRequest { error, .. }) if error == "invalid_grant" => {
+                *last_rotation = None;
+                self.storage
+                    .delete(StorageKey::Tokens)
+                    .await
+                    .map_err(LogtoError::Storage)?;
+                return Err(LogtoError::SessionExpired);
+            }
+            Err(LogtoError::TokenRequest { error, .. })
+                if error == "access_denied" && target.organization_id.is_some() =>
+            {
+                return Err(LogtoError::OrganizationAccessDenied {
+                    organization_id: target.organization_id.unwrap_or_default(),
+                });
+            }
+            Err(error) => return Err(error),
+        };
+
+        if let Some(id_token) = &response.id_token {
+            let subject =
+                decode_unverified::<IdTokenClaims>(&tokens.id_token, "the stored ID token")?.sub;
+            self.verify_id_token(id_token, None, Some(&subject)).await?;
+            tokens.id_token = id_token.clone();
+        }
+        if let Some(rotated) = &response.refresh_token {
+            tokens.refresh_token = Some(rotated.clone());
+        }
+        tokens.prune(now);
+        tokens.access_tokens.insert(
+            target.cache_key(),
+            CachedAccessToken::from_response(&response, now),
+        );
+        self.put(StorageKey::Tokens, &tokens).await?;
+        *last_rotation = Some(Rotation {
+            used_refresh_token: refresh_token,
+            tokens,
+        });
+        Ok(response.access_token)
+    }
+
+    async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<(), LogtoError> {
+        let provider = self.provider();
+        let discovery = provider.discovery().await?;
+        let verified = provider
+            .jwks()
+            .await?
+            .verify(token)
+            .await
+            .map_err(|source| LogtoError::InvalidIdToken {
+                reason: format!("signature check failed: {source}"),
+                source: Some(source),
+            })?;
+        let claims: IdTokenClaims =
+            verified
+                .claims()
+                .map_err(|source| LogtoError::InvalidIdToken {
+                    reason: "unexpected claims".into(),
+                    source: Some(source),
+                })?;
+        let expected = id_token::Expected {
+            issuer: &discovery.issuer,
+            client_id: self.config.app_id(),
+            nonce,
+            subject,
+            leeway: self.config.inner.leeway.as_secs(),
+            now: now_unix(),
+        };
+        id_token::check(&claims, &expected)
+    }
+
+    fn require_organizations_scope(&self) -> Result<(), LogtoError> {
+        if self
+            .config
+            .has_scope(crate::UserInfoScope::Organizations.as_str())
+        {
+            Ok(())
+        } else {
+            Err(LogtoError::MissingOrganizationsScope)
+        }
+    }
+
+    fn client_auth(&self) -> ClientAuth<'_> {
+        ClientAuth {
+            client_id: self.config.app_id(),
+            secret: self.config.inner.app_secret.as_ref(),
+        }
+    }
+
+    fn provider(&self) -> &crate::provider::Provider {
+        self.config.provider()
+    }
+
+    async fn tokens(&self) -> Result<Option<SessionTokens>, LogtoError> {
+        self.get(StorageKey::Tokens).await
+    }
+
+    async fn signed_in(&self) -> Result<SessionTokens, LogtoError> {
+        self.tokens().await?.ok_or(LogtoError::NotAuthenticated)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: StorageKey) -> Result<Option<T>, LogtoError> {
+        let Some(raw) = self.storage.get(key).await.map_err(LogtoError::Storage)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&raw).map(Some).map_err(|e| {
+            LogtoError::Storage(
+                format!("the stored {key} is not readable ({e}); sign in again").into(),
+            )
+        })
+    }
+
+    async fn put<T: serde::Serialize>(&self, key: StorageKey, value: &T) -> Result<(), LogtoError> {
+        let raw = serde_json::to_string(value).map_err(|e| LogtoError::Storage(Box::new(e)))?;
+        self.storage
+            .set(key, raw)
+            .await
+            .map_err(LogtoError::Storage)
+    }
+}
+
+fn claims_of(token: &str) -> Result<AccessTokenClaims, LogtoError> {
+    decode_unverified(token, "the access token (an opaque token has no claims)")
+}

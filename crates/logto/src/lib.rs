@@ -1,0 +1,65 @@
+//! # Logto for Rust web apps
+//!
+//! The Rust form of Logto's Python SDK: sign users in with [Logto](https://logto.io), read their
+//! claims, and get access tokens for your APIs and organizations. The names follow the Python SDK
+//! in snake_case, so Logto's Python tutorial maps line by line:
+//!
+//! | Python | Rust |
+//! | --- | --- |
+//! | `LogtoConfig(endpoint=…, appId=…, appSecret=…)` | [`LogtoConfig::builder`]`(endpoint, app_id).app_secret(…).build()?` |
+//! | `LogtoClient(config, storage=…)` | [`LogtoClient::new`]`(config, storage)` |
+//! | `await client.signIn(redirectUri=…, interactionMode=…)` | [`sign_in`](LogtoClient::sign_in) / [`sign_in_with`](LogtoClient::sign_in_with) |
+//! | `await client.handleSignInCallback(request.url)` | [`handle_sign_in_callback`](LogtoClient::handle_sign_in_callback) |
+//! | `client.isAuthenticated()` | [`is_authenticated`](LogtoClient::is_authenticated) |
+//! | `client.getIdTokenClaims()` | [`get_id_token_claims`](LogtoClient::get_id_token_claims) |
+//! | `await client.fetchUserInfo()` | [`fetch_user_info`](LogtoClient::fetch_user_info) |
+//! | `await client.getAccessToken(resource)` | [`get_access_token`](LogtoClient::get_access_token) |
+//! | `await client.getOrganizationToken(id)` | [`get_organization_token`](LogtoClient::get_organization_token) |
+//! | `await client.signOut(postLogoutRedirectUri=…)` | [`sign_out`](LogtoClient::sign_out) |
+//!
+//! ```no_run
+//! use logto::{LogtoClient, LogtoConfig, MemoryStorage, UserInfoScope};
+//!
+//! # async fn run() -> Result<(), logto::LogtoError> {
+//! let config = LogtoConfig::builder("https://your-tenant.logto.app", "your-app-id")
+//!     .app_secret("your-app-secret")
+//!     .scopes([UserInfoScope::Email, UserInfoScope::Organizations])
+//!     .resources(["https://shopping.your-app.com/api"])
+//!     .build()?;
+//! let client = LogtoClient::new(config, MemoryStorage::new());
+//! let sign_in_url = client.sign_in("https://your-app.com/callback").await?;
+//! // … the user signs in at Logto and comes back to /callback …
+//! # let callback_url = "";
+//! client.handle_sign_in_callback(callback_url).await?;
+//! let token = client.get_access_token("https://shopping.your-app.com/api").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Layers
+//! - [`protocol`]: the pure protocol core (URL building, callback checks, token and claims models).
+//! - `provider`: the I/O edge (discovery, token endpoint, userinfo, revocation, JWKS cache).
+//! - [`LogtoClient`]: the per-user facade over a [`Storage`].
+//!
+//! Framework integrations (e.g. `logto-axum`) build on these.
+
+pub mod protocol;
+
+mod client;
+mod config;
+mod error;
+mod provider;
+mod refresh;
+mod storage;
+
+pub use client::LogtoClient;
+pub use config::{
+    LogtoConfig, LogtoConfigBuilder, ORGANIZATIONS_RESOURCE, Prompt, RESERVED_SCOPES, UserInfoScope,
+};
+pub use error::{BoxError, LogtoError};
+pub use protocol::claims::{
+    AccessTokenClaims, IdTokenClaims, Identity, OrganizationData, SsoIdentity, UserInfo,
+};
+pub use protocol::sign_in::{
+    DirectSignIn, FirstScreen, Identifier, InteractionMode, SignInOptions,
+};
+pub use storage::{MemoryStorage, Storage, StorageKey};

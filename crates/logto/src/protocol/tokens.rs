@@ -1,0 +1,241 @@
+//! Token endpoint requests and responses, and the signed-in session kept in storage.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Access tokens are refreshed when less than this is left of their lifetime (as Logto's SDKs do).
+pub(crate) const EXPIRY_MARGIN_SECS: u64 = 60;
+
+/// A successful token endpoint response (RFC 6749 §5.1).
+#[derive(Deserialize)]
+pub(crate) struct TokenResponse {
+    pub(crate) access_token: String,
+    #[serde(default)]
+    pub(crate) refresh_token: Option<String>,
+    #[serde(default)]
+    pub(crate) id_token: Option<String>,
+    #[serde(default)]
+    pub(crate) expires_in: Option<u64>,
+    #[serde(default)]
+    pub(crate) scope: Option<String>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token endpoint request, as form fields (client authentication is added by the provider edge).
+pub(crate) enum Grant<'a> {
+    AuthorizationCode {
+        code: &'a str,
+        redirect_uri: &'a str,
+        code_verifier: &'a str,
+    },
+    RefreshToken {
+        refresh_token: &'a str,
+        target: &'a TokenTarget,
+    },
+}
+
+impl Grant<'_> {
+    pub(crate) fn form(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => vec![
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", code_verifier),
+            ],
+            Grant::RefreshToken {
+                refresh_token,
+                target,
+            } => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", *refresh_token),
+                ];
+                if let Some(resource) = &target.resource {
+                    form.push(("resource", resource.as_str()));
+                }
+                if let Some(organization_id) = &target.organization_id {
+                    form.push(("organization_id", organization_id.as_str()));
+                }
+                form
+            }
+        }
+    }
+}
+
+/// What an access token is for: an API resource, an organization, both (an organization-level
+/// API resource), or neither (the opaque token for userinfo).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct TokenTarget {
+    pub(crate) resource: Option<String>,
+    pub(crate) organization_id: Option<String>,
+}
+
+impl TokenTarget {
+    pub(crate) fn new(resource: &str, organization_id: Option<&str>) -> Self {
+        TokenTarget {
+            resource: (!resource.is_empty()).then(|| resource.to_owned()),
+            organization_id: organization_id.map(str::to_owned),
+        }
+    }
+
+    /// The key of this target's token in [`SessionTokens::access_tokens`].
+    pub(crate) fn cache_key(&self) -> String {
+        let resource = self.resource.as_deref().unwrap_or("");
+        match &self.organization_id {
+            Some(org) => format!("{resource}#{org}"),
+            None => resource.to_owned(),
+        }
+    }
+}
+
+/// The signed-in session, stored as one value under [`StorageKey::Tokens`](crate::StorageKey) so
+/// that a refresh replaces the refresh token and what came with it in one write.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct SessionTokens {
+    /// Random id of this sign-in, stable across refreshes: the key refreshes coordinate on.
+    pub(crate) session_id: String,
+    pub(crate) id_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_token: Option<String>,
+    #[serde(default)]
+    pub(crate) access_tokens: BTreeMap<String, CachedAccessToken>,
+}
+
+impl fmt::Debug for SessionTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionTokens")
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field(
+                "access_tokens",
+                &self.access_tokens.keys().collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// An access token and when it stops being usable.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct CachedAccessToken {
+    pub(crate) token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) scope: Option<String>,
+    /// Seconds since the epoch.
+    pub(crate) expires_at: u64,
+}
+
+impl CachedAccessToken {
+    pub(crate) fn from_response(response: &TokenResponse, now: u64) -> Self {
+        CachedAccessToken {
+            token: response.access_token.clone(),
+            scope: response.scope.clone(),
+            // Logto always sends expires_in; without it, assume its default lifetime.
+            expires_at: now + response.expires_in.unwrap_or(3600),
+        }
+    }
+
+    /// True while the token has more than [`EXPIRY_MARGIN_SECS`] to live.
+    pub(crate) fn is_fresh(&self, now: u64) -> bool {
+        now.saturating_add(EXPIRY_MARGIN_SECS) < self.expires_at
+    }
+}
+
+impl SessionTokens {
+    /// The fresh cached token for `target`, if any.
+    pub(crate) fn fresh_access_token(&self, target: &TokenTarget, now: u64) -> Option<&str> {
+        self.access_tokens
+            .get(&target.cache_key())
+            .filter(|cached| cached.is_fresh(now))
+            .map(|cached| cached.token.as_str())
+    }
+
+    /// Drops expired tokens, so the stored value does not grow without bound.
+    pub(crate) fn prune(&mut self, now: u64) {
+        self.access_tokens
+            .retain(|_, cached| now < cached.expires_at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_keys_separate_resources_and_organizations() {
+        let keys: Vec<String> = [
+            TokenTarget::new("", None),
+            TokenTarget::new("https://api", None),
+            TokenTarget::new("", Some("o1")),
+            TokenTarget::new("https://api", Some("o1")),
+        ]
+        .iter()
+        .map(TokenTarget::cache_key)
+        .collect();
+        assert_eq!(keys, ["", "https://api", "#o1", "https://api#o1"]);
+    }
+
+    #[test]
+    fn tokens_go_stale_a_minute_before_expiry() {
+        let token = CachedAccessToken {
+            token: "t".into(),
+            scope: None,
+            expires_at: 1000,
+        };
+        assert!(token.is_fresh(939));
+        assert!(!token.is_fresh(940));
+    }
+
+    #[test]
+    fn refresh_form_carries_resource_and_organization() {
+        let target = TokenTarget::new("https://api", Some("o1"));
+        let grant = Grant::RefreshToken {
+            refresh_token: "rt",
+            target: &target,
+        };
+        assert_eq!(
+            grant.form(),
+            [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "rt"),
+                ("resource", "https://api"),
+                ("organization_id", "o1")
+            ]
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_token() {
+        let mut tokens = SessionTokens {
+            session_id: "s".into(),
+            id_token: "secret-id-token".into(),
+            refresh_token: Some("secret-refresh".into()),
+            access_tokens: BTreeMap::new(),
+        };
+        tokens.access_tokens.insert(
+            "https://api".into(),
+            CachedAccessToken {
+                token: "secret-access".into(),
+                scope: None,
+                expires_at: 5,
+            },
+        );
+        let debug = format!("{tokens:?}");
+        assert!(!debug.contains("secret"), "{debug}");
+        tokens.prune(10);
+        assert!(tokens.access_tokens.is_empty());
+    }
+}

@@ -1,0 +1,284 @@
+//! The I/O edge: every HTTP exchange with Logto (discovery, token endpoint, userinfo, revocation)
+//! and the JWKS cache. One `Provider` lives in a [`LogtoConfig`](crate::LogtoConfig) and is shared
+//! by every client built from it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use logto_jwt::{JwksCache, JwksOptions};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::config::Secret;
+use crate::error::LogtoError;
+use crate::protocol::claims::UserInfo;
+use crate::protocol::tokens::{Grant, TokenResponse};
+
+/// Largest response body the client reads from Logto.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The parts of Logto's OpenID Provider metadata the client uses.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Discovery {
+    pub(crate) issuer: String,
+    pub(crate) authorization_endpoint: String,
+    pub(crate) token_endpoint: String,
+    pub(crate) userinfo_endpoint: String,
+    pub(crate) jwks_uri: String,
+    pub(crate) end_session_endpoint: String,
+    #[serde(default)]
+    pub(crate) revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub(crate) authorization_response_iss_parameter_supported: bool,
+}
+
+/// How the client authenticates at the token and revocation endpoints.
+pub(crate) struct ClientAuth<'a> {
+    pub(crate) client_id: &'a str,
+    pub(crate) secret: Option<&'a Secret>,
+}
+
+pub(crate) struct Provider {
+    endpoint: Url,
+    http: reqwest::Client,
+    timeout: Duration,
+    jwks_min_refresh_interval: Duration,
+    discovery: OnceCell<Arc<Discovery>>,
+    jwks: OnceCell<JwksCache>,
+}
+
+impl Provider {
+    pub(crate) fn new(
+        endpoint: Url,
+        timeout: Duration,
+        jwks_min_refresh_interval: Duration,
+    ) -> Result<Self, LogtoError> {
+        let http = reqwest::Client::builder()
+            // Tokens and codes must never be replayed to wherever a redirect points.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("logto-rs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| LogtoError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Provider {
+            endpoint,
+            http,
+            timeout,
+            jwks_min_refresh_interval,
+            discovery: OnceCell::new(),
+            jwks: OnceCell::new(),
+        })
+    }
+
+    /// Logto's discovery document, fetched once; a failed fetch is retried on the next call.
+    pub(crate) async fn discovery(&self) -> Result<Arc<Discovery>, LogtoError> {
+        self.discovery
+            .get_or_try_init(|| async {
+                let url = self
+                    .endpoint
+                    .join("oidc/.well-known/openid-configuration")
+                    .map_err(|e| LogtoError::InvalidConfig(e.to_string()))?;
+                let request = self.http.get(url).header(ACCEPT, "application/json");
+                let discovery: Discovery = self.send_json("discovery", request).await?;
+                Ok(Arc::new(discovery))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The key cache of Logto's JWKS, created on first use.
+    pub(crate) async fn jwks(&self) -> Result<&JwksCache, LogtoError> {
+        self.jwks
+            .get_or_try_init(|| async {
+                let discovery = self.discovery().await?;
+                let uri = Url::parse(&discovery.jwks_uri).map_err(|e| {
+                    LogtoError::UnexpectedResponse {
+                        operation: "discovery",
+                        status: 200,
+                        detail: format!("jwks_uri is not a URL: {e}"),
+                    }
+                })?;
+                let options = JwksOptions::default()
+                    .timeout(self.timeout)
+                    .min_refresh_interval(self.jwks_min_refresh_interval);
+                Ok(JwksCache::new(uri, self.http.clone(), options))
+            })
+            .await
+    }
+
+    /// Sends a grant to the token endpoint.
+    pub(crate) async fn token(
+        &self,
+        auth: &ClientAuth<'_>,
+        grant: &Grant<'_>,
+    ) -> Result<TokenResponse, LogtoError> {
+        let discovery = self.discovery().await?;
+        let mut form = grant.form();
+        let request =
+            self.authenticated(self.http.post(&discovery.token_endpoint), auth, &mut form);
+        self.send_json("token request", request.form(&form)).await
+    }
+
+    /// Calls the userinfo endpoint with an (opaque) access token.
+    pub(crate) async fn userinfo(&self, access_token: &str) -> Result<UserInfo, LogtoError> {
+        let discovery = self.discovery().await?;
+        let request = self
+            .http
+            .get(&discovery.userinfo_endpoint)
+            .bearer_auth(access_token)
+            .header(ACCEPT, "application/json");
+        self.send_json("userinfo", request).await
+    }
+
+    /// Revokes a refresh token (RFC 7009). Returns whether Logto confirmed it.
+    pub(crate) async fn revoke(
+        &self,
+        auth: &ClientAuth<'_>,
+        refresh_token: &str,
+    ) -> Result<(), LogtoError> {
+        let discovery = self.discovery().await?;
+        let Some(endpoint) = &discovery.revocation_endpoint else {
+            return Ok(());
+        };
+        let mut form = vec![
+            ("token", refresh_token),
+            ("token_type_hint", "refresh_token"),
+        ];
+        let request = self.authenticated(self.http.post(endpoint), auth, &mut form);
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| network("revocation", e))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            let body = read_body("revocation", response).await.unwrap_or_default();
+            Err(oauth_error("revocation", status.as_u16(), &body))
+        }
+    }
+
+    /// Adds client authentication: HTTP Basic with a secret (RFC 6749 §2.3.1), else `client_id` in
+    /// the form (a public client).
+    fn authenticated<'a>(
+        &self,
+        request: reqwest::RequestBuilder,
+        auth: &ClientAuth<'a>,
+        form: &mut Vec<(&'static str, &'a str)>,
+    ) -> reqwest::RequestBuilder {
+        let request = request.header(ACCEPT, "application/json");
+        match auth.secret {
+            Some(secret) => {
+                let credentials = format!(
+                    "{}:{}",
+                    form_urlencode(auth.client_id),
+                    form_urlencode(&secret.0)
+                );
+                let mut value =
+                    HeaderValue::try_from(format!("Basic {}", STANDARD.encode(credentials)))
+                        .expect("base64 is a valid header value");
+                value.set_sensitive(true);
+                request.header(AUTHORIZATION, value)
+            }
+            None => {
+                form.push(("client_id", auth.client_id));
+                request
+            }
+        }
+    }
+
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, LogtoError> {
+        let response = request.send().await.map_err(|e| network(operation, e))?;
+        let status = response.status();
+        let body = read_body(operation, response).await?;
+        if !status.is_success() {
+            return Err(oauth_error(operation, status.as_u16(), &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| LogtoError::UnexpectedResponse {
+            operation,
+            status: status.as_u16(),
+            detail: format!("not the expected JSON ({e}); is the endpoint a Logto server?"),
+        })
+    }
+}
+
+fn network(operation: &'static str, error: reqwest::Error) -> LogtoError {
+    LogtoError::Network {
+        operation,
+        source: Box::new(error.without_url()),
+    }
+}
+
+/// Reads a response body, refusing one larger than [`MAX_BODY_BYTES`].
+async fn read_body(
+    operation: &'static str,
+    mut response: reqwest::Response,
+) -> Result<Vec<u8>, LogtoError> {
+    let status = response.status().as_u16();
+    let too_large = || LogtoError::UnexpectedResponse {
+        operation,
+        status,
+        detail: format!("the response is larger than {MAX_BODY_BYTES} bytes"),
+    };
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| network(operation, e))? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Turns an error response into a typed error: the OAuth 2.0 error when the body has one.
+fn oauth_error(operation: &'static str, status: u16, body: &[u8]) -> LogtoError {
+    #[derive(Deserialize)]
+    struct OAuthError {
+        error: String,
+        #[serde(default)]
+        error_description: Option<String>,
+    }
+    match serde_json::from_slice::<OAuthError>(body) {
+        Ok(e) if operation == "token request" || operation == "revocation" => {
+            LogtoError::TokenRequest {
+                error: e.error,
+                description: e.error_description,
+            }
+        }
+        Ok(e) => LogtoError::UnexpectedResponse {
+            operation,
+            status,
+            detail: match e.error_description {
+                Some(description) => format!("{} ({description})", e.error),
+                None => e.error,
+            },
+        },
+        Err(_) => LogtoError::UnexpectedResponse {
+            operation,
+            status,
+            detail: "an error status without an OAuth 2.0 error body".into(),
+        },
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

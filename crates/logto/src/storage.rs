@@ -1,0 +1,162 @@
+//! Where a client keeps one user's sign-in state: the [`Storage`] trait and [`MemoryStorage`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Mutex;
+
+use crate::error::BoxError;
+
+/// The values a [`LogtoClient`](crate::LogtoClient) keeps in its storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StorageKey {
+    /// The pending sign-in (PKCE verifier, state, nonce, redirect URI), between `sign_in` and
+    /// `handle_sign_in_callback`.
+    SignInSession,
+    /// The signed-in session: ID token, refresh token and cached access tokens, in one value so
+    /// that a refresh replaces them all at once.
+    Tokens,
+}
+
+impl StorageKey {
+    /// The key as a string, for stores keyed by strings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageKey::SignInSession => "logto.sign_in_session",
+            StorageKey::Tokens => "logto.tokens",
+        }
+    }
+}
+
+impl fmt::Display for StorageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One user's storage: string values under a few [`StorageKey`]s. Implement it over your session
+/// store (cookie session, Redis, a database row); the values hold tokens, so keep them
+/// server-side or encrypted.
+///
+/// Implementations use plain `async fn`s:
+///
+/// ```
+/// use logto::{BoxError, Storage, StorageKey};
+/// use std::collections::HashMap;
+/// use tokio::sync::Mutex;
+///
+/// #[derive(Default)]
+/// struct MyStore(Mutex<HashMap<StorageKey, String>>);
+///
+/// impl Storage for MyStore {
+///     async fn get(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
+///         Ok(self.0.lock().await.get(&key).cloned())
+///     }
+///     async fn set(&self, key: StorageKey, value: String) -> Result<(), BoxError> {
+///         self.0.lock().await.insert(key, value);
+///         Ok(())
+///     }
+///     async fn delete(&self, key: StorageKey) -> Result<(), BoxError> {
+///         self.0.lock().await.remove(&key);
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Storage: Send + Sync {
+    /// The value under `key`, if any.
+    fn get(&self, key: StorageKey)
+    -> impl Future<Output = Result<Option<String>, BoxError>> + Send;
+    /// Stores `value` under `key`, replacing any previous value.
+    fn set(
+        &self,
+        key: StorageKey,
+        value: String,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send;
+    /// Removes the value under `key`; removing a missing key is not an error.
+    fn delete(&self, key: StorageKey) -> impl Future<Output = Result<(), BoxError>> + Send;
+}
+
+/// A storage in memory, owned by one client (one user). Nothing is shared between two
+/// `MemoryStorage` values, so two clients can never see each other's tokens.
+///
+/// ```
+/// use logto::{MemoryStorage, Storage, StorageKey};
+/// # tokio_test_block_on(async {
+/// let storage = MemoryStorage::new();
+/// storage.set(StorageKey::Tokens, "v".into()).await.unwrap();
+/// assert_eq!(storage.get(StorageKey::Tokens).await.unwrap().as_deref(), Some("v"));
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Default)]
+pub struct MemoryStorage {
+    values: Mutex<HashMap<StorageKey, String>>,
+}
+
+impl MemoryStorage {
+    /// An empty storage.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<StorageKey> = self
+            .values
+            .lock()
+            .map(|values| values.keys().copied().collect())
+            .unwrap_or_default();
+        f.debug_struct("MemoryStorage")
+            .field("keys", &keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Storage for MemoryStorage {
+    async fn get(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
+        Ok(self.lock()?.get(&key).cloned())
+    }
+
+    async fn set(&self, key: StorageKey, value: String) -> Result<(), BoxError> {
+        self.lock()?.insert(key, value);
+        Ok(())
+    }
+
+    async fn delete(&self, key: StorageKey) -> Result<(), BoxError> {
+        self.lock()?.remove(&key);
+        Ok(())
+    }
+}
+
+impl MemoryStorage {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<StorageKey, String>>, BoxError> {
+        self.values
+            .lock()
+            .map_err(|_| "the memory storage lock was poisoned by a panic".into())
+    }
+}
+
+/// A storage shared behind an `Arc` (e.g. one handed to several clients of the same user) is a
+/// storage too.
+impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
+    fn get(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<String>, BoxError>> + Send {
+        (**self).get(key)
+    }
+    fn set(
+        &self,
+        key: StorageKey,
+        value: String,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        (**self).set(key, value)
+    }
+    fn delete(&self, key: StorageKey) -> impl Future<Output = Result<(), BoxError>> + Send {
+        (**self).delete(key)
+    }
+}
