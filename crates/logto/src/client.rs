@@ -262,9 +262,32 @@ impl<S: Storage> LogtoClient<S> {
             return Ok(token.to_owned());
         }
 
-        // One refresh at a time for this session (see `refresh`).
+        // One refresh at a time for this session: in this process (see `refresh`), then across
+        // processes when the storage can lock.
         let slot = self.config.inner.refresh_locks.slot(&tokens.session_id);
         let mut last_rotation = slot.last_rotation.lock().await;
+        let lock_name = format!("refresh:{}", tokens.session_id);
+        self.storage
+            .lock(&lock_name)
+            .await
+            .map_err(LogtoError::Storage)?;
+        let result = self.refresh_locked(target, &mut last_rotation).await;
+        let unlocked = self
+            .storage
+            .unlock(&lock_name)
+            .await
+            .map_err(LogtoError::Storage);
+        let token = result?;
+        unlocked?;
+        Ok(token)
+    }
+
+    /// The refresh itself, with the session's refresh locks held.
+    async fn refresh_locked(
+        &self,
+        target: TokenTarget,
+        last_rotation: &mut Option<Rotation>,
+    ) -> Result<String, LogtoError> {
         let mut tokens = self.signed_in().await?;
         if let Some(rotation) = last_rotation.as_ref() {
             if tokens.refresh_token.as_deref() == Some(rotation.used_refresh_token.as_str()) {

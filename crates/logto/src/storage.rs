@@ -75,6 +75,27 @@ pub trait Storage: Send + Sync {
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
     /// Removes the value under `key`; removing a missing key is not an error.
     fn delete(&self, key: StorageKey) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Takes the exclusive lock `name` across every process sharing this storage's back end,
+    /// waiting (for a bounded time) while another holder has it. The client takes
+    /// `refresh:<session id>` around a token refresh, so that two processes never spend the same
+    /// refresh token (Logto revokes the whole grant when a rotated-out one is reused). While the
+    /// lock is held, [`get`](Storage::get) must return the back end's latest value, not a copy
+    /// loaded earlier.
+    ///
+    /// The default does nothing: within one process the client already runs one refresh at a time
+    /// per session. Stores shared by several processes (Redis, a database) should implement it.
+    fn lock(&self, name: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = name;
+        async { Ok(()) }
+    }
+
+    /// Releases the lock `name` taken with [`lock`](Storage::lock). Called even when the refresh
+    /// failed.
+    fn unlock(&self, name: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
+        let _ = name;
+        async { Ok(()) }
+    }
 }
 
 /// A storage in memory, owned by one client (one user). Nothing is shared between two
@@ -142,7 +163,7 @@ impl MemoryStorage {
 
 /// A storage shared behind an `Arc` (e.g. one handed to several clients of the same user) is a
 /// storage too.
-impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
+impl<S: Storage> Storage for std::sync::Arc<S> {
     fn get(
         &self,
         key: StorageKey,
@@ -158,5 +179,11 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     }
     fn delete(&self, key: StorageKey) -> impl Future<Output = Result<(), BoxError>> + Send {
         (**self).delete(key)
+    }
+    fn lock(&self, name: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
+        (**self).lock(name)
+    }
+    fn unlock(&self, name: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
+        (**self).unlock(name)
     }
 }
