@@ -10,7 +10,7 @@ use crate::protocol::callback::match_callback;
 use crate::protocol::claims::{AccessTokenClaims, IdTokenClaims, UserInfo, decode_unverified};
 use crate::protocol::sign_in::{SignInOptions, SignInSession, authorization_url};
 use crate::protocol::tokens::{CachedAccessToken, Grant, SessionTokens, TokenTarget};
-use crate::protocol::{id_token, now_unix, random, sign_out};
+use crate::protocol::{now_unix, random, sign_out};
 use crate::provider::ClientAuth;
 use crate::refresh::Rotation;
 use crate::storage::{MemoryStorage, Storage, StorageKey};
@@ -355,34 +355,16 @@ impl<S: Storage> LogtoClient<S> {
         token: &str,
         nonce: Option<&str>,
         subject: Option<&str>,
-    ) -> Result<(), LogtoError> {
-        let provider = self.provider();
-        let discovery = provider.discovery().await?;
-        let verified = provider
-            .jwks()
-            .await?
-            .verify(token)
-            .await
-            .map_err(|source| LogtoError::InvalidIdToken {
-                reason: format!("signature check failed: {source}"),
-                source: Some(source),
-            })?;
-        let claims: IdTokenClaims =
-            verified
-                .claims()
-                .map_err(|source| LogtoError::InvalidIdToken {
-                    reason: "unexpected claims".into(),
-                    source: Some(source),
-                })?;
-        let expected = id_token::Expected {
-            issuer: &discovery.issuer,
-            client_id: self.config.app_id(),
-            nonce,
-            subject,
-            leeway: self.config.inner.leeway.as_secs(),
-            now: now_unix(),
-        };
-        id_token::check(&claims, &expected)
+    ) -> Result<IdTokenClaims, LogtoError> {
+        let claims = self.config.verify_id_token(token, nonce).await?;
+        if let Some(subject) = subject {
+            if claims.sub != subject {
+                return Err(LogtoError::id_token(
+                    "subject differs from the signed-in user's",
+                ));
+            }
+        }
+        Ok(claims)
     }
 
     fn require_organizations_scope(&self) -> Result<(), LogtoError> {

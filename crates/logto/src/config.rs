@@ -7,6 +7,8 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::LogtoError;
+use crate::protocol::claims::IdTokenClaims;
+use crate::protocol::{id_token, now_unix};
 use crate::provider::Provider;
 use crate::refresh::RefreshLocks;
 
@@ -212,6 +214,46 @@ impl LogtoConfig {
     /// The `prompt` of the sign-in.
     pub fn prompt(&self) -> &[Prompt] {
         &self.inner.prompt
+    }
+
+    /// Verifies an ID token issued to this app: its signature against Logto's keys (fetched once,
+    /// refetched when Logto rotates them), issuer, audience, expiry and issue time (with the
+    /// configured leeway), and its `nonce` when one is expected. Returns its claims.
+    ///
+    /// The client does this on every sign-in and refresh; call it yourself to check an ID token
+    /// that reached your server another way.
+    pub async fn verify_id_token(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<IdTokenClaims, LogtoError> {
+        let provider = self.provider();
+        let discovery = provider.discovery().await?;
+        let verified = provider
+            .jwks()
+            .await?
+            .verify(id_token)
+            .await
+            .map_err(|source| LogtoError::InvalidIdToken {
+                reason: format!("signature check failed: {source}"),
+                source: Some(source),
+            })?;
+        let claims: IdTokenClaims =
+            verified
+                .claims()
+                .map_err(|source| LogtoError::InvalidIdToken {
+                    reason: "unexpected claims".into(),
+                    source: Some(source),
+                })?;
+        let expected = id_token::Expected {
+            issuer: &discovery.issuer,
+            client_id: self.app_id(),
+            nonce,
+            leeway: self.inner.leeway.as_secs(),
+            now: now_unix(),
+        };
+        id_token::check(&claims, &expected)?;
+        Ok(claims)
     }
 
     pub(crate) fn has_scope(&self, scope: &str) -> bool {

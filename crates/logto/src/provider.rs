@@ -86,6 +86,18 @@ impl Provider {
                     .map_err(|e| LogtoError::InvalidConfig(e.to_string()))?;
                 let request = self.http.get(url).header(ACCEPT, "application/json");
                 let discovery: Discovery = self.send_json("discovery", request).await?;
+                // OpenID Connect Discovery §4.3: the issuer must be the one the document was asked of.
+                let expected = format!("{}oidc", self.endpoint);
+                if discovery.issuer.trim_end_matches('/') != expected {
+                    return Err(LogtoError::UnexpectedResponse {
+                        operation: "discovery",
+                        status: 200,
+                        detail: format!(
+                            "the issuer {:?} is not {expected:?}: check the endpoint (use the Logto endpoint, without /oidc)",
+                            discovery.issuer
+                        ),
+                    });
+                }
                 Ok(Arc::new(discovery))
             })
             .await

@@ -1,0 +1,305 @@
+//! Access tokens per resource, refresh, rotation, organizations and sign-out, against the test IdP.
+
+mod support;
+
+use logto::{LogtoClient, LogtoError, MemoryStorage, Storage, StorageKey};
+use logto_test_support::{ALICE_SUB, ORG_ACME, SHOPPING_API, STORE_API, TestIdp, WEB_APP_ID};
+use serde_json::json;
+use support::*;
+
+#[tokio::test]
+async fn access_tokens_are_per_resource_and_cached() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    idp.reset_stats().await;
+
+    let shopping = client.get_access_token(SHOPPING_API).await.unwrap();
+    let claims = client.get_access_token_claims(SHOPPING_API).await.unwrap();
+    assert_eq!(claims.aud, [SHOPPING_API]);
+    assert_eq!(claims.sub, ALICE_SUB);
+    assert_eq!(claims.client_id.as_deref(), Some(WEB_APP_ID));
+    let scopes: Vec<&str> = claims.scopes().collect();
+    assert!(scopes.contains(&"shopping:read") && scopes.contains(&"shopping:write"));
+    assert!(!scopes.contains(&"store:read"), "scopes are per resource");
+
+    let store = client.get_access_token(STORE_API).await.unwrap();
+    assert_ne!(shopping, store);
+    assert_eq!(
+        client.get_access_token_claims(STORE_API).await.unwrap().aud,
+        [STORE_API]
+    );
+
+    // Cached: asking again does not refresh.
+    assert_eq!(
+        client.get_access_token(SHOPPING_API).await.unwrap(),
+        shopping
+    );
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+
+    // The token without a resource is the opaque one for userinfo.
+    let opaque = client.get_access_token("").await.unwrap();
+    assert_ne!(opaque.split('.').count(), 3);
+    assert!(matches!(
+        client.get_access_token_claims("").await.unwrap_err(),
+        LogtoError::InvalidToken { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_token_close_to_expiry_is_refreshed_and_the_refresh_token_rotates() {
+    // 30 s tokens are always within the client's one-minute margin: every call refreshes.
+    let idp = TestIdp::start_with(json!({"access_token_ttl": 30})).await;
+    let client = signed_in(&idp).await;
+    idp.reset_stats().await;
+    let first_refresh_token = client.get_refresh_token().await.unwrap().unwrap();
+    let first_id_token = client.get_id_token().await.unwrap();
+
+    let first = client.get_access_token(SHOPPING_API).await.unwrap();
+    let second_refresh_token = client.get_refresh_token().await.unwrap().unwrap();
+    assert_ne!(first_refresh_token, second_refresh_token, "rotated");
+
+    let second = client.get_access_token(SHOPPING_API).await.unwrap();
+    assert_ne!(first, second);
+    assert_ne!(
+        client.get_refresh_token().await.unwrap().unwrap(),
+        second_refresh_token
+    );
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+
+    // The refreshed ID token was verified and stored; the user is the same.
+    let claims = client.get_id_token_claims().await.unwrap();
+    assert_eq!(claims.sub, ALICE_SUB);
+    let _ = first_id_token;
+}
+
+#[tokio::test]
+async fn concurrent_requests_of_one_session_share_one_refresh() {
+    let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
+    let client = signed_in(&idp).await;
+    idp.reset_stats().await;
+
+    let calls = (0..8).map(|_| client.get_access_token(SHOPPING_API));
+    let tokens = futures_util::future::try_join_all(calls).await.unwrap();
+    assert!(tokens.iter().all(|t| t == &tokens[0]));
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_through_stale_copies_of_a_session_do_not_reuse_a_refresh_token() {
+    // Two requests of one session, each with its own copy of the stored session (as a web
+    // framework loads it per request), asking for different resources at once.
+    let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
+    let config = builder(&idp).build().unwrap();
+    let first = signed_in(&idp).await;
+    let stored = first
+        .storage()
+        .get(StorageKey::Tokens)
+        .await
+        .unwrap()
+        .unwrap();
+    let copy = MemoryStorage::new();
+    copy.set(StorageKey::Tokens, stored).await.unwrap();
+    let second = LogtoClient::new(config, copy);
+    let first = LogtoClient::new(first.config().clone(), {
+        let storage = MemoryStorage::new();
+        storage
+            .set(
+                StorageKey::Tokens,
+                first
+                    .storage()
+                    .get(StorageKey::Tokens)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        storage
+    });
+    idp.reset_stats().await;
+
+    let (a, b) = tokio::join!(
+        first.get_access_token(SHOPPING_API),
+        second.get_access_token(STORE_API)
+    );
+    a.unwrap();
+    b.unwrap();
+    // Both refreshed in turn, the second with the rotated token: the grant is still alive.
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+    first.clear_access_token().await.unwrap();
+    first.get_access_token(SHOPPING_API).await.unwrap();
+    second.fetch_user_info().await.unwrap();
+}
+
+#[tokio::test]
+async fn organization_tokens_for_a_member() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let claims = client
+        .get_organization_token_claims(ORG_ACME)
+        .await
+        .unwrap();
+    assert_eq!(claims.aud, [format!("urn:logto:organization:{ORG_ACME}")]);
+    assert!(claims.scopes().any(|s| s == "read:projects"));
+    let token = client.get_organization_token(ORG_ACME).await.unwrap();
+    assert_eq!(token.split('.').count(), 3);
+
+    // An organization-level API resource token carries the organization.
+    let token = client
+        .get_access_token_for_organization(SHOPPING_API, ORG_ACME)
+        .await
+        .unwrap();
+    let claims: serde_json::Value = decode_claims(&token);
+    assert_eq!(claims["aud"], SHOPPING_API);
+    assert_eq!(claims["organization_id"], ORG_ACME);
+}
+
+#[tokio::test]
+async fn an_organization_the_user_is_not_in_is_a_clear_error() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let err = client
+        .get_organization_token("org-nobody")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, LogtoError::OrganizationAccessDenied { organization_id } if organization_id == "org-nobody"),
+        "{err}"
+    );
+    // The session survives the refusal.
+    assert!(client.is_authenticated().await.unwrap());
+    client.get_access_token(SHOPPING_API).await.unwrap();
+}
+
+#[tokio::test]
+async fn organization_tokens_need_the_organizations_scope() {
+    let idp = TestIdp::start().await;
+    let config = logto::LogtoConfig::builder(idp.endpoint(), WEB_APP_ID)
+        .app_secret(logto_test_support::WEB_APP_SECRET)
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(config, MemoryStorage::new());
+    sign_in(&idp, &client, ALICE).await.unwrap();
+    let err = client.get_organization_token(ORG_ACME).await.unwrap_err();
+    assert!(
+        matches!(err, LogtoError::MissingOrganizationsScope),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_grant_clears_the_session() {
+    let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
+    let client = signed_in(&idp).await;
+    let old_refresh_token = client.get_refresh_token().await.unwrap().unwrap();
+    client.get_access_token(SHOPPING_API).await.unwrap();
+
+    // Someone replays the rotated-out refresh token: Logto revokes the whole grant.
+    let stolen = MemoryStorage::new();
+    let mut stored: serde_json::Value = serde_json::from_str(
+        &client
+            .storage()
+            .get(StorageKey::Tokens)
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    stored["refresh_token"] = json!(old_refresh_token);
+    stored["access_tokens"] = json!({});
+    stolen
+        .set(StorageKey::Tokens, stored.to_string())
+        .await
+        .unwrap();
+    let thief = LogtoClient::new(client.config().clone(), stolen);
+    let err = thief.get_access_token(STORE_API).await.unwrap_err();
+    assert!(matches!(err, LogtoError::SessionExpired), "{err}");
+    assert!(!thief.is_authenticated().await.unwrap());
+
+    // The real session's grant is gone too: its next refresh fails and signs it out.
+    let err = client.get_access_token(STORE_API).await.unwrap_err();
+    assert!(matches!(err, LogtoError::SessionExpired), "{err}");
+    assert!(err.needs_sign_in());
+    assert!(!client.is_authenticated().await.unwrap());
+}
+
+#[tokio::test]
+async fn clear_access_token_forces_a_refresh() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let first = client.get_access_token(SHOPPING_API).await.unwrap();
+    client.clear_access_token().await.unwrap();
+    idp.reset_stats().await;
+    let second = client.get_access_token(SHOPPING_API).await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+}
+
+#[tokio::test]
+async fn not_signed_in_is_a_typed_error() {
+    let idp = TestIdp::start().await;
+    let client = client(&idp);
+    for err in [
+        client.get_access_token(SHOPPING_API).await.unwrap_err(),
+        client.get_id_token_claims().await.unwrap_err(),
+        client.fetch_user_info().await.unwrap_err(),
+    ] {
+        assert!(matches!(err, LogtoError::NotAuthenticated), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn sign_out_clears_revokes_and_returns_the_end_session_url() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let refresh_token = client.get_refresh_token().await.unwrap().unwrap();
+    let url = client.sign_out(Some(POST_LOGOUT_URI)).await.unwrap();
+    assert_eq!(
+        url,
+        format!(
+            "{}/session/end?client_id=web-app&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%2F",
+            idp.issuer()
+        )
+    );
+    assert!(!client.is_authenticated().await.unwrap());
+    assert_eq!(idp.stats().await.revocation, 1);
+
+    // The revoked refresh token no longer works.
+    let stolen = MemoryStorage::new();
+    let session = json!({"session_id": "x", "id_token": client_id_token_placeholder(), "refresh_token": refresh_token});
+    stolen
+        .set(StorageKey::Tokens, session.to_string())
+        .await
+        .unwrap();
+    let thief = LogtoClient::new(client.config().clone(), stolen);
+    let err = thief.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert!(matches!(err, LogtoError::SessionExpired), "{err}");
+}
+
+#[tokio::test]
+async fn sign_out_clears_the_session_even_when_logto_is_down() {
+    let mut idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    idp.stop().await;
+    let url = client.sign_out(None).await.unwrap();
+    assert!(
+        url.ends_with("/oidc/session/end?client_id=web-app"),
+        "{url}"
+    );
+    assert!(!client.is_authenticated().await.unwrap());
+}
+
+fn client_id_token_placeholder() -> String {
+    "e30.e30.sig".into()
+}
+
+fn decode_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
