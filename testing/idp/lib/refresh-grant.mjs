@@ -1,0 +1,184 @@
+// The refresh_token grant, Logto flavour.
+//
+// Replaces oidc-provider's own handler to add what Logto adds on top of it:
+//  - organization tokens (`organization_id` parameter, with or without `resource`);
+//  - a reuse grace period: a rotated-out refresh token is still accepted for
+//    `refresh_token_reuse_grace_seconds` after its rotation; reused later, it is rejected with
+//    invalid_grant and the whole grant is revoked (every stored token of it stops working).
+// Everything else follows oidc-provider's behaviour: rotation on every use, scope down-scoping,
+// RFC 8707 resource selection among the resources granted at authorization.
+
+import { errors } from 'oidc-provider';
+// The ID token assembly (claims per granted scope) is internal to oidc-provider; the version is
+// pinned in package.json, so reusing it is safe and keeps claims identical to the code grant's.
+import { issueIdToken } from 'oidc-provider/lib/helpers/grant_common.js';
+
+import { ORGANIZATIONS_SCOPE, organizationAudience } from './config.mjs';
+
+const { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, InsufficientScope, AccessDenied } = errors;
+
+const GTY = 'refresh_token';
+const epochSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Deletes every stored artifact of a grant, and the grant itself. */
+async function revokeGrant(provider, grantId) {
+  await Promise.all([
+    provider.AccessToken.revokeByGrantId(grantId),
+    provider.RefreshToken.revokeByGrantId(grantId),
+    provider.AuthorizationCode.revokeByGrantId(grantId),
+    provider.Grant.adapter.destroy(grantId),
+  ]);
+}
+
+function withStatus(error, status) {
+  error.status = status;
+  error.statusCode = status;
+  return error;
+}
+
+export function refreshTokenGrant(idp) {
+  return async function refreshTokenGrantHandler(ctx) {
+    const { provider, client, params } = ctx.oidc;
+
+    if (!params.refresh_token) throw new InvalidRequest("missing required parameter 'refresh_token'");
+    if (Array.isArray(params.resource)) {
+      throw new InvalidTarget('only a single resource indicator value must be requested/resolved during Access Token Request');
+    }
+
+    const refreshToken = await provider.RefreshToken.find(params.refresh_token, { ignoreExpiration: true });
+    if (!refreshToken) throw new InvalidGrant('refresh token not found');
+    if (refreshToken.clientId !== client.clientId) throw new InvalidGrant('client mismatch');
+    if (refreshToken.isExpired) throw new InvalidGrant('refresh token is expired');
+
+    const grant = await provider.Grant.find(refreshToken.grantId, { ignoreExpiration: true });
+    if (!grant) throw new InvalidGrant('grant not found');
+    if (grant.isExpired) throw new InvalidGrant('grant is expired');
+    if (grant.clientId !== client.clientId) throw new InvalidGrant('client mismatch');
+    if (grant.accountId !== refreshToken.accountId) throw new InvalidGrant('accountId mismatch');
+
+    const user = idp.accounts.byId(refreshToken.accountId);
+    if (!user) throw new InvalidGrant('refresh token invalid (referenced account not found)');
+    ctx.oidc.entity('RefreshToken', refreshToken);
+    ctx.oidc.entity('Grant', grant);
+    ctx.oidc.entity('Account', await idp.accounts.findAccount(ctx, user.id));
+
+    // Reuse detection, with Logto's grace period.
+    if (refreshToken.consumed) {
+      const sinceRotation = epochSeconds() - refreshToken.consumed;
+      if (sinceRotation > idp.config.refresh_token_reuse_grace_seconds) {
+        await Promise.all([refreshToken.destroy(), revokeGrant(provider, refreshToken.grantId)]);
+        throw new InvalidGrant('refresh token already used');
+      }
+    }
+
+    const organizationId = params.organization_id || undefined;
+    const requested = params.scope ? new Set(params.scope.split(' ').filter(Boolean)) : undefined;
+    const logtoScoping = idp.config.organization_token_scopes === 'requested';
+    let membership;
+
+    // Validate everything before rotating, so a rejected request leaves the token usable.
+    if (organizationId) {
+      membership = idp.accounts.membership(user, organizationId);
+      if (!membership) {
+        throw withStatus(new AccessDenied('user is not a member of the organization'), 403);
+      }
+      if (!refreshToken.scopes.has(ORGANIZATIONS_SCOPE)) {
+        // oidc-provider's InsufficientScope is a 403; the documented Logto answer here is a 400.
+        throw withStatus(new InsufficientScope('refresh token missing required scope', ORGANIZATIONS_SCOPE), 400);
+      }
+    }
+    if (requested && (!organizationId || logtoScoping)) {
+      const missing = [...requested].filter((scope) => !refreshToken.scopes.has(scope));
+      if (missing.length) {
+        throw new InvalidScope(`refresh token missing requested scope${missing.length > 1 ? 's' : ''}`, missing.join(' '));
+      }
+    }
+    const resource = params.resource;
+    let resourceServer;
+    if (resource) {
+      if (!refreshToken.resourceIndicators.has(resource)) {
+        throw new InvalidTarget(`resource indicator "${resource}" was not granted at authorization`);
+      }
+      const info = idp.resourceServerInfo(resource);
+      if (!info) throw new InvalidTarget(`resource indicator "${resource}" is not registered`);
+      resourceServer = new provider.ResourceServer(resource, info);
+    }
+
+    // Rotate. Within the grace period the old token keeps its original rotation time.
+    if (!refreshToken.consumed) await refreshToken.consume();
+    ctx.oidc.entity('RotatedRefreshToken', refreshToken);
+    const rotated = new provider.RefreshToken({
+      accountId: refreshToken.accountId,
+      acr: refreshToken.acr,
+      amr: refreshToken.amr,
+      authTime: refreshToken.authTime,
+      claims: refreshToken.claims,
+      client,
+      expiresWithSession: refreshToken.expiresWithSession,
+      iiat: refreshToken.iiat,
+      grantId: refreshToken.grantId,
+      gty: refreshToken.gty?.endsWith(GTY) ? refreshToken.gty : `${refreshToken.gty} ${GTY}`,
+      nonce: refreshToken.nonce,
+      resource: refreshToken.resource,
+      rotations: (refreshToken.rotations ?? 0) + 1,
+      scope: refreshToken.scope,
+      sessionUid: refreshToken.sessionUid,
+      sid: refreshToken.sid,
+    });
+    ctx.oidc.entity('RefreshToken', rotated);
+    const refreshTokenValue = await rotated.save();
+
+    // The access token.
+    const at = new provider.AccessToken({
+      accountId: user.id,
+      client,
+      expiresWithSession: rotated.expiresWithSession,
+      grantId: rotated.grantId,
+      gty: rotated.gty,
+      sessionUid: rotated.sessionUid,
+      sid: rotated.sid,
+    });
+    // Scopes the client asks for: the `scope` parameter, else the refresh token's.
+    const scope = requested ?? refreshToken.scopes;
+
+    if (organizationId && !resource) {
+      // Organization token: aud urn:logto:organization:<id>, scopes from the organization roles.
+      const audience = organizationAudience(organizationId);
+      const roleScopes = membership.scopes ?? [];
+      at.resourceServer = new provider.ResourceServer(audience, idp.jwtAccessTokenInfo(audience, roleScopes));
+      const filter = logtoScoping ? scope : requested;
+      at.scope = roleScopes.filter((s) => !filter || filter.has(s)).join(' ');
+      idp.extraAccessTokenClaims.set(at, { organization_id: organizationId });
+    } else if (resource && organizationId) {
+      // Organization-level API resource: scopes from the organization roles for that resource.
+      at.resourceServer = resourceServer;
+      const orgScopes = new Set(membership.resource_scopes?.[resource] ?? []);
+      const filter = logtoScoping ? scope : requested;
+      at.scope = [...resourceServer.scopes]
+        .filter((s) => orgScopes.has(s) && (!filter || filter.has(s)))
+        .join(' ');
+      idp.extraAccessTokenClaims.set(at, { organization_id: organizationId });
+    } else if (resource) {
+      // Resource token: what the grant holds for the resource (user-role filtered at consent).
+      at.resourceServer = resourceServer;
+      at.scope = grant.getResourceScopeFiltered(resource, [...scope].filter((s) => resourceServer.scopes.has(s)));
+    } else {
+      // Opaque token, only good for userinfo.
+      at.claims = refreshToken.claims;
+      at.scope = grant.getOIDCScopeFiltered(scope);
+    }
+
+    ctx.oidc.entity('AccessToken', at);
+    const accessToken = await at.save();
+    const idToken = await issueIdToken(provider, ctx, rotated, at, grant, scope);
+
+    ctx.body = {
+      access_token: accessToken,
+      expires_in: at.expiration,
+      ...(idToken ? { id_token: idToken } : {}),
+      refresh_token: refreshTokenValue,
+      scope: at.scope ?? '',
+      token_type: at.tokenType,
+    };
+  };
+}
