@@ -1,0 +1,159 @@
+use crate::ScopeRequirement;
+
+/// Why an access token was rejected. Kept for server logs and tests; the
+/// HTTP answer only ever says `invalid_token`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenRejection {
+    /// Parsing, key selection, signature or time checks failed.
+    #[error(transparent)]
+    Jwt(logto_jwt::Error),
+    /// The header's `typ` is not `at+jwt`: not an access token (an ID
+    /// token, say).
+    #[error("token type is not `at+jwt`; send an access token, not an ID token")]
+    WrongType,
+    /// `iss` is not the configured issuer.
+    #[error("token issuer is not the configured Logto tenant")]
+    WrongIssuer,
+    /// `aud` does not name the expected API resource or organization.
+    #[error(
+        "token audience is not this API; request the token with the API's resource indicator (or organization id)"
+    )]
+    WrongAudience,
+    /// A claim Logto always sets is absent or has the wrong type.
+    #[error("claim `{0}` is missing or malformed")]
+    BadClaim(&'static str),
+}
+
+/// Errors of extraction, validation and configuration.
+///
+/// For HTTP answers use [`AuthError::status`], [`AuthError::code`],
+/// [`AuthError::public_message`] and [`AuthError::www_authenticate`] (the
+/// axum integration does this for you). [`std::fmt::Display`] carries more
+/// detail, for logs; it never contains the token.
+///
+/// ```
+/// use logto_api_auth::{AuthError, extract_bearer};
+/// let err = extract_bearer(Some("Basic dXNlcjpwYXNz")).unwrap_err();
+/// assert_eq!(err.status(), 401);
+/// assert_eq!(err.code(), "auth.authorization_token_type_not_supported");
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No (or an empty) `Authorization` header.
+    #[error("request has no Authorization header; send `Authorization: Bearer <access token>`")]
+    HeaderMissing,
+    /// The header is not `<scheme> <token>` with a well-formed token.
+    #[error(
+        "Authorization header is not `Bearer <token>` (one space-separated token of base64url/JWT characters)"
+    )]
+    InvalidFormat,
+    /// The scheme is not `Bearer`.
+    #[error("Authorization scheme is not supported; use `Bearer`")]
+    UnsupportedScheme,
+    /// The token failed a check.
+    #[error("access token rejected: {0}")]
+    InvalidToken(TokenRejection),
+    /// The token is valid but lacks scopes.
+    #[error("access token lacks the required scopes ({0})")]
+    InsufficientScope(ScopeRequirement),
+    /// The issuer's keys could not be loaded, so no token can be checked
+    /// (the tenant is unreachable and no key set was fetched before).
+    #[error("cannot load the issuer's signing keys: {0}")]
+    KeysUnavailable(logto_jwt::Error),
+    /// Discovery of the tenant's OpenID configuration failed.
+    #[error("OpenID discovery failed: {0}")]
+    Discovery(String),
+    /// The validator was configured wrongly.
+    #[error("invalid validator configuration: {0}")]
+    Config(String),
+}
+
+impl AuthError {
+    pub(crate) fn token(e: logto_jwt::Error) -> AuthError {
+        if e.is_key_source_error() {
+            AuthError::KeysUnavailable(e)
+        } else {
+            AuthError::InvalidToken(TokenRejection::Jwt(e))
+        }
+    }
+
+    /// The HTTP status to answer with: 401, 403 for missing scopes, 503
+    /// when keys are unavailable, 500 for configuration errors.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::HeaderMissing
+            | AuthError::InvalidFormat
+            | AuthError::UnsupportedScheme
+            | AuthError::InvalidToken(_) => 401,
+            AuthError::InsufficientScope(_) => 403,
+            AuthError::KeysUnavailable(_) => 503,
+            AuthError::Discovery(_) | AuthError::Config(_) => 500,
+        }
+    }
+
+    /// The error code of the JSON body (seed 004's codes, plus RFC 6750's).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::HeaderMissing => "auth.authorization_header_missing",
+            AuthError::InvalidFormat => "auth.authorization_token_invalid_format",
+            AuthError::UnsupportedScheme => "auth.authorization_token_type_not_supported",
+            AuthError::InvalidToken(_) => "invalid_token",
+            AuthError::InsufficientScope(_) => "insufficient_scope",
+            AuthError::KeysUnavailable(_) => "auth.keys_unavailable",
+            AuthError::Discovery(_) | AuthError::Config(_) => "internal_error",
+        }
+    }
+
+    /// A message safe to show to the client: it names the problem class
+    /// only, never which check failed.
+    #[must_use]
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            AuthError::HeaderMissing => "Authorization header is missing.",
+            AuthError::InvalidFormat => "Authorization header value is in an invalid format.",
+            AuthError::UnsupportedScheme => "Authorization scheme is not supported; use Bearer.",
+            AuthError::InvalidToken(_) => "The access token is invalid.",
+            AuthError::InsufficientScope(_) => "The access token lacks a required scope.",
+            AuthError::KeysUnavailable(_) => "Token validation is temporarily unavailable.",
+            AuthError::Discovery(_) | AuthError::Config(_) => "Internal server error.",
+        }
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 §3): no error attribute when
+    /// the request carried no bearer credentials, `invalid_request`,
+    /// `invalid_token`, or `insufficient_scope` with the required scopes.
+    /// `None` for server-side errors.
+    #[must_use]
+    pub fn www_authenticate(&self) -> Option<String> {
+        Some(match self {
+            AuthError::HeaderMissing | AuthError::UnsupportedScheme => "Bearer".to_owned(),
+            AuthError::InvalidFormat => r#"Bearer error="invalid_request""#.to_owned(),
+            AuthError::InvalidToken(_) => r#"Bearer error="invalid_token""#.to_owned(),
+            AuthError::InsufficientScope(req) => {
+                let scope: Vec<&str> = req
+                    .scopes()
+                    .iter()
+                    .map(String::as_str)
+                    // Scope tokens cannot contain `"` or `\` (RFC 6749 §3.3);
+                    // configured values are filtered anyway.
+                    .filter(|s| !s.contains(['"', '\\']))
+                    .collect();
+                format!(
+                    r#"Bearer error="insufficient_scope", scope="{}""#,
+                    scope.join(" ")
+                )
+            }
+            _ => return None,
+        })
+    }
+
+    /// The JSON body: `{"code": "…", "message": "…"}`.
+    #[must_use]
+    pub fn body_json(&self) -> String {
+        serde_json::json!({"code": self.code(), "message": self.public_message()}).to_string()
+    }
+}

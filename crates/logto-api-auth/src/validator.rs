@@ -1,0 +1,486 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use logto_jwt::{Audience, JwksCache, JwksOptions, RegisteredClaims, VerifiedToken};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::cache::TokenCache;
+use crate::info::ORGANIZATION_AUDIENCE_PREFIX;
+use crate::{AuthError, AuthInfo, ScopeRequirement, TokenRejection};
+
+/// Largest discovery document read.
+const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
+
+/// Which audience (`aud`) tokens must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExpectedAudience {
+    /// An API resource indicator, e.g. `https://api.example.com`.
+    Resource(String),
+    /// The organization with this id (`aud` = `urn:logto:organization:<id>`).
+    Organization(String),
+    /// Any organization; its id is handed to the caller in
+    /// [`AuthInfo::organization_id`].
+    AnyOrganization,
+}
+
+impl ExpectedAudience {
+    fn accepts(&self, aud: &Audience) -> bool {
+        match self {
+            ExpectedAudience::Resource(r) => aud.contains(r),
+            ExpectedAudience::Organization(id) => aud
+                .iter()
+                .any(|a| a.strip_prefix(ORGANIZATION_AUDIENCE_PREFIX) == Some(id.as_str())),
+            ExpectedAudience::AnyOrganization => aud.iter().any(|a| {
+                a.strip_prefix(ORGANIZATION_AUDIENCE_PREFIX)
+                    .is_some_and(|id| !id.is_empty())
+            }),
+        }
+    }
+}
+
+enum Source {
+    Endpoint(String),
+    Metadata { issuer: String, jwks_uri: String },
+}
+
+/// Configures a [`Validator`].
+#[must_use]
+pub struct ValidatorBuilder {
+    source: Source,
+    audience: Option<ExpectedAudience>,
+    leeway: Duration,
+    required: ScopeRequirement,
+    cache_capacity: usize,
+    timeout: Duration,
+    min_refresh_interval: Duration,
+    max_token_len: usize,
+}
+
+impl fmt::Debug for ValidatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidatorBuilder")
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
+            .field("required", &self.required)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ValidatorBuilder {
+    fn new(source: Source) -> ValidatorBuilder {
+        ValidatorBuilder {
+            source,
+            audience: None,
+            leeway: Duration::from_secs(30),
+            required: ScopeRequirement::none(),
+            cache_capacity: 10_000,
+            timeout: Duration::from_secs(10),
+            min_refresh_interval: Duration::from_secs(30),
+            max_token_len: 16 * 1024,
+        }
+    }
+
+    /// The expected audience (required).
+    pub fn audience(mut self, audience: ExpectedAudience) -> Self {
+        self.audience = Some(audience);
+        self
+    }
+
+    /// Shorthand for [`ExpectedAudience::Resource`].
+    pub fn resource(self, indicator: impl Into<String>) -> Self {
+        self.audience(ExpectedAudience::Resource(indicator.into()))
+    }
+
+    /// Shorthand for [`ExpectedAudience::Organization`].
+    pub fn organization(self, id: impl Into<String>) -> Self {
+        self.audience(ExpectedAudience::Organization(id.into()))
+    }
+
+    /// Shorthand for [`ExpectedAudience::AnyOrganization`].
+    pub fn any_organization(self) -> Self {
+        self.audience(ExpectedAudience::AnyOrganization)
+    }
+
+    /// Clock skew allowed on `exp`, `nbf` and `iat` (default 30 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Scopes every token must carry (default none). Per-route scopes are
+    /// checked with [`Validator::validate_with`] or [`AuthInfo::require`].
+    pub fn required_scopes(mut self, scopes: ScopeRequirement) -> Self {
+        self.required = scopes;
+        self
+    }
+
+    /// Number of validated tokens remembered (default 10 000; 0 disables the
+    /// cache). A cached token is checked again only for expiry.
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// Time limit of each HTTP request to Logto (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Shortest time between two JWKS fetches triggered by unknown `kid`s
+    /// (default 30 s).
+    pub fn jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.min_refresh_interval = interval;
+        self
+    }
+
+    /// Longest token accepted, in bytes (default 16 KiB).
+    pub fn max_token_len(mut self, len: usize) -> Self {
+        self.max_token_len = len;
+        self
+    }
+
+    /// Runs discovery (unless built from metadata) and builds the
+    /// validator. The JWKS is fetched on first use.
+    ///
+    /// # Errors
+    /// [`AuthError::Config`] when the audience is missing or a URL is
+    /// invalid; [`AuthError::Discovery`] when the OpenID configuration
+    /// cannot be fetched or read.
+    pub async fn build(self) -> Result<Validator, AuthError> {
+        let audience = self.audience.clone().ok_or_else(|| {
+            AuthError::Config(
+                "no audience: call .resource(<API resource indicator>), .organization(<id>) or .any_organization()".into(),
+            )
+        })?;
+        if matches!(&audience, ExpectedAudience::Resource(r) | ExpectedAudience::Organization(r) if r.is_empty())
+        {
+            return Err(AuthError::Config("the audience must not be empty".into()));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("logto-api-auth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AuthError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let (issuer, jwks_uri) = match &self.source {
+            Source::Endpoint(endpoint) => discover(&http, endpoint, self.timeout).await?,
+            Source::Metadata { issuer, jwks_uri } => {
+                (issuer.clone(), parse_http_url(jwks_uri, "jwks_uri")?)
+            }
+        };
+        let jwks = JwksCache::new(
+            jwks_uri,
+            http,
+            JwksOptions::default()
+                .min_refresh_interval(self.min_refresh_interval)
+                .timeout(self.timeout)
+                .max_token_len(self.max_token_len),
+        );
+        Ok(Validator {
+            inner: Arc::new(Inner {
+                shared: Arc::new(Shared { issuer, jwks }),
+                audience,
+                leeway: self.leeway.as_secs(),
+                required: self.required,
+                cache_capacity: self.cache_capacity,
+                cache: TokenCache::new(self.cache_capacity),
+            }),
+        })
+    }
+}
+
+fn parse_http_url(s: &str, what: &str) -> Result<Url, AuthError> {
+    let url =
+        Url::parse(s).map_err(|e| AuthError::Config(format!("`{what}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(AuthError::Config(format!(
+            "`{what}` must be an http(s) URL"
+        )));
+    }
+    Ok(url)
+}
+
+async fn discover(
+    http: &reqwest::Client,
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<(String, Url), AuthError> {
+    let base = parse_http_url(endpoint.trim_end_matches('/'), "endpoint")?;
+    if base.query().is_some() || base.fragment().is_some() {
+        return Err(AuthError::Config(
+            "the endpoint must not have a query or fragment".into(),
+        ));
+    }
+    let url = format!(
+        "{}/oidc/.well-known/openid-configuration",
+        base.as_str().trim_end_matches('/')
+    );
+    let fetch = async {
+        let mut response = http
+            .get(&url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                AuthError::Discovery(format!(
+                    "cannot reach {url}: {}; check LOGTO_ENDPOINT",
+                    if e.is_timeout() {
+                        "timed out".to_owned()
+                    } else {
+                        e.to_string()
+                    }
+                ))
+            })?;
+        if !response.status().is_success() {
+            return Err(AuthError::Discovery(format!(
+                "{url} answered HTTP {}; check the endpoint (it is the tenant URL, without /oidc)",
+                response.status()
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| AuthError::Discovery(format!("reading {url}: {e}")))?
+        {
+            if body.len() + chunk.len() > MAX_DISCOVERY_BYTES {
+                return Err(AuthError::Discovery(format!("{url}: document too large")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    let body = tokio::time::timeout(timeout, fetch)
+        .await
+        .map_err(|_| AuthError::Discovery(format!("{url} timed out after {timeout:?}")))??;
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        issuer: String,
+        jwks_uri: String,
+    }
+    let meta: Metadata = serde_json::from_slice(&body).map_err(|_| {
+        AuthError::Discovery(format!(
+            "{url} is not an OpenID configuration (issuer, jwks_uri)"
+        ))
+    })?;
+    let jwks_uri = parse_http_url(&meta.jwks_uri, "jwks_uri")?;
+    Ok((meta.issuer, jwks_uri))
+}
+
+/// Validates Logto access tokens for one audience. Cheap to clone.
+///
+/// Checks, in order: size cap, header (`alg` from the issuer's keys, never
+/// `none`/HMAC; no `jku`, `x5u`, `jwk`, `x5c`, `crit`), key by `kid`,
+/// signature, `typ` = `at+jwt`, `iss`, `aud`, `exp`/`nbf`/`iat` with leeway,
+/// then scopes. Valid tokens are cached until they expire.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), logto_api_auth::AuthError> {
+/// use logto_api_auth::{ScopeRequirement, Validator, extract_bearer};
+/// let validator = Validator::builder("https://tenant.logto.app")
+///     .resource("https://api.example.com")
+///     .build()
+///     .await?;
+/// let token = extract_bearer(Some("Bearer eyJ..."))?;
+/// let auth = validator
+///     .validate_with(token, &ScopeRequirement::all_of(["read:items"]))
+///     .await?;
+/// println!("user {:?} via app {:?}", auth.subject(), auth.client_id());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Validator {
+    inner: Arc<Inner>,
+}
+
+struct Shared {
+    issuer: String,
+    jwks: JwksCache,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    audience: ExpectedAudience,
+    leeway: u64,
+    required: ScopeRequirement,
+    cache_capacity: usize,
+    cache: Option<TokenCache>,
+}
+
+impl fmt::Debug for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Validator")
+            .field("issuer", &self.inner.shared.issuer)
+            .field("audience", &self.inner.audience)
+            .field("leeway", &self.inner.leeway)
+            .field("required", &self.inner.required)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Validator {
+    /// Starts configuring a validator for the Logto tenant at `endpoint`
+    /// (e.g. `https://tenant.logto.app`, a trailing slash is fine). `build`
+    /// reads `issuer` and `jwks_uri` from
+    /// `<endpoint>/oidc/.well-known/openid-configuration`.
+    pub fn builder(endpoint: impl Into<String>) -> ValidatorBuilder {
+        ValidatorBuilder::new(Source::Endpoint(endpoint.into()))
+    }
+
+    /// Starts configuring a validator from known metadata, without
+    /// discovery.
+    pub fn builder_from_metadata(
+        issuer: impl Into<String>,
+        jwks_uri: impl Into<String>,
+    ) -> ValidatorBuilder {
+        ValidatorBuilder::new(Source::Metadata {
+            issuer: issuer.into(),
+            jwks_uri: jwks_uri.into(),
+        })
+    }
+
+    /// A validator for another audience sharing this one's issuer and key
+    /// cache (with its own token cache and no required scopes).
+    #[must_use]
+    pub fn with_audience(&self, audience: ExpectedAudience) -> Validator {
+        Validator {
+            inner: Arc::new(Inner {
+                shared: self.inner.shared.clone(),
+                audience,
+                leeway: self.inner.leeway,
+                required: ScopeRequirement::none(),
+                cache_capacity: self.inner.cache_capacity,
+                cache: TokenCache::new(self.inner.cache_capacity),
+            }),
+        }
+    }
+
+    /// The issuer tokens must come from.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.inner.shared.issuer
+    }
+
+    /// The audience tokens must carry.
+    #[must_use]
+    pub fn audience(&self) -> &ExpectedAudience {
+        &self.inner.audience
+    }
+
+    /// Validates `token` (the raw JWT, see [`crate::extract_bearer`]) and
+    /// the validator-wide required scopes.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`], [`AuthError::InsufficientScope`],
+    /// [`AuthError::KeysUnavailable`].
+    pub async fn validate(&self, token: &str) -> Result<AuthInfo, AuthError> {
+        let info = self.validate_token(token).await?;
+        info.require(&self.inner.required)?;
+        Ok(info)
+    }
+
+    /// Like [`Validator::validate`], and also checks `scopes`.
+    ///
+    /// # Errors
+    /// As [`Validator::validate`].
+    pub async fn validate_with(
+        &self,
+        token: &str,
+        scopes: &ScopeRequirement,
+    ) -> Result<AuthInfo, AuthError> {
+        let info = self.validate(token).await?;
+        info.require(scopes)?;
+        Ok(info)
+    }
+
+    async fn validate_token(&self, token: &str) -> Result<AuthInfo, AuthError> {
+        let inner = &*self.inner;
+        let now = logto_jwt::unix_now();
+        if let Some(cache) = &inner.cache {
+            if let Some(info) = cache.get(token, now, inner.leeway) {
+                return Ok(info);
+            }
+        }
+        let verified = inner
+            .shared
+            .jwks
+            .verify(token)
+            .await
+            .map_err(AuthError::token)?;
+        let info = self.check(&verified, now)?;
+        if let Some(cache) = &inner.cache {
+            cache.insert(token, info.clone(), now, inner.leeway);
+        }
+        Ok(info)
+    }
+
+    fn check(&self, token: &VerifiedToken, now: u64) -> Result<AuthInfo, AuthError> {
+        let inner = &*self.inner;
+        let reject = |r| Err(AuthError::InvalidToken(r));
+        let typ_ok = token.header().typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return reject(TokenRejection::WrongType);
+        }
+        let claims: Map<String, Value> = serde_json::from_slice(token.payload_json())
+            .map_err(|_| AuthError::InvalidToken(TokenRejection::BadClaim("payload")))?;
+        let string = |name: &'static str| -> Result<Option<String>, AuthError> {
+            match claims.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(AuthError::InvalidToken(TokenRejection::BadClaim(name))),
+            }
+        };
+        if string("iss")?.as_deref() != Some(inner.shared.issuer.as_str()) {
+            return reject(TokenRejection::WrongIssuer);
+        }
+        let aud: Audience = match claims.get("aud") {
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|_| AuthError::InvalidToken(TokenRejection::BadClaim("aud")))?,
+            None => return reject(TokenRejection::WrongAudience),
+        };
+        if !inner.audience.accepts(&aud) {
+            return reject(TokenRejection::WrongAudience);
+        }
+        let time = |name: &'static str| -> Result<Option<u64>, AuthError> {
+            match claims.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => match n.as_u64() {
+                    Some(v) => Ok(Some(v)),
+                    None => match n.as_f64() {
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        Some(f) if (0.0..1.0e15).contains(&f) => Ok(Some(f as u64)),
+                        _ => Err(AuthError::InvalidToken(TokenRejection::BadClaim(name))),
+                    },
+                },
+                Some(_) => Err(AuthError::InvalidToken(TokenRejection::BadClaim(name))),
+            }
+        };
+        let times = RegisteredClaims::new(time("exp")?, time("nbf")?, time("iat")?);
+        times
+            .check_time(now, inner.leeway)
+            .map_err(|e| AuthError::InvalidToken(TokenRejection::Jwt(e)))?;
+        let scopes = string("scope")?
+            .map(|s| {
+                s.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let audience = aud.iter().map(str::to_owned).collect();
+        let subject = string("sub")?;
+        let client_id = string("client_id")?;
+        // Checked by `check_time`: exp is present.
+        let exp = times.exp.unwrap_or_default();
+        Ok(AuthInfo::new(
+            subject, client_id, scopes, audience, exp, claims,
+        ))
+    }
+}
