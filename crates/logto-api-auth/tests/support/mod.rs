@@ -1,6 +1,6 @@
 //! Shared test helpers: generated keys, a mock Logto issuer, and (when the
 //! test IdP is available) real Logto-like tokens.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, unused_imports)]
 
 pub mod keys;
 
