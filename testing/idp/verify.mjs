@@ -290,9 +290,14 @@ async function main() {
     const bobUrl = authorizationUrl(issuer, { clientId: 'public-app', scope: 'openid offline_access profile shopping:read store:read', challenge: p2.challenge, resources: [SHOPPING, STORE] });
     const bobCallback = new URL(await new Browser(base).signIn(bobUrl, 'bob', 'bob-password'));
     const bobTokens = await token(issuer, {
-      grant_type: 'authorization_code', code: bobCallback.searchParams.get('code'), redirect_uri: 'http://127.0.0.1:4567/callback', code_verifier: p2.verifier,
+      grant_type: 'authorization_code', code: bobCallback.searchParams.get('code'), redirect_uri: 'http://127.0.0.1:4567/callback', code_verifier: p2.verifier, resource: SHOPPING,
     }, { clientId: 'public-app', secret: null });
     assert.equal(bobTokens.status, 200, JSON.stringify(bobTokens.body));
+    // The code exchange with a resource gives that resource's JWT (bob's role: shopping:read).
+    const bobShopping = decodeJwt(bobTokens.body.access_token);
+    assert.equal(bobShopping.payload.aud, SHOPPING);
+    assert.equal(bobShopping.payload.scope, 'shopping:read');
+    assert.equal(bobShopping.header.kid, kid);
     const bobId = decodeJwt(bobTokens.body.id_token);
     assert.equal(bobId.header.kid, kid);
     assert.equal(bobId.header.alg, 'RS256');

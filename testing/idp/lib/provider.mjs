@@ -10,7 +10,7 @@ import Provider, { errors } from 'oidc-provider';
 import { SCOPE_CLAIMS } from './accounts.mjs';
 import { SIGNING_ALGS } from './config.mjs';
 import { refreshTokenGrant } from './refresh-grant.mjs';
-import { logoutSource, postLogoutSuccessSource } from './pages.mjs';
+import { logoutSource, postLogoutSuccessSource, renderError } from './pages.mjs';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -95,6 +95,7 @@ export function buildProvider(idp) {
     },
 
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError,
 
     formats: {
       customizers: {
