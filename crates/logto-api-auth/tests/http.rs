@@ -33,15 +33,39 @@ fn bearer_header_forms() {
         (Some("Bearer"), "auth.authorization_token_invalid_format"),
         (Some("Bearer "), "auth.authorization_token_invalid_format"),
         (Some("abc"), "auth.authorization_token_invalid_format"),
-        (Some("Bearer a b"), "auth.authorization_token_invalid_format"),
-        (Some("Bearer\tabc"), "auth.authorization_token_invalid_format"),
-        (Some("Bearer a\"b"), "auth.authorization_token_invalid_format"),
-        (Some("Bearer ===="), "auth.authorization_token_invalid_format"),
-        (Some("Bearer a=b"), "auth.authorization_token_invalid_format"),
+        (
+            Some("Bearer a b"),
+            "auth.authorization_token_invalid_format",
+        ),
+        (
+            Some("Bearer\tabc"),
+            "auth.authorization_token_invalid_format",
+        ),
+        (
+            Some("Bearer a\"b"),
+            "auth.authorization_token_invalid_format",
+        ),
+        (
+            Some("Bearer ===="),
+            "auth.authorization_token_invalid_format",
+        ),
+        (
+            Some("Bearer a=b"),
+            "auth.authorization_token_invalid_format",
+        ),
         (Some("Bearer é"), "auth.authorization_token_invalid_format"),
-        (Some("Basic dXNlcjpwYXNz"), "auth.authorization_token_type_not_supported"),
-        (Some("Token abc"), "auth.authorization_token_type_not_supported"),
-        (Some("Bearer, abc"), "auth.authorization_token_type_not_supported"),
+        (
+            Some("Basic dXNlcjpwYXNz"),
+            "auth.authorization_token_type_not_supported",
+        ),
+        (
+            Some("Token abc"),
+            "auth.authorization_token_type_not_supported",
+        ),
+        (
+            Some("Bearer, abc"),
+            "auth.authorization_token_type_not_supported",
+        ),
     ];
     for (header, code) in cases {
         let err = extract_bearer(header).unwrap_err();
@@ -91,7 +115,10 @@ async fn server(m: &MockIssuer) -> String {
         .route("/profile", get(profile))
         .route("/read", get(|_: RequireAuth<Read>| async { "read" }))
         .route("/write", get(|_: RequireAuth<Write>| async { "write" }))
-        .route("/either", get(|_: RequireAuth<ReadOrAdmin>| async { "either" }))
+        .route(
+            "/either",
+            get(|_: RequireAuth<ReadOrAdmin>| async { "either" }),
+        )
         .route("/no-layer", get(|_: AuthInfo| async { "never" }))
         .merge(org_routes)
         .with_state(v);
@@ -155,19 +182,37 @@ async fn extractor_answers() {
     for bad in [
         "Bearer garbage".to_owned(),
         format!("Bearer {expired}"),
-        format!("Bearer {}", TestKey::generate("ES384", "k1").sign(&m.claims("shopping:read"), json!({}))),
+        format!(
+            "Bearer {}",
+            TestKey::generate("ES384", "k1").sign(&m.claims("shopping:read"), json!({}))
+        ),
     ] {
         let (s, www, body) = get_with(&base, "/read", Some(&bad)).await;
         assert_eq!(s, 401);
         invalid(www);
-        assert_eq!(body, json!({"code": "invalid_token", "message": "The access token is invalid."}));
+        assert_eq!(
+            body,
+            json!({"code": "invalid_token", "message": "The access token is invalid."})
+        );
     }
 
     let header_cases = [
         (None, "auth.authorization_header_missing", "Bearer"),
-        (Some("Bearer"), "auth.authorization_token_invalid_format", r#"Bearer error="invalid_request""#),
-        (Some("Basic dXNlcjpwYXNz"), "auth.authorization_token_type_not_supported", "Bearer"),
-        (Some("Bearer a b"), "auth.authorization_token_invalid_format", r#"Bearer error="invalid_request""#),
+        (
+            Some("Bearer"),
+            "auth.authorization_token_invalid_format",
+            r#"Bearer error="invalid_request""#,
+        ),
+        (
+            Some("Basic dXNlcjpwYXNz"),
+            "auth.authorization_token_type_not_supported",
+            "Bearer",
+        ),
+        (
+            Some("Bearer a b"),
+            "auth.authorization_token_invalid_format",
+            r#"Bearer error="invalid_request""#,
+        ),
     ];
     for (header, code, www_expected) in header_cases {
         let (s, www, body) = get_with(&base, "/profile", header).await;
@@ -208,8 +253,14 @@ async fn layer_answers() {
     let k = TestKey::generate("ES384", "k1");
     let m = MockIssuer::start(&[&k]).await;
     let base = server(&m).await;
-    let org_token = format!("Bearer {}", k.sign(&m.org_claims("org-acme", "read:projects"), json!({})));
-    let org_no_scope = format!("Bearer {}", k.sign(&m.org_claims("org-acme", ""), json!({})));
+    let org_token = format!(
+        "Bearer {}",
+        k.sign(&m.org_claims("org-acme", "read:projects"), json!({}))
+    );
+    let org_no_scope = format!(
+        "Bearer {}",
+        k.sign(&m.org_claims("org-acme", ""), json!({}))
+    );
     let resource_token = format!("Bearer {}", k.sign(&m.claims("read:projects"), json!({})));
 
     let (s, _, body) = get_with(&base, "/org/org-acme", Some(&org_token)).await;
@@ -218,8 +269,18 @@ async fn layer_answers() {
     assert_eq!(s, 401);
     assert_eq!(www.as_deref(), Some(r#"Bearer error="invalid_token""#));
     assert_eq!(body["code"], "invalid_token");
-    assert_eq!(get_with(&base, "/org/org-acme", Some(&org_no_scope)).await.0, 403);
-    assert_eq!(get_with(&base, "/org/org-acme", Some(&resource_token)).await.0, 401);
+    assert_eq!(
+        get_with(&base, "/org/org-acme", Some(&org_no_scope))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        get_with(&base, "/org/org-acme", Some(&resource_token))
+            .await
+            .0,
+        401
+    );
     assert_eq!(get_with(&base, "/org/org-acme", None).await.0, 401);
     // AuthInfo without a layer is a routing bug: 500, not a pass.
     let (s, _, body) = get_with(&base, "/no-layer", Some(&resource_token)).await;
