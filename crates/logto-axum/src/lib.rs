@@ -1,1 +1,76 @@
-//! placeholder
+//! # Logto sign-in for axum
+//!
+//! Seed 001's Flask integration, for [axum](https://docs.rs/axum) 0.8:
+//!
+//! - [`Logto`]: the app-wide handle. [`Logto::router`] serves `/sign-in`, `/callback` and
+//!   `/sign-out`; [`Logto::layer`] adds the session middleware (a [`tower_sessions`] store of your
+//!   choice, with a safe cookie) and makes the extractors work.
+//! - [`Auth`]: the per-request [`LogtoClient`](logto::LogtoClient) of the visitor, over their
+//!   session ([`SessionStorage`]).
+//! - [`Authenticated`]: the `@authenticated` decorator as an extractor. Signed out, a browser is
+//!   redirected to sign-in and a script (`Accept: application/json`) gets
+//!   `401 {"error": "not_authenticated"}`; signed in, the handler gets the ID-token claims
+//!   (`Authenticated<IdTokenClaims>`, the default) or the fetched userinfo
+//!   (`Authenticated<UserInfo>`).
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use logto::{LogtoConfig, UserInfo};
+//! use logto_axum::{Authenticated, Logto};
+//! use tower_sessions::MemoryStore;
+//!
+//! async fn profile(Authenticated { user, .. }: Authenticated<UserInfo>) -> String {
+//!     format!("hello {}", user.sub)
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
+//!     .app_secret("app-secret")
+//!     .build()?;
+//! let logto = Logto::builder(config, "http://localhost:3000").build()?;
+//! let app = Router::new()
+//!     .route("/profile", get(profile))
+//!     .merge(logto.router())
+//!     .layer(logto.layer(MemoryStore::default()));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Sessions
+//!
+//! The cookie holds only a session id (`HttpOnly`, `SameSite=Lax` so that the IdP's redirect back
+//! carries it, `Secure` when the base URL is `https`); tokens stay in the store, however large.
+//! The session id changes when a sign-in completes. The tokens live in a record of their own in
+//! the same store, written the moment they change, so that a request finishing late never writes
+//! back an older copy of them.
+//!
+//! Several processes can share one store (Redis: [`RedisStore`], feature `redis`). Logto revokes
+//! the whole grant when a rotated-out refresh token is used again, so a refresh must never run in
+//! two processes at once for one session: give [`LogtoBuilder::refresh_lock`] a [`RefreshLock`]
+//! shared by the processes (`RedisStore` is one).
+
+mod error;
+mod extract;
+mod handle;
+mod layer;
+mod lock;
+#[cfg(feature = "redis")]
+mod redis_store;
+mod routes;
+mod storage;
+
+pub use error::{Error, Rejection};
+pub use extract::{Auth, Authenticated, UserData};
+pub use handle::{Logto, LogtoBuilder};
+pub use layer::{LogtoLayer, LogtoService};
+pub use lock::RefreshLock;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
+pub use storage::SessionStorage;
+
+/// Implements [`RefreshLock`] (and `tower_sessions::SessionStore`) with `async fn`s.
+pub use async_trait::async_trait;
+
+/// The boxed error of storage and lock back ends.
+pub type BoxError = logto::BoxError;

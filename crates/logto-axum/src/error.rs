@@ -1,0 +1,265 @@
+//! The crate's [`Error`] and the [`Rejection`] response built from it.
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use logto::LogtoError;
+
+use crate::BoxError;
+
+/// Everything that can go wrong in the axum integration. Messages say what to do and never
+/// contain tokens or secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A [`LogtoBuilder`](crate::LogtoBuilder) setting cannot be used.
+    #[error("invalid logto-axum configuration: {0}")]
+    InvalidConfig(String),
+
+    /// An extractor or route ran without [`Logto::layer`](crate::Logto::layer) on the app.
+    #[error(
+        "the Logto middleware is missing: add `.layer(logto.layer(store))` to the router, after the routes that use it"
+    )]
+    MissingLayer,
+
+    /// A request to the sign-in route has a parameter that cannot be used.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+
+    /// The session store failed (for Redis: unreachable, or a broken record).
+    #[error("the session store failed: {0}; check that it is reachable")]
+    Session(#[source] BoxError),
+
+    /// The Logto client failed; [`LogtoError::needs_sign_in`] tells whether signing in again helps.
+    #[error(transparent)]
+    Logto(#[from] LogtoError),
+}
+
+impl From<tower_sessions::session::Error> for Error {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        Error::Session(Box::new(error))
+    }
+}
+
+impl Error {
+    /// True when the visitor has to sign in (again) to go on.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, Error::Logto(error) if error.needs_sign_in())
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidConfig(_) | Error::MissingLayer | Error::Session(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Logto(error) => match error {
+                _ if error.needs_sign_in() => StatusCode::UNAUTHORIZED,
+                LogtoError::CallbackUriMismatch { .. }
+                | LogtoError::StateMismatch
+                | LogtoError::IssuerMismatch { .. }
+                | LogtoError::SignInFailed { .. }
+                | LogtoError::MissingCode
+                | LogtoError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+                LogtoError::OrganizationAccessDenied { .. }
+                | LogtoError::MissingOrganizationsScope => StatusCode::FORBIDDEN,
+                LogtoError::TokenRequest { error, .. }
+                    if error == "invalid_target" || error == "invalid_scope" =>
+                {
+                    StatusCode::FORBIDDEN
+                }
+                LogtoError::Network { .. }
+                | LogtoError::UnexpectedResponse { .. }
+                | LogtoError::TokenRequest { .. }
+                | LogtoError::InvalidIdToken { .. }
+                | LogtoError::InvalidToken { .. }
+                | LogtoError::UserInfoSubjectMismatch => StatusCode::BAD_GATEWAY,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+        }
+    }
+
+    /// A short machine-readable code for JSON answers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            _ if self.needs_sign_in() => "not_authenticated",
+            Error::InvalidConfig(_) | Error::MissingLayer => "server_misconfigured",
+            Error::BadRequest(_) => "bad_request",
+            Error::Session(_) => "session_store_failed",
+            Error::Logto(error) => match error {
+                LogtoError::CallbackUriMismatch { .. }
+                | LogtoError::StateMismatch
+                | LogtoError::IssuerMismatch { .. }
+                | LogtoError::MissingCode => "invalid_callback",
+                LogtoError::SignInFailed { .. } => "sign_in_failed",
+                LogtoError::InvalidArgument(_) => "bad_request",
+                LogtoError::OrganizationAccessDenied { .. }
+                | LogtoError::MissingOrganizationsScope => "forbidden",
+                LogtoError::TokenRequest { .. } => "token_request_refused",
+                LogtoError::Storage(_) => "session_store_failed",
+                _ => "logto_error",
+            },
+        }
+    }
+}
+
+/// An [`Error`] as a response, in the form the client asked for: JSON
+/// (`{"error": code, "message": …}`) when it accepts `application/json` and not HTML, otherwise an
+/// HTML page. "Not authenticated" is `401 {"error": "not_authenticated"}` for JSON and a redirect
+/// to the sign-in route (coming back to the page asked for) for HTML.
+#[derive(Debug)]
+pub struct Rejection {
+    pub(crate) error: Error,
+    pub(crate) json: bool,
+    pub(crate) sign_in: String,
+}
+
+impl Rejection {
+    /// The error.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The error, taken out.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+
+    pub(crate) fn bare(error: Error, headers: &HeaderMap) -> Self {
+        Rejection {
+            error,
+            json: wants_json(headers),
+            sign_in: "/sign-in".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = self.error.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self.error, "logto-axum request failed");
+        } else {
+            tracing::debug!(error = %self.error, "logto-axum request refused");
+        }
+        if self.error.needs_sign_in() {
+            if self.json {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    Json(serde_json::json!({ "error": "not_authenticated" })),
+                )
+                    .into_response();
+            }
+            return Redirect::to(&self.sign_in).into_response();
+        }
+        let message = self.error.to_string();
+        if self.json {
+            let body = serde_json::json!({ "error": self.error.code(), "message": message });
+            return (status, Json(body)).into_response();
+        }
+        let title = match self.error.code() {
+            "invalid_callback" | "sign_in_failed" => "Sign-in failed",
+            "forbidden" => "Access denied",
+            "bad_request" => "Bad request",
+            _ => "Something went wrong",
+        };
+        let page = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+             <body><h1>{title}</h1><p id=\"error\" data-code=\"{code}\">{message}</p>\
+             <p><a id=\"retry\" href=\"{sign_in}\">Sign in again</a> · <a href=\"/\">Home</a></p></body></html>\n",
+            code = self.error.code(),
+            message = escape_html(&message),
+            sign_in = escape_html(&self.sign_in),
+        );
+        (status, Html(page)).into_response()
+    }
+}
+
+/// Whether the client prefers JSON: it accepts `application/json` (or `+json`) and not HTML.
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|item| {
+            item.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect::<Vec<_>>();
+    let json = accept
+        .iter()
+        .any(|media| media == "application/json" || media.ends_with("+json"));
+    let html = accept.iter().any(|media| media == "text/html");
+    json && !html
+}
+
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn json_only_when_asked_without_html() {
+        assert!(wants_json(&accept("application/json")));
+        assert!(wants_json(&accept("application/problem+json, */*;q=0.1")));
+        assert!(!wants_json(&accept(
+            "text/html,application/xhtml+xml,application/json;q=0.9"
+        )));
+        assert!(!wants_json(&accept("*/*")));
+        assert!(!wants_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn statuses_and_codes() {
+        let not_signed_in = Error::Logto(LogtoError::NotAuthenticated);
+        assert_eq!(not_signed_in.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(not_signed_in.code(), "not_authenticated");
+        let state = Error::Logto(LogtoError::StateMismatch);
+        assert_eq!(state.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(state.code(), "invalid_callback");
+        let denied = Error::Logto(LogtoError::OrganizationAccessDenied {
+            organization_id: "o".into(),
+        });
+        assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    }
+}

@@ -1,0 +1,225 @@
+//! [`RedisStore`]: a tower-sessions store and a [`RefreshLock`] on one Redis server.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script, SetExpiry, SetOptions};
+use tower_sessions::cookie::time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use crate::BoxError;
+use crate::error::Error;
+use crate::lock::RefreshLock;
+
+/// How long a refresh lock is held at most before it expires on its own (a crashed holder).
+const LOCK_TTL: Duration = Duration::from_secs(30);
+/// How long [`RefreshLock::lock`] waits for another holder before failing.
+const LOCK_WAIT: Duration = Duration::from_secs(35);
+
+/// Deletes the lock only if this holder still has it.
+const UNLOCK: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// Sessions in Redis, shared by every process of the app, and the [`RefreshLock`] those processes
+/// need. Records are JSON under `<prefix>session:<id>` and expire with the session; locks are
+/// `<prefix>lock:<name>`. Needs Redis 6.2 or later. Cheap to clone (one multiplexed connection
+/// that reconnects by itself).
+///
+/// ```no_run
+/// use logto::LogtoConfig;
+/// use logto_axum::{Logto, RedisStore};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// let config = LogtoConfig::builder("https://tenant.logto.app", "app-id").build()?;
+/// let logto = Logto::builder(config, "https://app.example.com")
+///     .refresh_lock(store.clone())
+///     .build()?;
+/// let app: axum::Router = logto.router().layer(logto.layer(store));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis server at `url` (`redis://[user:password@]host:port[/db]`), with
+    /// keys prefixed `logto:`.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let failed = |e: redis::RedisError| {
+            Error::Session(format!("could not connect to Redis at {} ({e})", redacted(url)).into())
+        };
+        let client = redis::Client::open(url).map_err(failed)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(5))
+            .set_response_timeout(Duration::from_secs(5))
+            .set_number_of_retries(3);
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(failed)?;
+        Ok(RedisStore {
+            connection,
+            prefix: "logto:".into(),
+        })
+    }
+
+    /// Replaces the key prefix (default `logto:`), e.g. to share one Redis database between apps.
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn session_key(&self, id: &Id) -> String {
+        format!("{}session:{id}", self.prefix)
+    }
+
+    fn lock_key(&self, name: &str) -> String {
+        format!("{}lock:{name}", self.prefix)
+    }
+
+    /// Writes `record`; `only_new`: fails (returns false) when the key exists.
+    async fn write(&self, record: &Record, only_new: bool) -> session_store::Result<bool> {
+        let key = self.session_key(&record.id);
+        let mut connection = self.connection.clone();
+        let expires = record.expiry_date.unix_timestamp();
+        if expires <= OffsetDateTime::now_utc().unix_timestamp() {
+            let _: () = connection.del(&key).await.map_err(backend)?;
+            return Ok(true);
+        }
+        let value = serde_json::to_string(record)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let mut options = SetOptions::default().with_expiration(SetExpiry::EXAT(expires as u64));
+        if only_new {
+            options = options.conditional_set(redis::ExistenceCheck::NX);
+        }
+        let written: Option<String> = connection
+            .set_options(&key, value, options)
+            .await
+            .map_err(backend)?;
+        Ok(written.is_some())
+    }
+}
+
+fn backend(error: redis::RedisError) -> session_store::Error {
+    session_store::Error::Backend(format!("Redis: {error}"))
+}
+
+/// `url` without its password.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "the given URL".into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for RedisStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A fresh random id until one is free (a collision of 128-bit ids is not expected).
+        while !self.write(record, true).await? {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.write(record, false).await.map(drop)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let mut connection = self.connection.clone();
+        let value: Option<String> = connection
+            .get(self.session_key(id))
+            .await
+            .map_err(backend)?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let record: Record = serde_json::from_str(&value)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let mut connection = self.connection.clone();
+        let _: () = connection
+            .del(self.session_key(id))
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl RefreshLock for RedisStore {
+    async fn lock(&self, name: &str) -> Result<String, BoxError> {
+        let key = self.lock_key(name);
+        let token = Id::default().to_string();
+        let options = SetOptions::default()
+            .conditional_set(redis::ExistenceCheck::NX)
+            .with_expiration(SetExpiry::PX(LOCK_TTL.as_millis() as u64));
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        let mut pause = Duration::from_millis(2);
+        let mut connection = self.connection.clone();
+        loop {
+            let taken: Option<String> = connection
+                .set_options(&key, &token, options)
+                .await
+                .map_err(backend)?;
+            if taken.is_some() {
+                return Ok(token);
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                return Err(format!(
+                    "timed out after {LOCK_WAIT:?} waiting for the Redis lock {key:?} held by \
+                     another process"
+                )
+                .into());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    async fn unlock(&self, name: &str, token: &str) -> Result<(), BoxError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = Script::new(UNLOCK)
+            .key(self.lock_key(name))
+            .arg(token)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redacted("redis://user:secret@h:6379/0"),
+            "redis://user:***@h:6379/0"
+        );
+        assert_eq!(redacted("redis://h:6379"), "redis://h:6379");
+    }
+}

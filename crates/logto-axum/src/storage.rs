@@ -1,0 +1,179 @@
+//! [`SessionStorage`]: the [`logto::Storage`] of one visitor, over their tower-sessions session.
+//!
+//! The pending sign-in lives in the session itself. The tokens live in a record of their own in
+//! the same store (the session holds its id), read from the store and written to it immediately:
+//! the session middleware saves whole sessions at the end of each request, and a request that
+//! loaded the session before another process rotated the refresh token would otherwise write the
+//! spent token back.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use logto::{BoxError, Storage, StorageKey};
+use tower_sessions::cookie::time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::{Session, SessionStore};
+
+use crate::lock::RefreshLock;
+
+/// The session key holding the id of the token record.
+const TOKENS_REF: &str = "logto.tokens_ref";
+/// The field of the token record holding the tokens.
+const TOKENS_FIELD: &str = "logto.tokens";
+
+/// One visitor's [`Storage`]: their tower-sessions [`Session`] and, for the tokens, a record of
+/// their own in the same store. Built by the [`Auth`](crate::Auth) extractor.
+pub struct SessionStorage {
+    session: Session,
+    store: Arc<dyn SessionStore>,
+    lock: Option<Arc<dyn RefreshLock>>,
+    ttl: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The tokens as last read or written by this request; `None`: read them from the store.
+    tokens: Option<Option<String>>,
+    /// Locks held: name → holder token.
+    held: HashMap<String, String>,
+}
+
+impl fmt::Debug for SessionStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionStorage")
+            .field("session_id", &self.session.id().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionStorage {
+    pub(crate) fn new(
+        session: Session,
+        store: Arc<dyn SessionStore>,
+        lock: Option<Arc<dyn RefreshLock>>,
+        ttl: Duration,
+    ) -> Self {
+        SessionStorage {
+            session,
+            store,
+            lock,
+            ttl,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The visitor's session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn tokens_ref(&self) -> Result<Option<Id>, BoxError> {
+        let raw: Option<String> = self.session.get(TOKENS_REF).await?;
+        Ok(raw.and_then(|raw| raw.parse().ok()))
+    }
+
+    async fn load_tokens(&self) -> Result<Option<String>, BoxError> {
+        let cached = self.state().tokens.clone();
+        if let Some(cached) = cached {
+            return Ok(cached);
+        }
+        let tokens = match self.tokens_ref().await? {
+            Some(id) => self.store.load(&id).await?.and_then(|record| {
+                record
+                    .data
+                    .get(TOKENS_FIELD)
+                    .and_then(|value| value.as_str())
+                    .map(str::to_owned)
+            }),
+            None => None,
+        };
+        self.state().tokens = Some(tokens.clone());
+        Ok(tokens)
+    }
+
+    async fn save_tokens(&self, value: String) -> Result<(), BoxError> {
+        let expiry_date =
+            OffsetDateTime::now_utc() + tower_sessions::cookie::time::Duration::try_from(self.ttl)?;
+        let mut record = Record {
+            id: Id::default(),
+            data: HashMap::from([(TOKENS_FIELD.to_owned(), value.clone().into())]),
+            expiry_date,
+        };
+        match self.tokens_ref().await? {
+            Some(id) => {
+                record.id = id;
+                self.store.save(&record).await?;
+            }
+            None => {
+                self.store.create(&mut record).await?;
+                self.session
+                    .insert(TOKENS_REF, record.id.to_string())
+                    .await?;
+            }
+        }
+        self.state().tokens = Some(Some(value));
+        Ok(())
+    }
+
+    async fn delete_tokens(&self) -> Result<(), BoxError> {
+        if let Some(id) = self.tokens_ref().await? {
+            self.store.delete(&id).await?;
+            self.session.remove_value(TOKENS_REF).await?;
+        }
+        self.state().tokens = Some(None);
+        Ok(())
+    }
+}
+
+impl Storage for SessionStorage {
+    async fn get(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
+        match key {
+            StorageKey::Tokens => self.load_tokens().await,
+            other => Ok(self.session.get(other.as_str()).await?),
+        }
+    }
+
+    async fn set(&self, key: StorageKey, value: String) -> Result<(), BoxError> {
+        match key {
+            StorageKey::Tokens => self.save_tokens(value).await,
+            other => Ok(self.session.insert(other.as_str(), value).await?),
+        }
+    }
+
+    async fn delete(&self, key: StorageKey) -> Result<(), BoxError> {
+        match key {
+            StorageKey::Tokens => self.delete_tokens().await,
+            other => {
+                self.session.remove_value(other.as_str()).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn lock(&self, name: &str) -> Result<(), BoxError> {
+        if let Some(lock) = &self.lock {
+            let token = lock.lock(name).await?;
+            self.state().held.insert(name.to_owned(), token);
+        }
+        // Whoever held the lock before may have rotated the tokens: read them again.
+        self.state().tokens = None;
+        Ok(())
+    }
+
+    async fn unlock(&self, name: &str) -> Result<(), BoxError> {
+        let token = self.state().held.remove(name);
+        if let (Some(lock), Some(token)) = (&self.lock, token) {
+            lock.unlock(name, &token).await?;
+        }
+        Ok(())
+    }
+}
