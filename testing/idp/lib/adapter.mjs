@@ -28,6 +28,14 @@ export class Store {
 
   userCodes = new Map();
 
+  /** "<Model>:<id>" -> when it was consumed, in ms (`consumed` itself is in whole seconds). */
+  consumedAt = new Map();
+
+  /** When the token `id` of `model` was consumed (ms since the epoch), if it was. */
+  consumedAtMs(model, id) {
+    return this.consumedAt.get(`${model}:${id}`);
+  }
+
   get(key) {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -84,11 +92,15 @@ class MemoryAdapter {
   /** Marks a token as used; `consumed` holds the epoch second it happened (used for reuse grace). */
   async consume(id) {
     const payload = this.store.get(this.key(id));
-    if (payload) payload.consumed = nowSeconds();
+    if (payload) {
+      payload.consumed = nowSeconds();
+      this.store.consumedAt.set(this.key(id), Date.now());
+    }
   }
 
   async destroy(id) {
     this.store.entries.delete(this.key(id));
+    this.store.consumedAt.delete(this.key(id));
   }
 
   /** Deletes every stored token of this model that belongs to the grant. */
@@ -98,6 +110,7 @@ class MemoryAdapter {
     for (const key of [...keys]) {
       if (key.startsWith(`${this.model}:`)) {
         this.store.entries.delete(key);
+        this.store.consumedAt.delete(key);
         keys.delete(key);
       }
     }

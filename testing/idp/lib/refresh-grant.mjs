@@ -18,7 +18,6 @@ import { ORGANIZATIONS_SCOPE, organizationAudience } from './config.mjs';
 const { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, InsufficientScope, AccessDenied } = errors;
 
 const GTY = 'refresh_token';
-const epochSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Deletes every stored artifact of a grant, and the grant itself. */
 async function revokeGrant(provider, grantId) {
@@ -64,8 +63,8 @@ export function refreshTokenGrant(idp) {
 
     // Reuse detection, with Logto's grace period.
     if (refreshToken.consumed) {
-      const sinceRotation = epochSeconds() - refreshToken.consumed;
-      if (sinceRotation > idp.config.refresh_token_reuse_grace_seconds) {
+      const consumedAt = idp.store.consumedAtMs('RefreshToken', refreshToken.jti) ?? refreshToken.consumed * 1000;
+      if (Date.now() - consumedAt > idp.config.refresh_token_reuse_grace_seconds * 1000) {
         await Promise.all([refreshToken.destroy(), revokeGrant(provider, refreshToken.grantId)]);
         throw new InvalidGrant('refresh token already used');
       }
