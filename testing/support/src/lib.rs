@@ -8,7 +8,8 @@
 //! The node process dies with the [`TestIdp`] (it is killed on drop) and, because its stdin is a
 //! pipe held by this process, also when the test process itself dies.
 //!
-//! Requires `npm ci --prefix testing/idp` once.
+//! Requires `npm ci --prefix testing/idp` once, and Node.js 20+ as `node` on the `PATH` (or the
+//! `NODE` environment variable naming the binary).
 //!
 //! ```no_run
 //! # async fn demo() {

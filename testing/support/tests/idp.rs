@@ -315,8 +315,17 @@ async fn rotates_keys() {
     let first = jwks().await;
     assert_eq!(first.len(), 1);
 
+    // Same algorithm, old key kept: the new key signs.
+    let same_alg = idp.rotate_keys("ES384", true).await;
+    assert_eq!(jwks().await, vec![same_alg.clone(), first[0].clone()]);
+    let tokens = alice_tokens(&idp, "openid", &[]).await;
+    assert_eq!(
+        claims(tokens["id_token"].as_str().unwrap()).0["kid"],
+        same_alg.as_str()
+    );
+
     let kid = idp.rotate_keys("RS256", true).await;
-    assert_eq!(jwks().await, vec![kid.clone(), first[0].clone()]);
+    assert_eq!(jwks().await, vec![kid.clone(), same_alg, first[0].clone()]);
     let tokens = alice_tokens(&idp, "openid", &[]).await;
     let (header, _) = claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(
