@@ -7,6 +7,9 @@
 //! PORT=3000 cargo run --example api-server
 //! ```
 //!
+//! `TOKEN_CACHE_CAPACITY` (default 10000, 0 = off) sizes the verified-token
+//! cache.
+//!
 //! Routes:
 //! * `GET /api/profile` — any valid token for `API_RESOURCE`:
 //!   `{"sub", "client_id", "scopes"}`
@@ -100,8 +103,18 @@ async fn main() {
         })
         .unwrap_or(3000);
 
+    // Optional: TOKEN_CACHE_CAPACITY=0 turns the verified-token cache off
+    // (used by bench/api-auth.sh to measure uncached validation).
+    let cache = env("TOKEN_CACHE_CAPACITY")
+        .map(|c| {
+            c.parse()
+                .unwrap_or_else(|_| fail("TOKEN_CACHE_CAPACITY must be a number"))
+        })
+        .unwrap_or(10_000);
+
     let validator = Validator::builder(&endpoint)
         .resource(&resource)
+        .cache_capacity(cache)
         .build()
         .await
         .unwrap_or_else(|e| fail(e));
