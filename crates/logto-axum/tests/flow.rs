@@ -1,0 +1,315 @@
+//! The whole sign-in flow through the ready-made routes and the extractors, against the test IdP,
+//! with the default in-memory session store.
+
+mod support;
+
+use logto_test_support::{ALICE, BOB, ORG_ACME, ORG_GLOBEX, SHOPPING_API, TestIdp};
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{Browser, config, location, set_cookies, start_app, start_memory_app};
+use tower_sessions::MemoryStore;
+
+fn session_cookie(set_cookies: &[String]) -> Option<String> {
+    set_cookies
+        .iter()
+        .find(|c| c.starts_with("logto_session="))
+        .cloned()
+}
+
+#[tokio::test]
+async fn sign_in_use_tokens_and_sign_out() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+    let browser = Browser::new();
+
+    // Signed out: the home page says so, protected pages redirect browsers and 401 scripts.
+    let (status, home) = browser.get_json(&app.url("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(home, json!({ "authenticated": false, "claims": null }));
+    let (status, body) = browser.get_json(&app.url("/protected/userinfo")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, json!({ "error": "not_authenticated" }));
+    let response = browser.get(&app.url("/protected/userinfo?x=1")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let sign_in = location(&response);
+    assert_eq!(
+        sign_in,
+        "/sign-in?return_to=%2Fprotected%2Fuserinfo%3Fx%3D1"
+    );
+
+    // /sign-in sets the session cookie (HttpOnly, SameSite=Lax, not Secure over http) and
+    // redirects to Logto.
+    let response = browser.get(&app.url(&sign_in)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let before = session_cookie(&set_cookies(&response)).expect("a session cookie");
+    assert!(before.contains("HttpOnly"), "{before}");
+    assert!(before.contains("SameSite=Lax"), "{before}");
+    assert!(!before.contains("Secure"), "{before}");
+    let authorization_url = location(&response);
+    assert!(authorization_url.starts_with(&idp.url("/oidc/auth")));
+
+    // The callback signs in, renews the session id, and returns to the page asked for.
+    let callback = idp.sign_in(&authorization_url, ALICE.0, ALICE.1).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/protected/userinfo?x=1");
+    let after = session_cookie(&set_cookies(&response)).expect("a renewed session cookie");
+    let id = |cookie: &str| cookie.split(';').next().unwrap().to_owned();
+    assert_ne!(
+        id(&before),
+        id(&after),
+        "the session id must change at sign-in"
+    );
+    assert!(
+        after.len() < 200,
+        "tokens must not be in the cookie: {after}"
+    );
+
+    // The old session id is worthless now.
+    let fixated = reqwest::Client::new()
+        .get(app.url("/protected"))
+        .header("cookie", id(&before))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fixated.status(), StatusCode::UNAUTHORIZED);
+
+    // Claims, userinfo, resource token, organization token.
+    let (status, home) = browser.get_json(&app.url("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(home["authenticated"], true);
+    assert_eq!(home["claims"]["sub"], "user-alice");
+    assert_eq!(home["claims"]["email"], "alice@example.com");
+    let (status, claims) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claims["sub"], "user-alice");
+    let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(user["sub"], "user-alice");
+    assert_eq!(user["custom_data"]["plan"], "pro");
+    let (status, resource) = browser
+        .get_json(&app.url("/protected/resource?resource=https%3A%2F%2Fshopping.example.com%2Fapi"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resource}");
+    assert_eq!(resource["claims"]["aud"], SHOPPING_API);
+    assert!(resource["access_token"].as_str().unwrap().len() > 20);
+    let (status, org) = browser
+        .get_json(&app.url(&format!("/protected/organizations/{ORG_ACME}")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    assert_eq!(
+        org["claims"]["aud"],
+        format!("urn:logto:organization:{ORG_ACME}")
+    );
+    let (status, _) = browser
+        .get_json(&app.url("/protected/organizations/org-unknown"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Sign-out clears the session and its cookie, revokes the refresh token, and goes to Logto.
+    let response = browser.get(&app.url("/sign-out")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let end_session = location(&response);
+    assert!(
+        end_session.starts_with(&idp.url("/oidc/session/end")),
+        "{end_session}"
+    );
+    let cleared = session_cookie(&set_cookies(&response)).expect("a removal cookie");
+    assert!(
+        cleared.contains("Max-Age=0") || cleared.contains("1970"),
+        "{cleared}"
+    );
+    let back = idp.visit(&end_session).await;
+    assert_eq!(back, app.url("/"));
+    let (_, home) = browser.get_json(&app.url("/")).await;
+    assert_eq!(home["authenticated"], false);
+    assert_eq!(idp.stats().await.revocation, 1);
+
+    // The old signed-in session id is gone too.
+    let replayed = reqwest::Client::new()
+        .get(app.url("/protected"))
+        .header("cookie", id(&after))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sign_in_passes_logto_options_through() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+    let browser = Browser::new();
+
+    let response = browser
+        .get(&app.url(
+            "/sign-in?interaction_mode=signUp&direct_sign_in=social:github&login_hint=alice%40example.com&first_screen=register",
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let url = url::Url::parse(&location(&response)).unwrap();
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["interaction_mode"], "signUp");
+    assert_eq!(query["direct_sign_in"], "social:github");
+    assert_eq!(query["login_hint"], "alice@example.com");
+    assert_eq!(query["first_screen"], "register");
+    assert_eq!(query["redirect_uri"], app.url("/callback"));
+
+    for bad in [
+        "/sign-in?interaction_mode=maybe",
+        "/sign-in?direct_sign_in=github",
+    ] {
+        let response = browser.get(&app.url(bad)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("<h1>Bad request</h1>"), "{page}");
+        let (status, body) = browser.get_json(&app.url(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "bad_request");
+    }
+
+    // return_to only ever points into the app.
+    let response = browser
+        .get(&app.url("/sign-in?return_to=%2F%2Fevil.example"))
+        .await;
+    let callback = idp.sign_in(&location(&response), BOB.0, BOB.1).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(location(&response), "/");
+}
+
+#[tokio::test]
+async fn failed_callbacks_show_an_error_page() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+
+    // No sign-in pending in this browser.
+    let browser = Browser::new();
+    let response = browser.get(&app.url("/callback?code=abc&state=xyz")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("no sign-in is pending"), "{page}");
+    assert!(page.contains("href=\"/sign-in\""), "{page}");
+
+    // A forged state.
+    let response = browser.get(&app.url("/sign-in")).await;
+    let callback = idp.sign_in(&location(&response), ALICE.0, ALICE.1).await;
+    let forged = callback.replace("state=", "state=x");
+    let response = browser.get(&forged).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Sign-in failed"), "{page}");
+    assert!(page.contains("state"), "{page}");
+
+    // The user cancelled at Logto: the error Logto sent is shown, as JSON for scripts.
+    let response = browser.get(&app.url("/sign-in")).await;
+    let authorization_url = location(&response);
+    let state = url::Url::parse(&authorization_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let cancelled = format!(
+        "{}?error=access_denied&error_description=End-User+aborted+interaction&state={state}&iss={}",
+        app.url("/callback"),
+        idp.issuer()
+    );
+    let (status, body) = browser.get_json(&cancelled).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "sign_in_failed");
+    assert!(body["message"].as_str().unwrap().contains("access_denied"));
+    let (_, home) = browser.get_json(&app.url("/")).await;
+    assert_eq!(home["authenticated"], false);
+}
+
+#[tokio::test]
+async fn cookie_is_secure_for_an_https_base_url() {
+    let idp = TestIdp::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let logto = logto_axum::Logto::builder(config(&idp), "https://app.example.com")
+        .build()
+        .unwrap();
+    let app = logto.router().layer(logto.layer(MemoryStore::default()));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let response = Browser::new().get(&format!("http://{addr}/sign-in")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&set_cookies(&response)).unwrap();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    let authorization_url = url::Url::parse(&location(&response)).unwrap();
+    assert!(
+        authorization_url
+            .query_pairs()
+            .any(|(k, v)| k == "redirect_uri" && v == "https://app.example.com/callback")
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn large_tokens_stay_on_the_server() {
+    // A profile whose ID token is far beyond a cookie's 4 KB.
+    let long_name = "Carol ".repeat(800);
+    let idp = TestIdp::start_with(json!({
+        "users": [{ "id": "user-carol", "username": "carol", "password": "carol-password",
+                    "name": long_name }]
+    }))
+    .await;
+    let app = start_app(config(&idp), MemoryStore::default(), |b| b).await;
+    let browser = Browser::new();
+    let landing = browser
+        .sign_in(&app, &idp, ("carol", "carol-password"))
+        .await;
+    assert_eq!(landing, "/");
+    let (status, claims) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claims["name"].as_str().unwrap().len(), long_name.len());
+    let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(user["name"].as_str().unwrap().len(), long_name.len());
+}
+
+#[tokio::test]
+async fn userinfo_and_org_tokens_for_a_user_without_organizations() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+    let browser = Browser::new();
+    browser.sign_in(&app, &idp, BOB).await;
+    let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(user["sub"], "user-bob");
+    let (status, body) = browser
+        .get_json(&app.url(&format!("/protected/organizations/{ORG_GLOBEX}")))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "forbidden");
+}
+
+#[tokio::test]
+async fn routes_without_the_layer_say_how_to_fix_it() {
+    let idp = TestIdp::start().await;
+    let logto = logto_axum::Logto::builder(config(&idp), "http://127.0.0.1")
+        .build()
+        .unwrap();
+    let app: axum::Router = logto.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (status, body) = Browser::new()
+        .get_json(&format!("http://{addr}/sign-in"))
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("logto.layer(store)"),
+        "{body}"
+    );
+    server.abort();
+}

@@ -1,0 +1,233 @@
+//! Sessions shared by several app instances through one Redis server: the Redis store, its lock,
+//! and refreshes racing across instances.
+//!
+//! Each app instance here has its own `LogtoConfig` (so its own in-process refresh coordination,
+//! discovery cache and HTTP pool) and its own Redis connection: the only thing two instances
+//! share is Redis, exactly as with two processes. (The sample app's tests run real processes.)
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures_util::future::join_all;
+use logto_axum::{RedisStore, RefreshLock};
+use logto_test_support::{ALICE, TestIdp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{App, Browser, Redis, config, start_app};
+use tower_sessions::SessionStore;
+use tower_sessions::cookie::time::{Duration, OffsetDateTime};
+use tower_sessions::session::{Id, Record};
+
+async fn redis_app(idp: &TestIdp, redis: &Redis) -> App {
+    let store = RedisStore::connect(&redis.url).await.unwrap();
+    let lock = store.clone();
+    start_app(config(idp), store, move |builder| {
+        builder.refresh_lock(lock)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn redis_store_keeps_records_until_they_expire() {
+    let redis = Redis::start().await;
+    let store = RedisStore::connect(&redis.url).await.unwrap();
+    let other = RedisStore::connect(&redis.url).await.unwrap();
+
+    let mut record = Record {
+        id: Id::default(),
+        data: [("k".to_owned(), json!("v"))].into_iter().collect(),
+        expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
+    };
+    let planned = record.id;
+    store.create(&mut record).await.unwrap();
+    assert_eq!(record.id, planned);
+    assert_eq!(other.load(&record.id).await.unwrap(), Some(record.clone()));
+
+    record.data.insert("k".into(), json!("w"));
+    store.save(&record).await.unwrap();
+    assert_eq!(
+        other.load(&record.id).await.unwrap().unwrap().data["k"],
+        "w"
+    );
+
+    // Creating over an existing id picks another one.
+    let mut clash = record.clone();
+    store.create(&mut clash).await.unwrap();
+    assert_ne!(clash.id, record.id);
+
+    store.delete(&record.id).await.unwrap();
+    assert_eq!(other.load(&record.id).await.unwrap(), None);
+
+    let mut expired = clash.clone();
+    expired.expiry_date = OffsetDateTime::now_utc() - Duration::seconds(1);
+    store.save(&expired).await.unwrap();
+    assert_eq!(other.load(&expired.id).await.unwrap(), None);
+
+    // Keys are prefixed: another app on the same Redis sees nothing.
+    let prefixed = RedisStore::connect(&redis.url)
+        .await
+        .unwrap()
+        .with_prefix("other-app:");
+    assert_eq!(prefixed.load(&clash.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn redis_lock_is_exclusive_across_connections() {
+    let redis = Redis::start().await;
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(RedisStore::connect(&redis.url).await.unwrap());
+    }
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let tasks = (0..16).map(|i| {
+        let store = stores[i % stores.len()].clone();
+        let (inside, most) = (inside.clone(), most.clone());
+        tokio::spawn(async move {
+            let token = store.lock("refresh:s1").await.unwrap();
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            // A round trip to Redis while holding the lock, as a refresh would.
+            let _ = store.load(&Id::default()).await.unwrap();
+            inside.fetch_sub(1, Ordering::SeqCst);
+            store.unlock("refresh:s1", &token).await.unwrap();
+        })
+    });
+    for task in join_all(tasks).await {
+        task.unwrap();
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 1);
+
+    // Releasing with someone else's token does nothing; other names are independent.
+    let token = stores[0].lock("refresh:s2").await.unwrap();
+    stores[1]
+        .unlock("refresh:s2", "not-the-token")
+        .await
+        .unwrap();
+    let other = stores[1].lock("refresh:s3").await.unwrap();
+    stores[1].unlock("refresh:s3", &other).await.unwrap();
+    stores[0].unlock("refresh:s2", &token).await.unwrap();
+    let again = stores[1].lock("refresh:s2").await.unwrap();
+    stores[1].unlock("refresh:s2", &again).await.unwrap();
+}
+
+async fn refresh_token(browser: &Browser, app: &App) -> String {
+    let response = browser.get(&app.url("/debug/refresh-token")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_session_moves_between_instances_and_both_see_rotations() {
+    // Access tokens that are never fresh (Logto's client refreshes within 60 s of expiry), and no
+    // grace for a reused refresh token: any reuse revokes the session.
+    let idp = TestIdp::start_with(json!({
+        "access_token_ttl": 30,
+        "refresh_token_reuse_grace_seconds": 0
+    }))
+    .await;
+    let redis = Redis::start().await;
+    let (a, b) = (redis_app(&idp, &redis).await, redis_app(&idp, &redis).await);
+
+    let on_a = Browser::new();
+    assert_eq!(on_a.sign_in(&a, &idp, ALICE).await, "/");
+    let on_b = on_a.with_cookies_for(&a, &b);
+
+    let (status, claims) = on_b.get_json(&b.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claims["sub"], "user-alice");
+    let first = refresh_token(&on_a, &a).await;
+    assert_eq!(refresh_token(&on_b, &b).await, first);
+
+    // B refreshes; A sees the rotated refresh token.
+    let (status, body) = on_b.get_json(&b.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = refresh_token(&on_a, &a).await;
+    assert_ne!(second, first);
+
+    // A refreshes with it; B sees that one.
+    let (status, body) = on_a.get_json(&a.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let third = refresh_token(&on_b, &b).await;
+    assert_ne!(third, second);
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+
+    // Signing out on one instance signs out on the other.
+    let response = on_b.get(&b.url("/sign-out")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, _) = on_a.get_json(&a.url("/protected")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Fires `count` concurrent requests for `path`, alternating between the instances.
+async fn burst(
+    browsers: &[(&Browser, &App)],
+    path: &str,
+    count: usize,
+) -> Vec<(StatusCode, Value)> {
+    join_all((0..count).map(|i| {
+        let (browser, app) = browsers[i % browsers.len()];
+        let url = app.url(path);
+        async move { browser.get_json(&url).await }
+    }))
+    .await
+}
+
+#[tokio::test]
+async fn racing_refreshes_across_instances_reach_logto_once() {
+    let idp = TestIdp::start_with(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
+    let redis = Redis::start().await;
+    let (a, b) = (redis_app(&idp, &redis).await, redis_app(&idp, &redis).await);
+    let on_a = Browser::new();
+    on_a.sign_in(&a, &idp, ALICE).await;
+    let on_b = on_a.with_cookies_for(&a, &b);
+
+    for round in 0..3 {
+        // Forget the cached access tokens: every request of the burst needs a refresh.
+        let response = on_a.get(&a.url("/debug/clear-access-tokens")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        idp.reset_stats().await;
+
+        let results = burst(&[(&on_a, &a), (&on_b, &b)], "/protected/resource", 12).await;
+        for (status, body) in &results {
+            assert_eq!(*status, StatusCode::OK, "round {round}: {body}");
+        }
+        let tokens: std::collections::HashSet<_> = results
+            .iter()
+            .map(|(_, body)| body["access_token"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: every request shares the one refresh"
+        );
+        assert_eq!(idp.stats().await.refresh_token_grants, 1, "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn always_expired_tokens_refresh_in_turn_without_reuse() {
+    let idp = TestIdp::start_with(json!({
+        "access_token_ttl": 30,
+        "refresh_token_reuse_grace_seconds": 0
+    }))
+    .await;
+    let redis = Redis::start().await;
+    let (a, b) = (redis_app(&idp, &redis).await, redis_app(&idp, &redis).await);
+    let on_a = Browser::new();
+    on_a.sign_in(&a, &idp, ALICE).await;
+    let on_b = on_a.with_cookies_for(&a, &b);
+    idp.reset_stats().await;
+
+    let results = burst(&[(&on_a, &a), (&on_b, &b)], "/protected/resource", 16).await;
+    for (status, body) in &results {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+    }
+    // Each request refreshed in turn, each with the refresh token the previous one got: a reuse
+    // would have revoked the grant and failed the rest.
+    assert_eq!(idp.stats().await.refresh_token_grants, 16);
+    let (status, _) = on_b.get_json(&b.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK);
+}
