@@ -147,3 +147,7 @@ pub fn claims() -> Value {
     json!({"iss": "https://idp.test/oidc", "sub": "u1", "aud": "https://api.test",
            "iat": now, "exp": now + 3600, "scope": "read write", "client_id": "app"})
 }
+
+pub fn b64_decode(s: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(s).unwrap()
+}

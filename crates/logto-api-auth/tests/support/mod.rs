@@ -2,6 +2,7 @@
 //! test IdP is available) real Logto-like tokens.
 #![allow(dead_code, missing_docs, unused_imports)]
 
+pub mod idp;
 pub mod keys;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
