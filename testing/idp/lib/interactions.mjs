@@ -68,7 +68,7 @@ export async function handleInteraction(idp, req, res, pathname) {
       return;
     }
     await provider.interactionFinished(req, res, {
-      login: { accountId: user.id, amr: ['pwd'] },
+      login: { accountId: user.id },
     }, { mergeWithLastSubmission: false });
     return;
   }
