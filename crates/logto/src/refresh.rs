@@ -9,14 +9,27 @@
 //! the old refresh token.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::protocol::tokens::SessionTokens;
 
-/// The refresh locks of every session currently refreshing or waiting to.
+/// How long a session's last rotation is remembered after its last use. A copy of the session
+/// saved by a slower request may reach the store after the rotated one; the next request then
+/// still finds the rotation here instead of spending a used refresh token.
+const KEEP_ROTATION_FOR: Duration = Duration::from_secs(600);
+
+/// The refresh locks of the sessions that refreshed recently.
 #[derive(Default)]
 pub(crate) struct RefreshLocks {
-    slots: Mutex<HashMap<String, Weak<Slot>>>,
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    by_session: HashMap<String, (Arc<Slot>, Instant)>,
+    /// Size at which the map is next swept of idle slots.
+    sweep_at: usize,
 }
 
 /// One session's lock, holding the result of its last refresh.
@@ -32,21 +45,31 @@ pub(crate) struct Rotation {
 }
 
 impl RefreshLocks {
-    /// The slot of `session_id`, shared with every concurrent caller for that session. Slots live
-    /// as long as someone holds them; the map forgets dead ones as it grows.
+    /// The slot of `session_id`, shared with every caller for that session. Slots idle for
+    /// [`KEEP_ROTATION_FOR`] are swept as the map grows.
     pub(crate) fn slot(&self, session_id: &str) -> Arc<Slot> {
+        self.slot_at(session_id, Instant::now())
+    }
+
+    fn slot_at(&self, session_id: &str, now: Instant) -> Arc<Slot> {
         let mut slots = self
             .slots
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(slot) = slots.get(session_id).and_then(Weak::upgrade) {
-            return slot;
+        if let Some((slot, last_used)) = slots.by_session.get_mut(session_id) {
+            *last_used = now;
+            return slot.clone();
         }
-        if slots.len() >= 64 && slots.len().is_power_of_two() {
-            slots.retain(|_, slot| slot.strong_count() > 0);
+        if slots.by_session.len() >= slots.sweep_at {
+            slots.by_session.retain(|_, (slot, last_used)| {
+                Arc::strong_count(slot) > 1 || now.duration_since(*last_used) < KEEP_ROTATION_FOR
+            });
+            slots.sweep_at = (slots.by_session.len() * 2).max(64);
         }
         let slot = Arc::new(Slot::default());
-        slots.insert(session_id.to_owned(), Arc::downgrade(&slot));
+        slots
+            .by_session
+            .insert(session_id.to_owned(), (slot.clone(), now));
         slot
     }
 }
@@ -56,24 +79,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_slot_per_live_session() {
+    fn one_slot_per_session_kept_after_use() {
         let locks = RefreshLocks::default();
         let a = locks.slot("s1");
-        let b = locks.slot("s1");
-        assert!(Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&a, &locks.slot("s1")));
         assert!(!Arc::ptr_eq(&a, &locks.slot("s2")));
-        drop((a, b));
-        // A dead slot is replaced, not resurrected.
-        let c = locks.slot("s1");
-        assert_eq!(Arc::strong_count(&c), 1);
+        drop(a);
+        // Still there: a late, stale copy of the session must find the last rotation.
+        let again = locks.slot("s1");
+        assert_eq!(Arc::strong_count(&again), 2);
     }
 
     #[test]
-    fn dead_slots_are_forgotten() {
+    fn idle_slots_are_swept_as_the_map_grows() {
         let locks = RefreshLocks::default();
-        for i in 0..1000 {
-            drop(locks.slot(&i.to_string()));
+        let start = Instant::now();
+        let held = locks.slot_at("held", start);
+        for i in 0..100 {
+            locks.slot_at(&i.to_string(), start);
         }
-        assert!(locks.slots.lock().unwrap().len() < 200);
+        let later = start + KEEP_ROTATION_FOR + Duration::from_secs(1);
+        for i in 100..1000 {
+            locks.slot_at(&i.to_string(), later);
+        }
+        let slots = locks.slots.lock().unwrap();
+        assert!(!slots.by_session.contains_key("5"), "idle slot swept");
+        assert!(
+            slots.by_session.contains_key("held"),
+            "a slot in use is kept"
+        );
+        assert!(slots.by_session.contains_key("999"));
+        drop(held);
     }
 }

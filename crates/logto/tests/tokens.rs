@@ -89,8 +89,8 @@ async fn concurrent_requests_through_stale_copies_of_a_session_do_not_reuse_a_re
     // Two requests of one session, each with its own copy of the stored session (as a web
     // framework loads it per request), asking for different resources at once.
     let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
-    let config = builder(&idp).build().unwrap();
     let first = signed_in(&idp).await;
+    let config = first.config().clone();
     let stored = first
         .storage()
         .get(StorageKey::Tokens)
@@ -207,6 +207,8 @@ async fn a_revoked_grant_clears_the_session() {
     .unwrap();
     stored["refresh_token"] = json!(old_refresh_token);
     stored["access_tokens"] = json!({});
+    // A thief works elsewhere: it shares none of this process's refresh coordination.
+    stored["session_id"] = json!("stolen-elsewhere");
     stolen
         .set(StorageKey::Tokens, stored.to_string())
         .await
