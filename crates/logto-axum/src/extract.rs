@@ -160,7 +160,6 @@ impl UserData for UserInfo {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Authenticated<T = IdTokenClaims> {
     /// The ID-token claims or the userinfo.
     pub user: T,

@@ -1,0 +1,151 @@
+//! The sample's own routes: each answers HTML for people and JSON for scripts.
+
+use axum::extract::{Path, Query};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use logto::UserInfo;
+use logto_axum::{Auth, Authenticated, Error, Rejection};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::pages;
+use crate::settings::Settings;
+
+/// What the pages need to know about the configuration.
+#[derive(Clone)]
+struct Site {
+    resources: Vec<String>,
+}
+
+pub fn router(settings: &Settings) -> Router {
+    let site = Site {
+        resources: settings.resources.clone(),
+    };
+    Router::new()
+        .route("/", get(home))
+        .route("/protected", get(protected))
+        .route("/protected/userinfo", get(userinfo))
+        .route("/protected/resource", get(resource))
+        .route("/protected/organizations/{id}", get(organization))
+        .with_state(site)
+}
+
+/// JSON for scripts, HTML for browsers.
+fn respond(auth: &Auth, json: Value, html: impl FnOnce() -> String) -> Response {
+    if auth.wants_json() {
+        Json(json).into_response()
+    } else {
+        Html(html()).into_response()
+    }
+}
+
+async fn home(
+    auth: Auth,
+    axum::extract::State(site): axum::extract::State<Site>,
+) -> Result<Response, Rejection> {
+    if !auth.is_authenticated().await.map_err(|e| auth.reject(e))? {
+        let body = json!({ "authenticated": false, "claims": null });
+        return Ok(respond(&auth, body, pages::signed_out));
+    }
+    let claims = auth
+        .get_id_token_claims()
+        .await
+        .map_err(|e| auth.reject(e))?;
+    let body = json!({ "authenticated": true, "claims": claims });
+    let organizations = claims.organizations.clone().unwrap_or_default();
+    Ok(respond(&auth, body.clone(), || {
+        pages::signed_in(&body["claims"], &site.resources, &organizations)
+    }))
+}
+
+async fn protected(Authenticated { user, auth }: Authenticated) -> Response {
+    let claims = json!(user);
+    respond(&auth, claims.clone(), || {
+        pages::document(
+            "Protected",
+            &pages::json_section("ID token claims", "claims", &claims),
+        )
+    })
+}
+
+async fn userinfo(Authenticated { user, auth }: Authenticated<UserInfo>) -> Response {
+    let user = json!(user);
+    respond(&auth, user.clone(), || {
+        pages::document(
+            "User info",
+            &pages::json_section("User info", "userinfo", &user),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct ResourceQuery {
+    resource: Option<String>,
+}
+
+async fn resource(
+    Authenticated { auth, .. }: Authenticated,
+    axum::extract::State(site): axum::extract::State<Site>,
+    Query(query): Query<ResourceQuery>,
+) -> Result<Response, Rejection> {
+    let Some(resource) = query
+        .resource
+        .filter(|r| !r.is_empty())
+        .or_else(|| site.resources.first().cloned())
+    else {
+        return Err(auth.reject(Error::BadRequest(
+            "no API resource: pass ?resource=<indicator> or set LOGTO_RESOURCES".into(),
+        )));
+    };
+    let token = auth
+        .get_access_token(&resource)
+        .await
+        .map_err(|e| auth.reject(e))?;
+    let claims = jwt_claims(&token);
+    let body = json!({ "access_token": token, "claims": claims });
+    Ok(respond(&auth, body, || {
+        pages::token_page(
+            &format!("Access token for {resource}"),
+            "access-token",
+            &token,
+            &claims,
+        )
+    }))
+}
+
+async fn organization(
+    Authenticated { auth, .. }: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, Rejection> {
+    let token = auth
+        .get_organization_token(&id)
+        .await
+        .map_err(|e| auth.reject(e))?;
+    let claims = jwt_claims(&token);
+    let body = json!({ "organization_token": token, "claims": claims });
+    Ok(respond(&auth, body, || {
+        pages::token_page(
+            &format!("Organization token for {id}"),
+            "organization-token",
+            &token,
+            &claims,
+        )
+    }))
+}
+
+/// The claims of a JWT access token, for display. Not verified: the API that receives the token
+/// verifies it. (`get_access_token_claims` would do the same but ask for the token a second time.)
+fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null)
+}

@@ -1,0 +1,87 @@
+//! The sample's settings, from environment variables.
+
+use std::env;
+
+/// Where the sessions live.
+pub enum SessionStoreKind {
+    /// In this process's memory (one process).
+    Memory,
+    /// A Redis server shared by every process of the app (`redis://…`).
+    Redis(String),
+}
+
+/// Everything the app reads from the environment.
+pub struct Settings {
+    pub endpoint: String,
+    pub app_id: String,
+    pub app_secret: Option<String>,
+    pub scopes: Vec<String>,
+    pub resources: Vec<String>,
+    pub host: String,
+    pub port: u16,
+    pub base_url: Option<String>,
+    pub session_store: SessionStoreKind,
+}
+
+pub const HELP: &str = "\
+Environment variables:
+  LOGTO_ENDPOINT     Logto endpoint, e.g. https://your-tenant.logto.app (required)
+  LOGTO_APP_ID       the app id of a \"Traditional web\" application in Logto Console (required)
+  LOGTO_APP_SECRET   its app secret
+  LOGTO_SCOPES       extra scopes, comma- or space-separated
+                     (default: email custom_data identities urn:logto:scope:organizations)
+  LOGTO_RESOURCES    API resource indicators, comma- or space-separated
+  BASE_URL           the URL users open (default http://localhost:PORT); register BASE_URL/callback
+                     as redirect URI and BASE_URL/ as post sign-out redirect URI in Logto Console
+  PORT               port to listen on (default 3000; 0 picks a free one)
+  HOST               address to listen on (default 127.0.0.1)
+  SESSION_STORE      memory (default) or a redis:// URL shared by several app processes
+Or run scripts/dev.sh, which starts a local test Logto and this app together.";
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn var(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, String> {
+        let required = |name: &str| var(name).ok_or_else(|| format!("{name} is not set"));
+        let port = match var("PORT") {
+            Some(port) => port
+                .parse()
+                .map_err(|_| format!("PORT={port:?} is not a port number"))?,
+            None => 3000,
+        };
+        let session_store = match var("SESSION_STORE").as_deref() {
+            None | Some("memory") => SessionStoreKind::Memory,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                SessionStoreKind::Redis(url.to_owned())
+            }
+            Some(other) => {
+                return Err(format!(
+                    "SESSION_STORE={other:?} must be `memory` or a redis:// URL"
+                ));
+            }
+        };
+        Ok(Settings {
+            endpoint: required("LOGTO_ENDPOINT")?,
+            app_id: required("LOGTO_APP_ID")?,
+            app_secret: var("LOGTO_APP_SECRET"),
+            scopes: list(&var("LOGTO_SCOPES").unwrap_or_else(|| {
+                "email custom_data identities urn:logto:scope:organizations".into()
+            })),
+            resources: list(&var("LOGTO_RESOURCES").unwrap_or_default()),
+            host: var("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port,
+            base_url: var("BASE_URL"),
+            session_store,
+        })
+    }
+}
