@@ -9,6 +9,7 @@ use logto_test_support::{SHOPPING_API, STORE_API, TestIdp, WEB_APP_ID, WEB_APP_S
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+#[allow(unused_imports)]
 pub use logto_test_support::{ALICE, BOB};
 
 /// The redirect URI registered for the test IdP's clients.
