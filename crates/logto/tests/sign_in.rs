@@ -3,6 +3,7 @@
 
 mod support;
 
+use logto::Storage as _;
 use logto::{
     DirectSignIn, FirstScreen, Identifier, InteractionMode, LogtoClient, LogtoConfig,
     MemoryStorage, SignInOptions,
@@ -165,4 +166,51 @@ fn base64_url_decode(segment: &str) -> Vec<u8> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(segment)
         .unwrap()
+}
+
+#[tokio::test]
+async fn userinfo_about_another_user_is_refused() {
+    let idp = TestIdp::start().await;
+    let alice = signed_in(&idp).await;
+    let bob = client(&idp);
+    sign_in(&idp, &bob, BOB).await.unwrap();
+    let bobs_token = bob.get_access_token("").await.unwrap();
+
+    // Alice's session somehow holds Bob's userinfo token.
+    let mut stored: Value = serde_json::from_str(
+        &alice
+            .storage()
+            .get(logto::StorageKey::Tokens)
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    stored["access_tokens"][""]["token"] = Value::String(bobs_token);
+    alice
+        .storage()
+        .set(logto::StorageKey::Tokens, stored.to_string())
+        .await
+        .unwrap();
+    let err = alice.fetch_user_info().await.unwrap_err();
+    assert!(
+        matches!(err, logto::LogtoError::UserInfoSubjectMismatch),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn prompt_login_and_lists_reach_logto() {
+    let idp = TestIdp::start().await;
+    let config = builder(&idp)
+        .prompt([logto::Prompt::Login, logto::Prompt::Consent])
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(config, MemoryStorage::new());
+    sign_in(&idp, &client, ALICE).await.unwrap();
+    assert_eq!(
+        idp.last_authorization_request().await["prompt"],
+        "login consent"
+    );
+    assert!(client.get_refresh_token().await.unwrap().is_some());
 }
