@@ -18,6 +18,36 @@
 //!   type-level scopes, [`AuthLayer`] for whole routers, and `IntoResponse`
 //!   for [`AuthError`].
 //!
+//! # Decisions
+//!
+//! * **Scheme case.** `bearer` and `BEARER` are accepted: RFC 7235 §2.1 makes
+//!   authentication schemes case-insensitive. Seed 004 compared `Bearer`
+//!   case-sensitively; everything else about its error codes is kept.
+//! * **Header strictness.** Exactly `<scheme> 1*SP <token>`; a third part, a
+//!   tab, a character outside RFC 6750's `b64token` or two `Authorization`
+//!   headers are `auth.authorization_token_invalid_format` (the seed
+//!   silently used the second word).
+//! * **Answers.** 401 with `WWW-Authenticate: Bearer` (no `error` attribute
+//!   when no bearer credentials were sent, RFC 6750 §3.1),
+//!   `error="invalid_request"` for a malformed header, `error="invalid_token"`
+//!   for every failed token check, 403 `error="insufficient_scope",
+//!   scope="…"` for scopes. The body is `{"code", "message"}` with a generic
+//!   message; the reason is only in [`AuthError`]'s `Display` (logged at
+//!   debug level by the axum integration).
+//! * **Keys unavailable.** When the issuer's keys have never been fetched
+//!   and cannot be (Logto down at start), the answer is 503
+//!   `auth.keys_unavailable`, not 401: the client's token is not at fault.
+//!   Once keys are loaded, fetch failures keep the old keys.
+//! * **Organizations.** A token for another organization than the route's
+//!   is `invalid_token` (wrong audience), not `insufficient_scope`.
+//! * **Key material** only comes from the discovered `jwks_uri`: `jku`,
+//!   `x5u`, `jwk`, `x5c` and any `crit` header are refused. An RSA JWK
+//!   without `alg` is taken as RS256.
+//! * **Cache.** Valid tokens are cached per validator, keyed on the whole
+//!   token, up to [`ValidatorBuilder::cache_capacity`] entries (FIFO
+//!   eviction after dropping expired ones), and re-checked for `exp` on
+//!   every hit. Scopes are checked on every request.
+//!
 //! ```no_run
 //! # #[cfg(feature = "axum")]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
