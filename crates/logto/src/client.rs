@@ -331,7 +331,16 @@ impl<S: Storage> LogtoClient<S> {
         if let Some(id_token) = &response.id_token {
             let subject =
                 decode_unverified::<IdTokenClaims>(&tokens.id_token, "the stored ID token")?.sub;
-            self.verify_id_token(id_token, None, Some(&subject)).await?;
+            if let Err(error) = self.verify_id_token(id_token, None, Some(&subject)).await {
+                // The refresh token is spent and what came back cannot be trusted: end the session
+                // rather than keep one that the next refresh would get revoked.
+                *last_rotation = None;
+                self.storage
+                    .delete(StorageKey::Tokens)
+                    .await
+                    .map_err(LogtoError::Storage)?;
+                return Err(error);
+            }
             tokens.id_token = id_token.clone();
         }
         if let Some(rotated) = &response.refresh_token {

@@ -305,3 +305,20 @@ fn decode_claims(token: &str) -> serde_json::Value {
     )
     .unwrap()
 }
+
+#[tokio::test]
+async fn a_refreshed_id_token_about_another_user_ends_the_session() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    idp.override_next_token_response(json!({
+        "id_token_claims": {"sub": "user-mallory"},
+        "id_token_signing": "idp"
+    }))
+    .await;
+    let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert!(
+        matches!(&err, LogtoError::InvalidIdToken { reason, .. } if reason.contains("subject")),
+        "{err}"
+    );
+    assert!(!client.is_authenticated().await.unwrap());
+}
