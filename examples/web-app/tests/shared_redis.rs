@@ -1,0 +1,100 @@
+//! Two processes of the sample sharing one Redis session store.
+
+use futures_util::future::join_all;
+use logto_test_support::{ALICE, ORG_ACME, TestIdp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{Client, Redis, WebApp};
+
+/// Logto revokes the whole grant when a rotated-out refresh token is reused; the IdP here does
+/// so without any grace period, so one reuse anywhere fails the rest of the test.
+const NO_REUSE_GRACE: &str = "refresh_token_reuse_grace_seconds";
+
+#[tokio::test]
+async fn one_session_across_two_processes() {
+    let idp = TestIdp::start_with(json!({ NO_REUSE_GRACE: 0 })).await;
+    let redis = Redis::start().await;
+    let (first, second) = tokio::join!(
+        WebApp::start(&idp, &redis.url),
+        WebApp::start(&idp, &redis.url)
+    );
+
+    let on_first = Client::new();
+    on_first.sign_in(&first, &idp, ALICE).await;
+    let on_second = on_first.same_session_on(&first, &second);
+
+    // The second process knows the session.
+    let (status, body) = on_second.json(&second.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["sub"], "user-alice");
+
+    // It refreshes (rotating the refresh token) to get a resource token…
+    idp.reset_stats().await;
+    let (status, from_second) = on_second.json(&second.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK, "{from_second}");
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+
+    // …and the first process sees the rotated tokens: the same access token, no refresh of its
+    // own, and its next refresh uses the new refresh token (the old one would revoke the grant).
+    let (status, from_first) = on_first.json(&first.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK, "{from_first}");
+    assert_eq!(from_first["access_token"], from_second["access_token"]);
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+    let (status, body) = on_first
+        .json(&first.url(&format!("/protected/organizations/{ORG_ACME}")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, again) = on_second
+        .json(&second.url(&format!("/protected/organizations/{ORG_ACME}")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["organization_token"], body["organization_token"]);
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+
+    // Signing out through one process signs out of both.
+    let response = on_second.get(&second.url("/sign-out")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, _) = on_first.json(&first.url("/protected")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn refreshes_racing_in_two_processes_never_reuse_a_refresh_token() {
+    // Access tokens the client never considers fresh (it refreshes within 60 s of expiry): every
+    // request of the burst refreshes, half of them in each process, all at once.
+    let idp = TestIdp::start_with(json!({ "access_token_ttl": 30, NO_REUSE_GRACE: 0 })).await;
+    let redis = Redis::start().await;
+    let (first, second) = tokio::join!(
+        WebApp::start(&idp, &redis.url),
+        WebApp::start(&idp, &redis.url)
+    );
+    let on_first = Client::new();
+    on_first.sign_in(&first, &idp, ALICE).await;
+    let on_second = on_first.same_session_on(&first, &second);
+    idp.reset_stats().await;
+
+    const REQUESTS: usize = 20;
+    let results = join_all((0..REQUESTS).map(|i| {
+        let (client, app) = if i % 2 == 0 {
+            (&on_first, &first)
+        } else {
+            (&on_second, &second)
+        };
+        let path = if i % 3 == 0 {
+            format!("/protected/organizations/{ORG_ACME}")
+        } else {
+            "/protected/resource".to_owned()
+        };
+        async move { client.json(&app.url(&path)).await }
+    }))
+    .await;
+    for (status, body) in &results {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+    }
+    // One refresh per request, one after the other, each with the refresh token the previous
+    // one received.
+    assert_eq!(idp.stats().await.refresh_token_grants, REQUESTS as u64);
+    let (status, _) = on_second.json(&second.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK);
+}
