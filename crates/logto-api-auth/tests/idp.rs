@@ -179,6 +179,43 @@ async fn forged_tokens_from_the_idp() {
             "{alg}"
         );
     }
+    // HS256 "signed" with the IdP's real public key (its JWK, and its raw x
+    // coordinate) as the HMAC secret; and alg none.
+    let jwks: Value = reqwest::get(idp.url("/oidc/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk = &jwks["keys"][0];
+    let payload = support::b64(claims(&idp, "shopping:read").to_string().as_bytes());
+    let header = support::b64(
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": jwk["kid"]})
+            .to_string()
+            .as_bytes(),
+    );
+    let input = format!("{header}.{payload}");
+    let x = support::keys::b64_decode(jwk["x"].as_str().unwrap());
+    for secret in [jwk.to_string().into_bytes(), x] {
+        let mac = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret),
+            input.as_bytes(),
+        );
+        let token = format!("{input}.{}", support::b64(mac.as_ref()));
+        assert_eq!(
+            rejection(v.validate(&token).await),
+            TokenRejection::Jwt(JwtError::UnsupportedAlgorithm("HS256".into()))
+        );
+    }
+    let none_header = support::b64(
+        json!({"alg": "none", "typ": "at+jwt", "kid": jwk["kid"]})
+            .to_string()
+            .as_bytes(),
+    );
+    assert!(matches!(
+        rejection(v.validate(&format!("{none_header}.{payload}.")).await),
+        TokenRejection::Jwt(JwtError::UnsupportedAlgorithm(_))
+    ));
     // ID-token typ.
     let token = idp.sign(claims(&idp, "shopping:read"), None, "idp").await;
     assert_eq!(

@@ -292,3 +292,27 @@ async fn garbage_never_reaches_the_network() {
     ));
     assert_eq!(server.hits(), 0);
 }
+
+#[tokio::test]
+async fn key_set_prefetch_and_oversize_documents() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let c = cache(uri, Duration::ZERO);
+    let set = c.key_set().await.unwrap();
+    assert_eq!(set.len(), 1);
+    c.key_set().await.unwrap();
+    assert_eq!(
+        server.hits(),
+        1,
+        "key_set fetches only when nothing is held"
+    );
+
+    let (big, uri) = Server::start(String::new()).await;
+    let padding = "x".repeat(600 * 1024);
+    big.set(
+        StatusCode::OK,
+        json!({"keys": [k.jwk(true)], "pad": padding}).to_string(),
+    );
+    let c = cache(uri, Duration::ZERO);
+    assert!(matches!(c.key_set().await, Err(Error::InvalidJwks(_))));
+}
