@@ -1,0 +1,151 @@
+//! The api-server example as a process, against the test IdP, with real
+//! resource and organization access tokens.
+
+#[path = "../../../crates/logto-api-auth/tests/support/idp.rs"]
+#[allow(dead_code)]
+mod idp;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use logto_test_support::{ALICE, ALICE_SUB, ORG_ACME, SHOPPING_API, TestIdp, free_port};
+use serde_json::Value;
+
+/// `target/<profile>/examples/api-server`, built if needed.
+fn binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_owned();
+            let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+            let mut build = std::process::Command::new(
+                std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            );
+            build
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "logto-examples",
+                    "--example",
+                    "api-server",
+                ])
+                .arg("--manifest-path")
+                .arg(manifest);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            assert!(
+                build.status().unwrap().success(),
+                "building the api-server example failed"
+            );
+            profile_dir
+                .join("examples")
+                .join(format!("api-server{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
+struct Server {
+    base: String,
+    _child: tokio::process::Child,
+}
+
+async fn start(idp: &TestIdp) -> Server {
+    let port = free_port();
+    let child = tokio::process::Command::new(binary())
+        .env("LOGTO_ENDPOINT", idp.endpoint())
+        .env("API_RESOURCE", SHOPPING_API)
+        .env("PORT", port.to_string())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/health")).await.is_ok() {
+            return Server {
+                base,
+                _child: child,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("api-server did not start");
+}
+
+async fn call(method: &str, url: &str, token: Option<&str>) -> (u16, Option<String>, Value) {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method.parse().unwrap(), url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let www = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, www, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn api_server_with_real_tokens() {
+    let idp = TestIdp::start().await;
+    let server = start(&idp).await;
+    let mut grant = idp::Grant::sign_in(&idp, ALICE).await;
+    let token = grant.resource_token().await;
+    let org_token = grant.organization_token(ORG_ACME).await;
+    let b = &server.base;
+
+    let (status, _, body) = call("GET", &format!("{b}/api/profile"), Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["sub"], ALICE_SUB);
+    assert_eq!(body["client_id"], "web-app");
+    assert!(
+        body["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "shopping:read")
+    );
+
+    assert_eq!(
+        call("GET", &format!("{b}/api/shopping"), Some(&token))
+            .await
+            .0,
+        200
+    );
+    // Only shopping:read was requested.
+    let (status, www, body) = call("POST", &format!("{b}/api/shopping"), Some(&token)).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["code"], "insufficient_scope");
+    assert_eq!(
+        www.as_deref(),
+        Some(r#"Bearer error="insufficient_scope", scope="shopping:write""#)
+    );
+
+    let projects = |org: &str| format!("{b}/api/organizations/{org}/projects");
+    let (status, _, body) = call("GET", &projects(ORG_ACME), Some(&org_token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["organization_id"], ORG_ACME);
+    assert_eq!(
+        call("GET", &projects("org-globex"), Some(&org_token))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(call("GET", &projects(ORG_ACME), Some(&token)).await.0, 401);
+    // An organization token is not a resource token.
+    let (status, www, body) = call("GET", &format!("{b}/api/profile"), Some(&org_token)).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["code"], "invalid_token");
+    assert_eq!(www.as_deref(), Some(r#"Bearer error="invalid_token""#));
+
+    let (status, www, body) = call("GET", &format!("{b}/api/profile"), None).await;
+    assert_eq!((status, www.as_deref()), (401, Some("Bearer")));
+    assert_eq!(body["code"], "auth.authorization_header_missing");
+}
