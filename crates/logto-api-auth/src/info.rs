@@ -36,16 +36,20 @@ impl AuthInfo {
         expires_at: u64,
         claims: Map<String, Value>,
     ) -> AuthInfo {
-        let organization_id = claims
-            .get("organization_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        // An organization token names its organization in `aud`; an
+        // organization-level resource token in the `organization_id` claim.
+        let organization_id = audience
+            .iter()
+            .find_map(|a| {
+                a.strip_prefix(ORGANIZATION_AUDIENCE_PREFIX)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+            })
             .or_else(|| {
-                audience.iter().find_map(|a| {
-                    a.strip_prefix(ORGANIZATION_AUDIENCE_PREFIX)
-                        .filter(|id| !id.is_empty())
-                        .map(str::to_owned)
-                })
+                claims
+                    .get("organization_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
             });
         AuthInfo {
             inner: Arc::new(Inner {
@@ -72,9 +76,9 @@ impl AuthInfo {
         self.inner.client_id.as_deref()
     }
 
-    /// The organization: the `organization_id` claim (organization-level
-    /// API resources) or the id in an organization token's audience
-    /// (`urn:logto:organization:<id>`).
+    /// The organization: the id in an organization token's audience
+    /// (`urn:logto:organization:<id>`), else the `organization_id` claim
+    /// (organization-level API resources).
     #[must_use]
     pub fn organization_id(&self) -> Option<&str> {
         self.inner.organization_id.as_deref()
