@@ -164,7 +164,8 @@ impl<S: Storage> LogtoClient<S> {
     }
 
     /// An access token for the API `resource` (`""`: the opaque token for userinfo). Cached until a
-    /// minute before it expires, then refreshed with the refresh token.
+    /// minute before it expires (half its life for tokens shorter than two minutes), then
+    /// refreshed with the refresh token.
     pub async fn get_access_token(&self, resource: &str) -> Result<String, LogtoError> {
         self.access_token(TokenTarget::new(resource, None)).await
     }
@@ -427,5 +428,5 @@ impl<S: Storage> LogtoClient<S> {
 }
 
 fn claims_of(token: &str) -> Result<AccessTokenClaims, LogtoError> {
-    decode_unverified(token, "the access token (an opaque token has no claims)")
+    AccessTokenClaims::decode_unverified(token)
 }

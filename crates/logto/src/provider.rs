@@ -62,6 +62,9 @@ impl Provider {
             // Tokens and codes must never be replayed to wherever a redirect points.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
+            // Below the 5 s keep-alive of Node servers such as Logto's, so that a pooled
+            // connection is never reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(4))
             .connect_timeout(timeout)
             .user_agent(concat!("logto-rs/", env!("CARGO_PKG_VERSION")))
             .build()

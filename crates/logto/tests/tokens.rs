@@ -47,17 +47,27 @@ async fn access_tokens_are_per_resource_and_cached() {
 
 #[tokio::test]
 async fn a_token_close_to_expiry_is_refreshed_and_the_refresh_token_rotates() {
-    // 30 s tokens are always within the client's one-minute margin: every call refreshes.
-    let idp = TestIdp::start_with(json!({"access_token_ttl": 30})).await;
+    // A 30 s token is kept for half its life, then refreshed.
+    let idp = TestIdp::start_with(
+        json!({"access_token_ttl": 30, "refresh_token_reuse_grace_seconds": 0}),
+    )
+    .await;
     let client = signed_in(&idp).await;
     idp.reset_stats().await;
     let first_refresh_token = client.get_refresh_token().await.unwrap().unwrap();
-    let first_id_token = client.get_id_token().await.unwrap();
 
     let first = client.get_access_token(SHOPPING_API).await.unwrap();
     let second_refresh_token = client.get_refresh_token().await.unwrap().unwrap();
     assert_ne!(first_refresh_token, second_refresh_token, "rotated");
+    assert_eq!(
+        client.get_access_token(SHOPPING_API).await.unwrap(),
+        first,
+        "cached"
+    );
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
 
+    // Time passes: the stored token reaches its refresh point (edited in storage, not slept for).
+    age_access_token(&client, SHOPPING_API, 16).await;
     let second = client.get_access_token(SHOPPING_API).await.unwrap();
     assert_ne!(first, second);
     assert_ne!(
@@ -66,10 +76,37 @@ async fn a_token_close_to_expiry_is_refreshed_and_the_refresh_token_rotates() {
     );
     assert_eq!(idp.stats().await.refresh_token_grants, 2);
 
-    // The refreshed ID token was verified and stored; the user is the same.
+    // And past its expiry.
+    age_access_token(&client, SHOPPING_API, 31).await;
+    let third = client.get_access_token(SHOPPING_API).await.unwrap();
+    assert_ne!(second, third);
+    assert_eq!(idp.stats().await.refresh_token_grants, 3);
+
+    // The refreshed ID tokens were verified and stored; the user is the same.
     let claims = client.get_id_token_claims().await.unwrap();
     assert_eq!(claims.sub, ALICE_SUB);
-    let _ = first_id_token;
+}
+
+/// Moves the stored token of `resource` `seconds` into the past.
+async fn age_access_token(client: &LogtoClient, resource: &str, seconds: u64) {
+    let mut stored: serde_json::Value = serde_json::from_str(
+        &client
+            .storage()
+            .get(StorageKey::Tokens)
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let cached = &mut stored["access_tokens"][resource];
+    for field in ["expires_at", "refresh_at"] {
+        cached[field] = json!(cached[field].as_u64().unwrap() - seconds);
+    }
+    client
+        .storage()
+        .set(StorageKey::Tokens, stored.to_string())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

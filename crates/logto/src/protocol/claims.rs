@@ -220,6 +220,21 @@ pub struct AccessTokenClaims {
 }
 
 impl AccessTokenClaims {
+    /// Reads the claims of a JWT access token WITHOUT verifying it: for an app that holds a token
+    /// it got from [`get_access_token`](crate::LogtoClient::get_access_token) and wants to show
+    /// or inspect it. An API receiving the token must verify it (see `logto-api-auth`).
+    ///
+    /// ```
+    /// use logto::AccessTokenClaims;
+    /// let token = "e30.eyJpc3MiOiJpIiwic3ViIjoidSIsImF1ZCI6ImEiLCJleHAiOjIsImlhdCI6MX0.c2ln";
+    /// assert_eq!(AccessTokenClaims::decode_unverified(token)?.sub, "u");
+    /// assert!(AccessTokenClaims::decode_unverified("opaque-token").is_err());
+    /// # Ok::<(), logto::LogtoError>(())
+    /// ```
+    pub fn decode_unverified(token: &str) -> Result<Self, LogtoError> {
+        decode_unverified(token, "the access token (an opaque token has no claims)")
+    }
+
     /// The granted scopes, one by one.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.as_deref().unwrap_or("").split_whitespace()

@@ -5,7 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Access tokens are refreshed when less than this is left of their lifetime (as Logto's SDKs do).
+/// Access tokens are refreshed when less than this is left of their lifetime (as Logto's SDKs
+/// do), or less than half of it for tokens that live under two minutes.
 pub(crate) const EXPIRY_MARGIN_SECS: u64 = 60;
 
 /// A successful token endpoint response (RFC 6749 §5.1).
@@ -128,7 +129,7 @@ impl fmt::Debug for SessionTokens {
     }
 }
 
-/// An access token and when it stops being usable.
+/// An access token, when it should be refreshed, and when it stops being usable.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct CachedAccessToken {
     pub(crate) token: String,
@@ -136,21 +137,26 @@ pub(crate) struct CachedAccessToken {
     pub(crate) scope: Option<String>,
     /// Seconds since the epoch.
     pub(crate) expires_at: u64,
+    /// Seconds since the epoch; before `expires_at` by the refresh margin.
+    pub(crate) refresh_at: u64,
 }
 
 impl CachedAccessToken {
     pub(crate) fn from_response(response: &TokenResponse, now: u64) -> Self {
+        // Logto always sends expires_in; without it, assume its default lifetime.
+        let lifetime = response.expires_in.unwrap_or(3600);
+        let margin = EXPIRY_MARGIN_SECS.min(lifetime / 2);
         CachedAccessToken {
             token: response.access_token.clone(),
             scope: response.scope.clone(),
-            // Logto always sends expires_in; without it, assume its default lifetime.
-            expires_at: now + response.expires_in.unwrap_or(3600),
+            expires_at: now + lifetime,
+            refresh_at: now + lifetime - margin,
         }
     }
 
-    /// True while the token has more than [`EXPIRY_MARGIN_SECS`] to live.
+    /// True until the token is due for a refresh.
     pub(crate) fn is_fresh(&self, now: u64) -> bool {
-        now.saturating_add(EXPIRY_MARGIN_SECS) < self.expires_at
+        now < self.refresh_at
     }
 }
 
@@ -188,15 +194,31 @@ mod tests {
         assert_eq!(keys, ["", "https://api", "#o1", "https://api#o1"]);
     }
 
+    fn response(expires_in: u64) -> TokenResponse {
+        TokenResponse {
+            access_token: "t".into(),
+            refresh_token: None,
+            id_token: None,
+            expires_in: Some(expires_in),
+            scope: None,
+        }
+    }
+
     #[test]
     fn tokens_go_stale_a_minute_before_expiry() {
-        let token = CachedAccessToken {
-            token: "t".into(),
-            scope: None,
-            expires_at: 1000,
-        };
+        let token = CachedAccessToken::from_response(&response(1000), 0);
         assert!(token.is_fresh(939));
         assert!(!token.is_fresh(940));
+        assert_eq!(token.expires_at, 1000);
+    }
+
+    #[test]
+    fn short_lived_tokens_are_kept_for_half_their_life() {
+        let token = CachedAccessToken::from_response(&response(30), 100);
+        assert!(token.is_fresh(114));
+        assert!(!token.is_fresh(115));
+        let token = CachedAccessToken::from_response(&response(1), 100);
+        assert!(!token.is_fresh(101));
     }
 
     #[test]
@@ -231,6 +253,7 @@ mod tests {
                 token: "secret-access".into(),
                 scope: None,
                 expires_at: 5,
+                refresh_at: 4,
             },
         );
         let debug = format!("{tokens:?}");
