@@ -3,7 +3,6 @@
 
 mod support;
 
-use logto::Storage as _;
 use logto::{
     DirectSignIn, FirstScreen, Identifier, InteractionMode, LogtoClient, LogtoConfig,
     MemoryStorage, SignInOptions,
@@ -177,21 +176,9 @@ async fn userinfo_about_another_user_is_refused() {
     let bobs_token = bob.get_access_token("").await.unwrap();
 
     // Alice's session somehow holds Bob's userinfo token.
-    let mut stored: Value = serde_json::from_str(
-        &alice
-            .storage()
-            .get(logto::StorageKey::Tokens)
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let mut stored = stored_session(alice.storage()).await;
     stored["access_tokens"][""]["token"] = Value::String(bobs_token);
-    alice
-        .storage()
-        .set(logto::StorageKey::Tokens, stored.to_string())
-        .await
-        .unwrap();
+    store_session(alice.storage(), &stored).await;
     let err = alice.fetch_user_info().await.unwrap_err();
     assert!(
         matches!(err, logto::LogtoError::UserInfoSubjectMismatch),

@@ -2,7 +2,7 @@
 
 mod support;
 
-use logto::{LogtoClient, LogtoError, MemoryStorage, Storage, StorageKey};
+use logto::{LogtoClient, LogtoError, MemoryStorage};
 use logto_test_support::{ALICE_SUB, ORG_ACME, SHOPPING_API, STORE_API, TestIdp, WEB_APP_ID};
 use serde_json::json;
 use support::*;
@@ -89,24 +89,12 @@ async fn a_token_close_to_expiry_is_refreshed_and_the_refresh_token_rotates() {
 
 /// Moves the stored token of `resource` `seconds` into the past.
 async fn age_access_token(client: &LogtoClient, resource: &str, seconds: u64) {
-    let mut stored: serde_json::Value = serde_json::from_str(
-        &client
-            .storage()
-            .get(StorageKey::Tokens)
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let mut stored = stored_session(client.storage()).await;
     let cached = &mut stored["access_tokens"][resource];
     for field in ["expires_at", "refresh_at"] {
         cached[field] = json!(cached[field].as_u64().unwrap() - seconds);
     }
-    client
-        .storage()
-        .set(StorageKey::Tokens, stored.to_string())
-        .await
-        .unwrap();
+    store_session(client.storage(), &stored).await;
 }
 
 #[tokio::test]
@@ -126,33 +114,10 @@ async fn concurrent_requests_through_stale_copies_of_a_session_do_not_reuse_a_re
     // Two requests of one session, each with its own copy of the stored session (as a web
     // framework loads it per request), asking for different resources at once.
     let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
-    let first = signed_in(&idp).await;
-    let config = first.config().clone();
-    let stored = first
-        .storage()
-        .get(StorageKey::Tokens)
-        .await
-        .unwrap()
-        .unwrap();
-    let copy = MemoryStorage::new();
-    copy.set(StorageKey::Tokens, stored).await.unwrap();
-    let second = LogtoClient::new(config, copy);
-    let first = LogtoClient::new(first.config().clone(), {
-        let storage = MemoryStorage::new();
-        storage
-            .set(
-                StorageKey::Tokens,
-                first
-                    .storage()
-                    .get(StorageKey::Tokens)
-                    .await
-                    .unwrap()
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        storage
-    });
+    let signed_in = signed_in(&idp).await;
+    let config = signed_in.config().clone();
+    let first = LogtoClient::new(config.clone(), copy_of(signed_in.storage()).await);
+    let second = LogtoClient::new(config, copy_of(signed_in.storage()).await);
     idp.reset_stats().await;
 
     let (a, b) = tokio::join!(
@@ -232,24 +197,13 @@ async fn a_revoked_grant_clears_the_session() {
     client.get_access_token(SHOPPING_API).await.unwrap();
 
     // Someone replays the rotated-out refresh token: Logto revokes the whole grant.
-    let stolen = MemoryStorage::new();
-    let mut stored: serde_json::Value = serde_json::from_str(
-        &client
-            .storage()
-            .get(StorageKey::Tokens)
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let mut stored = stored_session(client.storage()).await;
     stored["refresh_token"] = json!(old_refresh_token);
     stored["access_tokens"] = json!({});
     // A thief works elsewhere: it shares none of this process's refresh coordination.
     stored["session_id"] = json!("stolen-elsewhere");
-    stolen
-        .set(StorageKey::Tokens, stored.to_string())
-        .await
-        .unwrap();
+    let stolen = MemoryStorage::new();
+    store_session(&stolen, &stored).await;
     let thief = LogtoClient::new(client.config().clone(), stolen);
     let err = thief.get_access_token(STORE_API).await.unwrap_err();
     assert!(matches!(err, LogtoError::SessionExpired), "{err}");
@@ -305,11 +259,9 @@ async fn sign_out_clears_revokes_and_returns_the_end_session_url() {
 
     // The revoked refresh token no longer works.
     let stolen = MemoryStorage::new();
-    let session = json!({"session_id": "x", "id_token": client_id_token_placeholder(), "refresh_token": refresh_token});
-    stolen
-        .set(StorageKey::Tokens, session.to_string())
-        .await
-        .unwrap();
+    let session =
+        json!({"session_id": "x", "id_token": "e30.e30.sig", "refresh_token": refresh_token});
+    store_session(&stolen, &session).await;
     let thief = LogtoClient::new(client.config().clone(), stolen);
     let err = thief.get_access_token(SHOPPING_API).await.unwrap_err();
     assert!(matches!(err, LogtoError::SessionExpired), "{err}");
@@ -326,10 +278,6 @@ async fn sign_out_clears_the_session_even_when_logto_is_down() {
         "{url}"
     );
     assert!(!client.is_authenticated().await.unwrap());
-}
-
-fn client_id_token_placeholder() -> String {
-    "e30.e30.sig".into()
 }
 
 fn decode_claims(token: &str) -> serde_json::Value {

@@ -109,3 +109,28 @@ pub fn closed_endpoint() -> String {
     drop(listener);
     format!("http://127.0.0.1:{port}")
 }
+
+/// The signed-in session as stored, as JSON.
+pub async fn stored_session<S: Storage>(storage: &S) -> serde_json::Value {
+    let raw = storage
+        .get(logto::StorageKey::Tokens)
+        .await
+        .unwrap()
+        .expect("a stored session");
+    serde_json::from_str(&raw).unwrap()
+}
+
+/// Replaces the stored session.
+pub async fn store_session<S: Storage>(storage: &S, session: &serde_json::Value) {
+    storage
+        .set(logto::StorageKey::Tokens, session.to_string())
+        .await
+        .unwrap();
+}
+
+/// A new storage holding a copy of `storage`'s session, as a second request would load it.
+pub async fn copy_of<S: Storage>(storage: &S) -> MemoryStorage {
+    let copy = MemoryStorage::new();
+    store_session(&copy, &stored_session(storage).await).await;
+    copy
+}
