@@ -4,7 +4,7 @@ use axum::extract::{Path, Query};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use logto::UserInfo;
+use logto::{AccessTokenClaims, UserInfo};
 use logto_axum::{Auth, Authenticated, Error, Rejection};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -137,15 +137,7 @@ async fn organization(
 /// The claims of a JWT access token, for display. Not verified: the API that receives the token
 /// verifies it. (`get_access_token_claims` would do the same but ask for the token a second time.)
 fn jwt_claims(token: &str) -> Value {
-    use base64::Engine;
-    token
-        .split('.')
-        .nth(1)
-        .and_then(|payload| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(payload)
-                .ok()
-        })
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+    AccessTokenClaims::decode_unverified(token)
+        .map(|claims| json!(claims))
         .unwrap_or(Value::Null)
 }
