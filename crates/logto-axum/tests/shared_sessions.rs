@@ -121,10 +121,10 @@ async fn refresh_token(browser: &Browser, app: &App) -> String {
 
 #[tokio::test]
 async fn a_session_moves_between_instances_and_both_see_rotations() {
-    // Access tokens that are never fresh (Logto's client refreshes within 60 s of expiry), and no
+    // Access tokens that are never fresh (the client refreshes a 1 s token on every use), and no
     // grace for a reused refresh token: any reuse revokes the session.
     let idp = TestIdp::start_with(json!({
-        "access_token_ttl": 30,
+        "access_token_ttl": 1,
         "refresh_token_reuse_grace_seconds": 0
     }))
     .await;
@@ -210,7 +210,7 @@ async fn racing_refreshes_across_instances_reach_logto_once() {
 #[tokio::test]
 async fn always_expired_tokens_refresh_in_turn_without_reuse() {
     let idp = TestIdp::start_with(json!({
-        "access_token_ttl": 30,
+        "access_token_ttl": 1,
         "refresh_token_reuse_grace_seconds": 0
     }))
     .await;

@@ -61,9 +61,9 @@ async fn one_session_across_two_processes() {
 
 #[tokio::test]
 async fn refreshes_racing_in_two_processes_never_reuse_a_refresh_token() {
-    // Access tokens the client never considers fresh (it refreshes within 60 s of expiry): every
+    // Access tokens the client never considers fresh (it refreshes a 1 s token on every use): every
     // request of the burst refreshes, half of them in each process, all at once.
-    let idp = TestIdp::start_with(json!({ "access_token_ttl": 30, NO_REUSE_GRACE: 0 })).await;
+    let idp = TestIdp::start_with(json!({ "access_token_ttl": 1, NO_REUSE_GRACE: 0 })).await;
     let redis = Redis::start().await;
     let (first, second) = tokio::join!(
         WebApp::start(&idp, &redis.url),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::LogtoError;
@@ -21,7 +21,7 @@ pub struct IdTokenClaims {
     /// The user's id.
     pub sub: String,
     /// The app id(s) the token was issued to.
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "one_or_many", serialize_with = "one_or_many_out")]
     pub aud: Vec<String>,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
@@ -196,7 +196,7 @@ pub struct AccessTokenClaims {
     /// The user's id.
     pub sub: String,
     /// The API resource, or `urn:logto:organization:<id>` for an organization token.
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "one_or_many", serialize_with = "one_or_many_out")]
     pub aud: Vec<String>,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
@@ -238,6 +238,14 @@ impl AccessTokenClaims {
     /// The granted scopes, one by one.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.as_deref().unwrap_or("").split_whitespace()
+    }
+}
+
+/// Writes a one-element audience as a string, as JWTs usually carry it.
+fn one_or_many_out<S: Serializer>(values: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+    match values {
+        [one] => serializer.serialize_str(one),
+        many => many.serialize(serializer),
     }
 }
 
@@ -294,6 +302,7 @@ mod tests {
         }));
         let claims: IdTokenClaims = decode_unverified(&token, "ID token").unwrap();
         assert_eq!(claims.aud, ["app"]);
+        assert_eq!(serde_json::to_value(&claims).unwrap()["aud"], "app");
         assert_eq!(claims.email.as_deref(), Some("a@b.test"));
         assert_eq!(claims.created_at, Some(1_700_000_000_000));
         assert_eq!(claims.extra["locale"], "fr");
@@ -329,6 +338,10 @@ mod tests {
         .unwrap();
         assert_eq!(claims.scopes().collect::<Vec<_>>(), ["read", "write"]);
         assert_eq!(claims.aud, ["a", "b"]);
+        assert_eq!(
+            serde_json::to_value(&claims).unwrap()["aud"],
+            json!(["a", "b"])
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Access tokens are refreshed when less than this is left of their lifetime (as Logto's SDKs
-/// do), or less than half of it for tokens that live under two minutes.
+/// do), or less than half of it (rounded up) for tokens that live under two minutes: a 1 s token
+/// is never reused.
 pub(crate) const EXPIRY_MARGIN_SECS: u64 = 60;
 
 /// A successful token endpoint response (RFC 6749 §5.1).
@@ -145,7 +146,7 @@ impl CachedAccessToken {
     pub(crate) fn from_response(response: &TokenResponse, now: u64) -> Self {
         // Logto always sends expires_in; without it, assume its default lifetime.
         let lifetime = response.expires_in.unwrap_or(3600);
-        let margin = EXPIRY_MARGIN_SECS.min(lifetime / 2);
+        let margin = EXPIRY_MARGIN_SECS.min(lifetime.div_ceil(2));
         CachedAccessToken {
             token: response.access_token.clone(),
             scope: response.scope.clone(),
@@ -218,7 +219,7 @@ mod tests {
         assert!(token.is_fresh(114));
         assert!(!token.is_fresh(115));
         let token = CachedAccessToken::from_response(&response(1), 100);
-        assert!(!token.is_fresh(101));
+        assert!(!token.is_fresh(100), "a 1 s token is never reused");
     }
 
     #[test]
