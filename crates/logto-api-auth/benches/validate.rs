@@ -3,9 +3,7 @@
 //! (the physical floor of an uncached validation).
 #![allow(missing_docs)]
 
-#[path = "../tests/support/keys.rs"]
-#[allow(dead_code, unused_imports)]
-mod keys;
+use logto_test_support::keys;
 
 use std::hint::black_box;
 

@@ -22,6 +22,9 @@
 //!
 //! Everything here panics with a descriptive message on failure: it is meant for tests only.
 
+#[allow(missing_docs)]
+pub mod keys;
+
 use std::{
     net::TcpListener,
     path::Path,
