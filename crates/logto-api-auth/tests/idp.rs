@@ -11,22 +11,7 @@ use logto_api_auth::{AuthError, ExpectedAudience, ScopeRequirement, TokenRejecti
 use logto_test_support::{ALICE, ALICE_SUB, BOB, ORG_ACME, ORG_GLOBEX, SHOPPING_API, TestIdp};
 use serde_json::{Value, json};
 use support::idp::Grant;
-
-async fn validator(idp: &TestIdp) -> Validator {
-    Validator::builder(idp.endpoint())
-        .resource(SHOPPING_API)
-        .jwks_min_refresh_interval(Duration::ZERO)
-        .build()
-        .await
-        .unwrap()
-}
-
-fn rejection(r: Result<logto_api_auth::AuthInfo, AuthError>) -> TokenRejection {
-    match r {
-        Err(AuthError::InvalidToken(r)) => r,
-        other => panic!("expected invalid_token, got {other:?}"),
-    }
-}
+use support::{rejection, validator};
 
 /// Claims of a shopping API token, as the IdP would issue them.
 fn claims(idp: &TestIdp, scope: &str) -> Value {
@@ -42,7 +27,7 @@ fn at_jwt() -> Option<Value> {
 #[tokio::test]
 async fn real_resource_and_organization_tokens() {
     let idp = TestIdp::start().await;
-    let v = validator(&idp).await;
+    let v = validator(idp.endpoint()).await;
     let mut grant = Grant::sign_in(&idp, ALICE).await;
 
     let token = grant.resource_token().await;
@@ -109,7 +94,7 @@ async fn real_resource_and_organization_tokens() {
 #[tokio::test]
 async fn forged_tokens_from_the_idp() {
     let idp = TestIdp::start().await;
-    let v = validator(&idp).await;
+    let v = validator(idp.endpoint()).await;
     let good = idp
         .sign(claims(&idp, "shopping:read"), at_jwt(), "idp")
         .await;
@@ -288,7 +273,7 @@ async fn key_rotation_unknown_kid_then_success() {
 async fn other_signing_algorithms() {
     for alg in ["ES256", "ES512", "RS256", "PS256", "EdDSA"] {
         let idp = TestIdp::start_with(json!({"signing_alg": alg})).await;
-        let v = validator(&idp).await;
+        let v = validator(idp.endpoint()).await;
         let mut grant = Grant::sign_in(&idp, ALICE).await;
         let token = grant.resource_token().await;
         let auth = v

@@ -7,29 +7,13 @@ use std::time::Duration;
 use logto_api_auth::logto_jwt::Error as JwtError;
 use logto_api_auth::{AuthError, ExpectedAudience, ScopeRequirement, TokenRejection, Validator};
 use serde_json::json;
-use support::{MockIssuer, RESOURCE, TestKey, b64, sign_with_header};
-
-async fn validator(m: &MockIssuer) -> Validator {
-    Validator::builder(&m.endpoint)
-        .resource(RESOURCE)
-        .jwks_min_refresh_interval(Duration::ZERO)
-        .build()
-        .await
-        .unwrap()
-}
-
-fn rejection(r: Result<logto_api_auth::AuthInfo, AuthError>) -> TokenRejection {
-    match r {
-        Err(AuthError::InvalidToken(r)) => r,
-        other => panic!("expected invalid_token, got {other:?}"),
-    }
-}
+use support::{MockIssuer, RESOURCE, TestKey, b64, rejection, sign_with_header, validator};
 
 #[tokio::test]
 async fn valid_resource_token_gives_auth_info() {
     let k = TestKey::generate("ES384", "k1");
     let m = MockIssuer::start(&[&k]).await;
-    let v = validator(&m).await;
+    let v = validator(&m.endpoint).await;
     assert_eq!(v.issuer(), m.issuer);
     let token = k.sign(&m.claims("shopping:read profile"), json!({}));
     let auth = v.validate(&token).await.unwrap();
@@ -50,7 +34,7 @@ async fn every_logto_algorithm_is_accepted_from_the_keys() {
     for alg in ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"] {
         let k = TestKey::generate(alg, "k");
         let m = MockIssuer::start(&[&k]).await;
-        let v = validator(&m).await;
+        let v = validator(&m.endpoint).await;
         let token = k.sign(&m.claims("a"), json!({}));
         v.validate(&token)
             .await
@@ -147,7 +131,7 @@ async fn discovery_does_not_follow_redirects_and_times_out() {
 async fn forged_tokens_are_rejected() {
     let k = TestKey::generate("ES384", "k1");
     let m = MockIssuer::start(&[&k]).await;
-    let v = validator(&m).await;
+    let v = validator(&m.endpoint).await;
     let claims = m.claims("shopping:read");
     let payload = b64(claims.to_string().as_bytes());
 
@@ -223,7 +207,7 @@ async fn forged_tokens_are_rejected() {
 async fn claim_checks() {
     let k = TestKey::generate("ES384", "k1");
     let m = MockIssuer::start(&[&k]).await;
-    let v = validator(&m).await;
+    let v = validator(&m.endpoint).await;
     let now = logto_api_auth::logto_jwt::unix_now();
     let check = |patch: serde_json::Value, header: serde_json::Value| {
         let mut c = m.claims("shopping:read");
@@ -357,7 +341,7 @@ async fn claim_checks() {
 async fn scopes_all_of_any_of_whole_word() {
     let k = TestKey::generate("ES384", "k1");
     let m = MockIssuer::start(&[&k]).await;
-    let v = validator(&m).await;
+    let v = validator(&m.endpoint).await;
     let token = k.sign(&m.claims("shopping:read profile"), json!({}));
     let ok = |r: &ScopeRequirement| r.clone();
     v.validate_with(&token, &ok(&ScopeRequirement::all_of(["shopping:read"])))
@@ -398,7 +382,7 @@ async fn scopes_all_of_any_of_whole_word() {
 async fn organization_tokens() {
     let k = TestKey::generate("ES384", "k1");
     let m = MockIssuer::start(&[&k]).await;
-    let resource = validator(&m).await;
+    let resource = validator(&m.endpoint).await;
     let any_org = resource.with_audience(ExpectedAudience::AnyOrganization);
     let acme = resource.with_audience(ExpectedAudience::Organization("org-acme".into()));
     let other = Validator::builder(&m.endpoint)
@@ -565,7 +549,7 @@ async fn keys_unavailable_is_a_server_error() {
 async fn error_display_never_contains_the_token() {
     let k = TestKey::generate("ES384", "k1");
     let m = MockIssuer::start(&[&k]).await;
-    let v = validator(&m).await;
+    let v = validator(&m.endpoint).await;
     let mut c = m.claims("a");
     c["iss"] = json!("https://evil");
     let token = k.sign(&c, json!({"kid": "kid-x"}));

@@ -3,10 +3,12 @@
 
 mod support;
 
-use logto_test_support::{ALICE, BOB, ORG_ACME, ORG_GLOBEX, SHOPPING_API, TestIdp};
+use logto_test_support::{
+    ALICE, BOB, Browser, ORG_ACME, ORG_GLOBEX, SHOPPING_API, TestIdp, location, set_cookies,
+};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{Browser, config, location, set_cookies, start_app, start_memory_app};
+use support::{config, start_app, start_memory_app};
 use tower_sessions::MemoryStore;
 
 fn session_cookie(set_cookies: &[String]) -> Option<String> {
@@ -262,8 +264,8 @@ async fn large_tokens_stay_on_the_server() {
     .await;
     let app = start_app(config(&idp), MemoryStore::default(), |b| b).await;
     let browser = Browser::new();
-    let landing = browser
-        .sign_in(&app, &idp, ("carol", "carol-password"))
+    let landing = app
+        .sign_in(&browser, &idp, ("carol", "carol-password"))
         .await;
     assert_eq!(landing, "/");
     let (status, claims) = browser.get_json(&app.url("/protected")).await;
@@ -279,7 +281,7 @@ async fn userinfo_and_org_tokens_for_a_user_without_organizations() {
     let idp = TestIdp::start().await;
     let app = start_memory_app(&idp).await;
     let browser = Browser::new();
-    browser.sign_in(&app, &idp, BOB).await;
+    app.sign_in(&browser, &idp, BOB).await;
     let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["sub"], "user-bob");

@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::future::join_all;
 use logto_axum::{RedisStore, RefreshLock};
-use logto_test_support::{ALICE, TestIdp};
+use logto_test_support::{ALICE, Browser, Redis, TestIdp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{App, Browser, Redis, config, start_app};
+use support::{App, config, start_app};
 use tower_sessions::SessionStore;
 use tower_sessions::cookie::time::{Duration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
@@ -27,6 +27,34 @@ async fn redis_app(idp: &TestIdp, redis: &Redis) -> App {
         builder.refresh_lock(lock)
     })
     .await
+}
+
+/// Two app instances sharing one Redis server, and Alice signed in through the first: a browser
+/// on each instance, both holding her one session.
+struct AliceOnTwoInstances {
+    idp: TestIdp,
+    _redis: Redis,
+    a: App,
+    b: App,
+    on_a: Browser,
+    on_b: Browser,
+}
+
+async fn alice_on_two_instances(idp_settings: Value) -> AliceOnTwoInstances {
+    let idp = TestIdp::start_with(idp_settings).await;
+    let redis = Redis::start().await;
+    let (a, b) = (redis_app(&idp, &redis).await, redis_app(&idp, &redis).await);
+    let on_a = Browser::new();
+    assert_eq!(a.sign_in(&on_a, &idp, ALICE).await, "/");
+    let on_b = on_a.with_cookies_for(&a.base_url, &b.base_url);
+    AliceOnTwoInstances {
+        idp,
+        _redis: redis,
+        a,
+        b,
+        on_a,
+        on_b,
+    }
 }
 
 #[tokio::test]
@@ -123,17 +151,18 @@ async fn refresh_token(browser: &Browser, app: &App) -> String {
 async fn a_session_moves_between_instances_and_both_see_rotations() {
     // Access tokens that are never fresh (the client refreshes a 1 s token on every use), and no
     // grace for a reused refresh token: any reuse revokes the session.
-    let idp = TestIdp::start_with(json!({
+    let AliceOnTwoInstances {
+        idp,
+        _redis,
+        a,
+        b,
+        on_a,
+        on_b,
+    } = alice_on_two_instances(json!({
         "access_token_ttl": 1,
         "refresh_token_reuse_grace_seconds": 0
     }))
     .await;
-    let redis = Redis::start().await;
-    let (a, b) = (redis_app(&idp, &redis).await, redis_app(&idp, &redis).await);
-
-    let on_a = Browser::new();
-    assert_eq!(on_a.sign_in(&a, &idp, ALICE).await, "/");
-    let on_b = on_a.with_cookies_for(&a, &b);
 
     let (status, claims) = on_b.get_json(&b.url("/protected")).await;
     assert_eq!(status, StatusCode::OK);
@@ -177,12 +206,14 @@ async fn burst(
 
 #[tokio::test]
 async fn racing_refreshes_across_instances_reach_logto_once() {
-    let idp = TestIdp::start_with(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
-    let redis = Redis::start().await;
-    let (a, b) = (redis_app(&idp, &redis).await, redis_app(&idp, &redis).await);
-    let on_a = Browser::new();
-    on_a.sign_in(&a, &idp, ALICE).await;
-    let on_b = on_a.with_cookies_for(&a, &b);
+    let AliceOnTwoInstances {
+        idp,
+        _redis,
+        a,
+        b,
+        on_a,
+        on_b,
+    } = alice_on_two_instances(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
 
     for round in 0..3 {
         // Forget the cached access tokens: every request of the burst needs a refresh.
@@ -209,16 +240,18 @@ async fn racing_refreshes_across_instances_reach_logto_once() {
 
 #[tokio::test]
 async fn always_expired_tokens_refresh_in_turn_without_reuse() {
-    let idp = TestIdp::start_with(json!({
+    let AliceOnTwoInstances {
+        idp,
+        _redis,
+        a,
+        b,
+        on_a,
+        on_b,
+    } = alice_on_two_instances(json!({
         "access_token_ttl": 1,
         "refresh_token_reuse_grace_seconds": 0
     }))
     .await;
-    let redis = Redis::start().await;
-    let (a, b) = (redis_app(&idp, &redis).await, redis_app(&idp, &redis).await);
-    let on_a = Browser::new();
-    on_a.sign_in(&a, &idp, ALICE).await;
-    let on_b = on_a.with_cookies_for(&a, &b);
     idp.reset_stats().await;
 
     let results = burst(&[(&on_a, &a), (&on_b, &b)], "/protected/resource", 16).await;

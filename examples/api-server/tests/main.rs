@@ -10,41 +10,18 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use logto_test_support::{ALICE, ALICE_SUB, ORG_ACME, SHOPPING_API, TestIdp, free_port};
+use logto_test_support::{
+    ALICE, ALICE_SUB, ORG_ACME, SHOPPING_API, TestIdp, example_binary, free_port,
+};
 use serde_json::Value;
 
-/// `target/<profile>/examples/api-server`, built if needed.
+/// `target/<profile>/examples/api-server`, built once per test process if needed.
 fn binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_owned();
             let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-            let mut build = std::process::Command::new(
-                std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-            );
-            build
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "logto-examples",
-                    "--example",
-                    "api-server",
-                ])
-                .arg("--manifest-path")
-                .arg(manifest);
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                build.arg("--release");
-            }
-            assert!(
-                build.status().unwrap().success(),
-                "building the api-server example failed"
-            );
-            profile_dir
-                .join("examples")
-                .join(format!("api-server{}", std::env::consts::EXE_SUFFIX))
+            example_binary(&manifest, "logto-examples", "api-server")
         })
         .clone()
 }

@@ -1,52 +1,81 @@
 //! Two processes of the sample sharing one Redis session store.
 
 use futures_util::future::join_all;
-use logto_test_support::{ALICE, ORG_ACME, TestIdp};
+use logto_test_support::{ALICE, Browser, ORG_ACME, Redis, TestIdp};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::harness::{Client, Redis, WebApp};
+use crate::harness::WebApp;
 
 /// Logto revokes the whole grant when a rotated-out refresh token is reused; the IdP here does
 /// so without any grace period, so one reuse anywhere fails the rest of the test.
 const NO_REUSE_GRACE: &str = "refresh_token_reuse_grace_seconds";
 
-#[tokio::test]
-async fn one_session_across_two_processes() {
-    let idp = TestIdp::start_with(json!({ NO_REUSE_GRACE: 0 })).await;
+/// Two processes of the sample sharing one Redis server, and Alice signed in through the first:
+/// a browser on each process, both holding her one session.
+struct AliceOnTwoProcesses {
+    idp: TestIdp,
+    _redis: Redis,
+    first: WebApp,
+    second: WebApp,
+    on_first: Browser,
+    on_second: Browser,
+}
+
+async fn alice_on_two_processes(idp_settings: Value) -> AliceOnTwoProcesses {
+    let idp = TestIdp::start_with(idp_settings).await;
     let redis = Redis::start().await;
     let (first, second) = tokio::join!(
         WebApp::start(&idp, &redis.url),
         WebApp::start(&idp, &redis.url)
     );
+    let on_first = Browser::new();
+    first.sign_in(&on_first, &idp, ALICE).await;
+    let on_second = on_first.with_cookies_for(&first.url, &second.url);
+    AliceOnTwoProcesses {
+        idp,
+        _redis: redis,
+        first,
+        second,
+        on_first,
+        on_second,
+    }
+}
 
-    let on_first = Client::new();
-    on_first.sign_in(&first, &idp, ALICE).await;
-    let on_second = on_first.same_session_on(&first, &second);
+#[tokio::test]
+async fn one_session_across_two_processes() {
+    let AliceOnTwoProcesses {
+        idp,
+        _redis,
+        first,
+        second,
+        on_first,
+        on_second,
+    } = alice_on_two_processes(json!({ NO_REUSE_GRACE: 0 })).await;
 
     // The second process knows the session.
-    let (status, body) = on_second.json(&second.url("/protected")).await;
+    let (status, body) = on_second.get_json(&second.url("/protected")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["sub"], "user-alice");
 
     // It refreshes (rotating the refresh token) to get a resource token…
     idp.reset_stats().await;
-    let (status, from_second) = on_second.json(&second.url("/protected/resource")).await;
+    let (status, from_second) = on_second.get_json(&second.url("/protected/resource")).await;
     assert_eq!(status, StatusCode::OK, "{from_second}");
     assert_eq!(idp.stats().await.refresh_token_grants, 1);
 
     // …and the first process sees the rotated tokens: the same access token, no refresh of its
     // own, and its next refresh uses the new refresh token (the old one would revoke the grant).
-    let (status, from_first) = on_first.json(&first.url("/protected/resource")).await;
+    let (status, from_first) = on_first.get_json(&first.url("/protected/resource")).await;
     assert_eq!(status, StatusCode::OK, "{from_first}");
     assert_eq!(from_first["access_token"], from_second["access_token"]);
     assert_eq!(idp.stats().await.refresh_token_grants, 1);
     let (status, body) = on_first
-        .json(&first.url(&format!("/protected/organizations/{ORG_ACME}")))
+        .get_json(&first.url(&format!("/protected/organizations/{ORG_ACME}")))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, again) = on_second
-        .json(&second.url(&format!("/protected/organizations/{ORG_ACME}")))
+        .get_json(&second.url(&format!("/protected/organizations/{ORG_ACME}")))
         .await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["organization_token"], body["organization_token"]);
@@ -55,7 +84,7 @@ async fn one_session_across_two_processes() {
     // Signing out through one process signs out of both.
     let response = on_second.get(&second.url("/sign-out")).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (status, _) = on_first.json(&first.url("/protected")).await;
+    let (status, _) = on_first.get_json(&first.url("/protected")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -63,15 +92,14 @@ async fn one_session_across_two_processes() {
 async fn refreshes_racing_in_two_processes_never_reuse_a_refresh_token() {
     // Access tokens the client never considers fresh (it refreshes a 1 s token on every use): every
     // request of the burst refreshes, half of them in each process, all at once.
-    let idp = TestIdp::start_with(json!({ "access_token_ttl": 1, NO_REUSE_GRACE: 0 })).await;
-    let redis = Redis::start().await;
-    let (first, second) = tokio::join!(
-        WebApp::start(&idp, &redis.url),
-        WebApp::start(&idp, &redis.url)
-    );
-    let on_first = Client::new();
-    on_first.sign_in(&first, &idp, ALICE).await;
-    let on_second = on_first.same_session_on(&first, &second);
+    let AliceOnTwoProcesses {
+        idp,
+        _redis,
+        first,
+        second,
+        on_first,
+        on_second,
+    } = alice_on_two_processes(json!({ "access_token_ttl": 1, NO_REUSE_GRACE: 0 })).await;
     idp.reset_stats().await;
 
     const REQUESTS: usize = 20;
@@ -86,7 +114,7 @@ async fn refreshes_racing_in_two_processes_never_reuse_a_refresh_token() {
         } else {
             "/protected/resource".to_owned()
         };
-        async move { client.json(&app.url(&path)).await }
+        async move { client.get_json(&app.url(&path)).await }
     }))
     .await;
     for (status, body) in &results {
@@ -95,6 +123,6 @@ async fn refreshes_racing_in_two_processes_never_reuse_a_refresh_token() {
     // One refresh per request, one after the other, each with the refresh token the previous
     // one received.
     assert_eq!(idp.stats().await.refresh_token_grants, REQUESTS as u64);
-    let (status, _) = on_second.json(&second.url("/protected/resource")).await;
+    let (status, _) = on_second.get_json(&second.url("/protected/resource")).await;
     assert_eq!(status, StatusCode::OK);
 }

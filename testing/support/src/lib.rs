@@ -20,10 +20,21 @@
 //! # }
 //! ```
 //!
+//! Besides the IdP: [`Browser`], a cookie-keeping user agent for the apps under test; [`Redis`], a
+//! private `redis-server`; [`example_binary`], an example program built for the running test's
+//! profile; and [`keys`], fixed signing keys for unit tests.
+//!
 //! Everything here panics with a descriptive message on failure: it is meant for tests only.
 
+mod browser;
+mod examples;
 #[allow(missing_docs)]
 pub mod keys;
+mod redis;
+
+pub use browser::{Browser, location, set_cookies};
+pub use examples::example_binary;
+pub use redis::Redis;
 
 use std::{
     net::TcpListener,

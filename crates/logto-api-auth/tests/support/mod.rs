@@ -7,14 +7,34 @@ pub mod keys;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use logto_api_auth::{AuthError, AuthInfo, TokenRejection, Validator};
 use serde_json::{Value, json};
 
 pub use keys::{TestKey, b64, jwks, sign_with_header};
 
 pub const RESOURCE: &str = "https://shopping.example.com/api";
+
+/// A validator for [`RESOURCE`] at `endpoint` that refetches the keys on any unknown `kid`.
+pub async fn validator(endpoint: &str) -> Validator {
+    Validator::builder(endpoint)
+        .resource(RESOURCE)
+        .jwks_min_refresh_interval(Duration::ZERO)
+        .build()
+        .await
+        .unwrap()
+}
+
+/// The `invalid_token` reason of a failed validation (panics on anything else).
+pub fn rejection(result: Result<AuthInfo, AuthError>) -> TokenRejection {
+    match result {
+        Err(AuthError::InvalidToken(rejection)) => rejection,
+        other => panic!("expected invalid_token, got {other:?}"),
+    }
+}
 
 /// A minimal issuer: discovery + JWKS, with a swappable key set and a
 /// request counter.

@@ -1,23 +1,16 @@
-//! Test harness: an app built on logto-axum on a free port, a browser-like HTTP client with a
-//! cookie jar, and a private Redis server.
+//! Test harness: an app built on logto-axum on a free port; the browser and the Redis server come
+//! from logto-test-support.
 
 #![allow(dead_code)]
-
-use std::process::Stdio;
-use std::sync::Arc;
 
 use axum::extract::{Path, Query};
 use axum::routing::get;
 use axum::{Json, Router};
 use logto::{LogtoConfig, UserInfo, UserInfoScope};
 use logto_axum::{Auth, Authenticated, Logto, LogtoBuilder, Rejection};
-use logto_test_support::{SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
+use logto_test_support::{Browser, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
 use tower_sessions::{MemoryStore, SessionStore};
 
 /// A running test app.
@@ -36,6 +29,13 @@ impl Drop for App {
 impl App {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Signs `user` in with `browser` through this app's `/sign-in`; returns where the callback
+    /// redirected to.
+    pub async fn sign_in(&self, browser: &Browser, idp: &TestIdp, user: (&str, &str)) -> String {
+        let (sign_in, callback) = (self.url("/sign-in"), self.url("/callback"));
+        browser.sign_in(idp, &sign_in, &callback, user).await
     }
 }
 
@@ -167,155 +167,4 @@ async fn refresh_token(Authenticated { auth, .. }: Authenticated) -> Result<Stri
 
 async fn clear_access_tokens(Authenticated { auth, .. }: Authenticated) -> Result<(), Rejection> {
     auth.clear_access_token().await.map_err(|e| auth.reject(e))
-}
-
-/// A browser: a cookie jar and no automatic redirects.
-#[derive(Clone)]
-pub struct Browser {
-    pub http: reqwest::Client,
-    pub jar: Arc<reqwest::cookie::Jar>,
-}
-
-impl Browser {
-    pub fn new() -> Self {
-        let jar = Arc::new(reqwest::cookie::Jar::default());
-        let http = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Browser { http, jar }
-    }
-
-    /// The same cookies, in another client (a second tab, or the same user on another process).
-    pub fn with_cookies_for(&self, from: &App, to: &App) -> Browser {
-        use reqwest::cookie::CookieStore;
-        let other = Browser::new();
-        if let Some(cookies) = self.jar.cookies(&from.base_url.parse().unwrap()) {
-            for cookie in cookies.to_str().unwrap().split("; ") {
-                other
-                    .jar
-                    .add_cookie_str(cookie, &to.base_url.parse().unwrap());
-            }
-        }
-        other
-    }
-
-    pub async fn get(&self, url: &str) -> reqwest::Response {
-        self.http.get(url).send().await.unwrap()
-    }
-
-    pub async fn get_json(&self, url: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .get(url)
-            .header(ACCEPT, "application/json")
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, body)
-    }
-
-    /// Signs in through the app's routes and the IdP's login page; returns the page the callback
-    /// redirected to.
-    pub async fn sign_in(&self, app: &App, idp: &TestIdp, user: (&str, &str)) -> String {
-        self.sign_in_from(app, idp, user, "/sign-in").await
-    }
-
-    pub async fn sign_in_from(
-        &self,
-        app: &App,
-        idp: &TestIdp,
-        user: (&str, &str),
-        path: &str,
-    ) -> String {
-        let response = self.get(&app.url(path)).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-        let authorization_url = location(&response);
-        let callback = idp.sign_in(&authorization_url, user.0, user.1).await;
-        assert!(callback.starts_with(&app.url("/callback")), "{callback}");
-        let response = self.get(&callback).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "callback failed: {}",
-            response.text().await.unwrap()
-        );
-        location(&response)
-    }
-}
-
-pub fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(LOCATION)
-        .unwrap_or_else(|| panic!("no Location in the {} response", response.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// The `Set-Cookie` headers of a response.
-pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|value| value.to_str().unwrap().to_owned())
-        .collect()
-}
-
-/// A private Redis server on a free port, stopped on drop.
-pub struct Redis {
-    pub url: String,
-    child: Child,
-}
-
-impl Redis {
-    pub async fn start() -> Redis {
-        let port = logto_test_support::free_port();
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run redis-server ({e}): install it with `apt-get install -y redis-server` \
-                     (scripts/test.sh does)"
-                )
-            });
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(std::time::Duration::from_secs(20), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if line.contains("Ready to accept connections") {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert!(
-            matches!(ready, Ok(true)),
-            "redis-server on port {port} did not get ready"
-        );
-        // Keep draining its output so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Redis {
-            url: format!("redis://127.0.0.1:{port}"),
-            child,
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
 }
