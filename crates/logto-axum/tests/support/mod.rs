@@ -6,7 +6,7 @@
 use axum::extract::{Path, Query};
 use axum::routing::get;
 use axum::{Json, Router};
-use logto::{LogtoConfig, UserInfo, UserInfoScope};
+use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
 use logto_axum::{Auth, Authenticated, Logto, LogtoBuilder, Rejection};
 use logto_test_support::{Browser, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
 use serde_json::{Value, json};
@@ -143,19 +143,11 @@ async fn organization(
     ))
 }
 
-/// The payload of a JWT, unverified (the API receiving the token verifies it); one token request
-/// per handler, where `get_access_token_claims` would ask for the token again.
+/// A token's claims, unverified (the API receiving the token verifies it); one token request per
+/// handler, where `get_access_token_claims` would ask for the token again.
 fn jwt_payload(token: &str) -> Value {
-    use base64::Engine;
-    token
-        .split('.')
-        .nth(1)
-        .and_then(|payload| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(payload)
-                .ok()
-        })
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+    AccessTokenClaims::decode_unverified(token)
+        .map(|claims| json!(claims))
         .unwrap_or(Value::Null)
 }
 
