@@ -1,4 +1,5 @@
-//! A bounded map from token to its validation result, honouring `exp`.
+//! A bounded map from token to its validation result, honouring `exp` and the key set the token
+//! was verified with.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -16,7 +17,8 @@ pub(crate) struct TokenCache {
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Arc<str>, AuthInfo>,
+    /// Each result with the generation of the key set it was verified with.
+    map: HashMap<Arc<str>, (AuthInfo, u64)>,
     /// Insertion order, for FIFO eviction.
     order: VecDeque<Arc<str>>,
 }
@@ -42,27 +44,43 @@ impl TokenCache {
         &self.shards[i]
     }
 
-    /// The cached result, if `token` is cached and still valid at `now`.
-    pub(crate) fn get(&self, token: &str, now: u64, leeway: u64) -> Option<AuthInfo> {
+    /// The cached result, if `token` is cached, still valid at `now`, and was verified with the
+    /// key set of `generation` (a token signed by a key the issuer has since removed is not).
+    pub(crate) fn get(
+        &self,
+        token: &str,
+        now: u64,
+        leeway: u64,
+        generation: u64,
+    ) -> Option<AuthInfo> {
         let mut shard = lock(self.shard(token));
-        let info = shard.map.get(token)?;
-        if now < info.expires_at().saturating_add(leeway) {
+        let (info, verified_with) = shard.map.get(token)?;
+        if now < info.expires_at().saturating_add(leeway) && *verified_with == generation {
             return Some(info.clone());
         }
         shard.map.remove(token);
         None
     }
 
-    pub(crate) fn insert(&self, token: &str, info: AuthInfo, now: u64, leeway: u64) {
+    /// Remembers `info` for `token`, verified with the key set of `generation`.
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        info: AuthInfo,
+        now: u64,
+        leeway: u64,
+        generation: u64,
+    ) {
         let mut shard = lock(self.shard(token));
         let shard = &mut *shard;
-        if shard.map.contains_key(token) {
+        if let Some(entry) = shard.map.get_mut(token) {
+            *entry = (info, generation);
             return;
         }
         if shard.map.len() >= self.per_shard {
             shard
                 .map
-                .retain(|_, v| now < v.expires_at().saturating_add(leeway));
+                .retain(|_, (info, _)| now < info.expires_at().saturating_add(leeway));
             let map = &shard.map;
             shard.order.retain(|k| map.contains_key(k));
             while shard.map.len() >= self.per_shard {
@@ -76,7 +94,7 @@ impl TokenCache {
         }
         let key: Arc<str> = Arc::from(token);
         shard.order.push_back(key.clone());
-        shard.map.insert(key, info);
+        shard.map.insert(key, (info, generation));
         // Keys removed on expiry stay in `order` until swept; keep it bounded.
         if shard.order.len() > 2 * self.per_shard {
             let map = &shard.map;

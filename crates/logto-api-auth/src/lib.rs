@@ -46,7 +46,11 @@
 //! * **Cache.** Valid tokens are cached per validator, keyed on the whole
 //!   token, up to [`ValidatorBuilder::cache_capacity`] entries (FIFO
 //!   eviction after dropping expired ones), and re-checked for `exp` on
-//!   every hit. Scopes are checked on every request.
+//!   every hit. Scopes are checked on every request. When a new key set
+//!   comes in, cached tokens are verified again against it.
+//! * **Key removal.** The JWKS is refetched in the background once it is
+//!   [`jwks_max_age`](ValidatorBuilder::jwks_max_age) old (default 10 min):
+//!   tokens signed with a key Logto no longer publishes are then refused.
 //!
 //! ```no_run
 //! # #[cfg(feature = "axum")]

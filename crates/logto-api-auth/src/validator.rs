@@ -56,6 +56,7 @@ pub struct ValidatorBuilder {
     cache_capacity: usize,
     timeout: Duration,
     min_refresh_interval: Duration,
+    jwks_max_age: Duration,
     max_token_len: usize,
 }
 
@@ -79,6 +80,7 @@ impl ValidatorBuilder {
             cache_capacity: 10_000,
             timeout: Duration::from_secs(10),
             min_refresh_interval: Duration::from_secs(30),
+            jwks_max_age: Duration::from_secs(600),
             max_token_len: 16 * 1024,
         }
     }
@@ -118,7 +120,8 @@ impl ValidatorBuilder {
     }
 
     /// Number of validated tokens remembered (default 10 000; 0 disables the
-    /// cache). A cached token is checked again only for expiry.
+    /// cache). A cached token is checked again only for expiry, until the
+    /// key set changes.
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.cache_capacity = capacity;
         self
@@ -134,6 +137,14 @@ impl ValidatorBuilder {
     /// (default 30 s).
     pub fn jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
         self.min_refresh_interval = interval;
+        self
+    }
+
+    /// How long the JWKS is used before it is fetched again, in the
+    /// background (default 10 min): after that, tokens signed with a key
+    /// Logto no longer publishes are refused, cached ones included.
+    pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
         self
     }
 
@@ -178,6 +189,7 @@ impl ValidatorBuilder {
             http,
             JwksOptions::default()
                 .min_refresh_interval(self.min_refresh_interval)
+                .max_age(self.jwks_max_age)
                 .timeout(self.timeout)
                 .max_token_len(self.max_token_len),
         );
@@ -401,20 +413,19 @@ impl Validator {
     async fn validate_token(&self, token: &str) -> Result<AuthInfo, AuthError> {
         let inner = &*self.inner;
         let now = logto_jwt::unix_now();
+        let jwks = &inner.shared.jwks;
+        // Read before verifying: a result cached while the keys change is checked again.
+        let generation = jwks.generation();
         if let Some(cache) = &inner.cache {
-            if let Some(info) = cache.get(token, now, inner.leeway) {
+            jwks.refresh_if_stale();
+            if let Some(info) = cache.get(token, now, inner.leeway, generation) {
                 return Ok(info);
             }
         }
-        let verified = inner
-            .shared
-            .jwks
-            .verify(token)
-            .await
-            .map_err(AuthError::token)?;
+        let verified = jwks.verify(token).await.map_err(AuthError::token)?;
         let info = self.check(&verified, now)?;
         if let Some(cache) = &inner.cache {
-            cache.insert(token, info.clone(), now, inner.leeway);
+            cache.insert(token, info.clone(), now, inner.leeway, generation);
         }
         Ok(info)
     }

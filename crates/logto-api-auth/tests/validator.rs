@@ -463,6 +463,58 @@ async fn unknown_kid_then_success_after_rotation() {
 }
 
 #[tokio::test]
+async fn a_key_removed_from_the_jwks_stops_verifying_cached_tokens() {
+    let removed = TestKey::generate("ES384", "removed");
+    let kept = TestKey::generate("ES384", "kept");
+    let m = MockIssuer::start(&[&removed, &kept]).await;
+    let v = Validator::builder(&m.endpoint)
+        .resource(RESOURCE)
+        .jwks_min_refresh_interval(Duration::ZERO)
+        .jwks_max_age(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    let token = removed.sign(&m.claims("a"), json!({}));
+    for _ in 0..3 {
+        v.validate(&token).await.unwrap();
+    }
+
+    // Logto drops the key: once the (background) refetch has the new key set, the token is
+    // refused, although it is cached and not expired.
+    m.set_keys(&[&kept]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        match v.validate(&token).await {
+            Ok(_) => assert!(
+                std::time::Instant::now() < deadline,
+                "the removed key still verifies"
+            ),
+            Err(e) => break e,
+        }
+        tokio::task::yield_now().await;
+    };
+    assert!(matches!(
+        refused,
+        AuthError::InvalidToken(TokenRejection::Jwt(JwtError::UnknownKey { .. }))
+    ));
+    v.validate(&kept.sign(&m.claims("a"), json!({})))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_cached_token_needs_no_key_set_fetch() {
+    let k = TestKey::generate("ES384", "k1");
+    let m = MockIssuer::start(&[&k]).await;
+    let v = validator(&m.endpoint).await;
+    let token = k.sign(&m.claims("a"), json!({}));
+    for _ in 0..50 {
+        v.validate(&token).await.unwrap();
+    }
+    assert_eq!(m.jwks_hits(), 1);
+}
+
+#[tokio::test]
 async fn cached_tokens_still_expire() {
     let k = TestKey::generate("ES384", "k1");
     let m = MockIssuer::start(&[&k]).await;

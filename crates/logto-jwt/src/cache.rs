@@ -1,5 +1,5 @@
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ const MAX_JWKS_BYTES: usize = 512 * 1024;
 /// use logto_jwt::JwksOptions;
 /// let options = JwksOptions::default()
 ///     .min_refresh_interval(Duration::from_secs(10))
+///     .max_age(Duration::from_secs(300))
 ///     .timeout(Duration::from_secs(5))
 ///     .max_token_len(8 * 1024);
 /// assert_eq!(options.get_timeout(), Duration::from_secs(5));
@@ -25,6 +26,7 @@ const MAX_JWKS_BYTES: usize = 512 * 1024;
 #[must_use]
 pub struct JwksOptions {
     min_refresh_interval: Duration,
+    max_age: Duration,
     timeout: Duration,
     max_token_len: usize,
 }
@@ -33,6 +35,7 @@ impl Default for JwksOptions {
     fn default() -> Self {
         JwksOptions {
             min_refresh_interval: Duration::from_secs(30),
+            max_age: Duration::from_secs(600),
             timeout: Duration::from_secs(10),
             max_token_len: 16 * 1024,
         }
@@ -46,6 +49,17 @@ impl JwksOptions {
     /// at most one request per interval.
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.min_refresh_interval = interval;
+        self
+    }
+
+    /// How long a fetched key set is used before it is fetched again
+    /// (default 10 min), so that a key the issuer removed stops verifying
+    /// tokens. The refetch runs in the background: verifications go on with
+    /// the keys held until the new set is complete, and keep them if the
+    /// fetch fails (retried after the minimum refresh interval). Never
+    /// shorter than the minimum refresh interval.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
         self
     }
 
@@ -67,6 +81,12 @@ impl JwksOptions {
         self.min_refresh_interval
     }
 
+    /// The configured maximum age of a key set.
+    #[must_use]
+    pub fn get_max_age(&self) -> Duration {
+        self.max_age
+    }
+
     /// The configured fetch timeout.
     #[must_use]
     pub fn get_timeout(&self) -> Duration {
@@ -80,10 +100,12 @@ impl JwksOptions {
     }
 }
 
-/// An issuer's key set, fetched from its `jwks_uri` when first needed and
-/// refetched when a token names a key it does not hold (key rotation).
+/// An issuer's key set, fetched from its `jwks_uri` when first needed,
+/// refetched when a token names a key it does not hold (key rotation) and,
+/// in the background, once it is older than
+/// [`max_age`](JwksOptions::max_age) (key removal).
 ///
-/// * Refetches happen at most once per
+/// * Refetches on unknown keys happen at most once per
 ///   [`min_refresh_interval`](JwksOptions::min_refresh_interval).
 /// * Concurrent misses share one request (single flight).
 /// * Verifications with known keys never wait for a fetch: the key set is
@@ -118,9 +140,18 @@ struct Inner {
     http: reqwest::Client,
     options: JwksOptions,
     keys: RwLock<Option<Arc<KeySet>>>,
+    /// When the key set in force goes stale, in nanoseconds since `created`
+    /// (`u64::MAX` while none is held): an atomic, so that the check on
+    /// every verification reads shared memory without writing to it.
+    stale_at: AtomicU64,
+    created: Instant,
     /// Number of completed fetch attempts; lets waiters see that a fetch
     /// happened while they queued.
     attempts: AtomicU64,
+    /// Number of key sets stored so far (see [`JwksCache::generation`]).
+    generation: AtomicU64,
+    /// A background refetch of a stale key set is under way.
+    revalidating: AtomicBool,
     fetch: tokio::sync::Mutex<FetchState>,
 }
 
@@ -150,7 +181,11 @@ impl JwksCache {
                 http,
                 options,
                 keys: RwLock::new(None),
+                stale_at: AtomicU64::new(u64::MAX),
+                created: Instant::now(),
                 attempts: AtomicU64::new(0),
+                generation: AtomicU64::new(0),
+                revalidating: AtomicBool::new(false),
                 fetch: tokio::sync::Mutex::new(FetchState::default()),
             }),
         }
@@ -159,6 +194,52 @@ impl JwksCache {
     /// The options in force.
     pub fn options(&self) -> &JwksOptions {
         &self.inner.options
+    }
+
+    /// Counts the key sets fetched so far: it changes whenever a new key set
+    /// replaces the one in force. A result derived from the keys (a cached
+    /// verification, say) is current only while the generation is the one
+    /// read before it was computed.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// Starts a background refetch when the key set is older than
+    /// [`max_age`](JwksOptions::max_age) (cheap otherwise). Verifications do
+    /// this themselves; call it where verified results are reused without
+    /// verifying (a cache of validated tokens).
+    pub fn refresh_if_stale(&self) {
+        let stale =
+            self.nanos_since_created(Instant::now()) >= self.inner.stale_at.load(Ordering::Acquire);
+        if !stale || self.inner.revalidating.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.inner.revalidating.store(false, Ordering::Release);
+            return;
+        };
+        let cache = self.clone();
+        let seen = self.inner.attempts.load(Ordering::Acquire);
+        runtime.spawn(async move {
+            // Errors are logged by the fetch and leave the keys in force.
+            let _ = cache.refresh_after(seen).await;
+            cache.inner.revalidating.store(false, Ordering::Release);
+        });
+    }
+
+    fn nanos_since_created(&self, instant: Instant) -> u64 {
+        let nanos = instant
+            .saturating_duration_since(self.inner.created)
+            .as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX)
+    }
+
+    /// `after` from now, in nanoseconds since `created`.
+    fn deadline(&self, after: Duration) -> u64 {
+        Instant::now()
+            .checked_add(after)
+            .map_or(u64::MAX, |at| self.nanos_since_created(at))
     }
 
     fn current(&self) -> Option<Arc<KeySet>> {
@@ -183,6 +264,7 @@ impl JwksCache {
     pub async fn key_set(&self) -> Result<Arc<KeySet>, Error> {
         let seen = self.inner.attempts.load(Ordering::Acquire);
         if let Some(set) = self.current() {
+            self.refresh_if_stale();
             return Ok(set);
         }
         self.refresh_after(seen).await
@@ -200,6 +282,7 @@ impl JwksCache {
         let header = unverified.header();
         let seen = self.inner.attempts.load(Ordering::Acquire);
         if let Some(set) = self.current() {
+            self.refresh_if_stale();
             match set.find(header.kid.as_deref(), header.alg) {
                 Ok(key) => return unverified.verify(key),
                 Err(Error::UnknownKey { .. }) => {}
@@ -231,7 +314,13 @@ impl JwksCache {
         let out = match result {
             Ok(set) => {
                 let set = Arc::new(set);
+                let options = &self.inner.options;
                 self.store(set.clone());
+                let max_age = options.max_age.max(options.min_refresh_interval);
+                self.inner
+                    .stale_at
+                    .store(self.deadline(max_age), Ordering::Release);
+                self.inner.generation.fetch_add(1, Ordering::AcqRel);
                 state.last_error = None;
                 Ok(set)
             }
@@ -239,9 +328,14 @@ impl JwksCache {
                 tracing::warn!(error = %e, uri = %self.inner.uri, "JWKS fetch failed");
                 state.last_error = Some(e.clone());
                 match self.current() {
-                    // Keep serving the previous keys; the caller sees the
+                    // Keep serving the previous keys (a stale set is tried
+                    // again after the minimum interval); the caller sees the
                     // token's own error (unknown key) rather than ours.
-                    Some(set) => Ok(set),
+                    Some(set) => {
+                        let retry = self.deadline(self.inner.options.min_refresh_interval);
+                        self.inner.stale_at.fetch_max(retry, Ordering::AcqRel);
+                        Ok(set)
+                    }
                     None => Err(e),
                 }
             }

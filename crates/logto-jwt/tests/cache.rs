@@ -54,6 +54,15 @@ async fn serve(State(s): State<Server>) -> Response {
     (status, [("content-type", "application/json")], body).into_response()
 }
 
+/// Waits until `condition` holds (polling; at most 10 s).
+async fn until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 fn cache(uri: url::Url, interval: Duration) -> JwksCache {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -183,7 +192,7 @@ async fn known_kids_never_wait_for_a_fetch() {
         let bad = k.sign(&claims(), json!({"kid": "rotated"}));
         tokio::spawn(async move { cache.verify(&bad).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until("the refetch reaches the server", || server.hits() == 2).await;
     let started = Instant::now();
     for _ in 0..10 {
         tokio::time::timeout(Duration::from_millis(500), cache.verify(&good))
@@ -194,6 +203,67 @@ async fn known_kids_never_wait_for_a_fetch() {
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(slow.await.unwrap().is_err());
     assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_key_set_is_refetched_in_the_background() {
+    let removed = TestKey::generate("ES384", "removed");
+    let kept = TestKey::generate("ES384", "kept");
+    let (server, uri) = Server::start(jwks(&[&removed, &kept])).await;
+    let cache = JwksCache::new(
+        uri,
+        reqwest::Client::new(),
+        JwksOptions::default()
+            .min_refresh_interval(Duration::ZERO)
+            .max_age(Duration::ZERO)
+            .timeout(Duration::from_secs(10)),
+    );
+    let old_token = removed.sign(&claims(), json!({}));
+    cache.verify(&old_token).await.unwrap();
+    assert_eq!((server.hits(), cache.generation()), (1, 1));
+
+    // The issuer drops a key. The stale set still verifies, without waiting for the (slow) refetch
+    // the first verification starts: the new set is not in force when they return.
+    server.set(StatusCode::OK, jwks(&[&kept]));
+    server.set_delay(Duration::from_secs(2));
+    for _ in 0..20 {
+        cache.verify(&old_token).await.unwrap();
+    }
+    assert_eq!(
+        cache.generation(),
+        1,
+        "a verification waited for the refetch"
+    );
+    until("the new key set is in force", || cache.generation() == 2).await;
+    assert_eq!(
+        server.hits(),
+        2,
+        "one background refetch, however many verifications"
+    );
+
+    // Once it is, the dropped key verifies nothing; the kept one still works.
+    server.set_delay(Duration::ZERO);
+    assert!(matches!(
+        cache.verify(&old_token).await,
+        Err(Error::UnknownKey { .. })
+    ));
+    cache
+        .verify(&kept.sign(&claims(), json!({})))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_fresh_key_set_is_not_refetched() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let cache = cache(uri, Duration::ZERO);
+    let token = k.sign(&claims(), json!({}));
+    for _ in 0..20 {
+        cache.verify(&token).await.unwrap();
+        cache.refresh_if_stale();
+    }
+    assert_eq!((server.hits(), cache.generation()), (1, 1));
 }
 
 #[tokio::test]
