@@ -45,10 +45,10 @@
 //! the same store, written the moment they change, so that a request finishing late never writes
 //! back an older copy of them.
 //!
-//! Several processes can share one store (Redis: [`RedisStore`], feature `redis`). Logto revokes
-//! the whole grant when a rotated-out refresh token is used again, so a refresh must never run in
-//! two processes at once for one session: give [`LogtoBuilder::refresh_lock`] a [`RefreshLock`]
-//! shared by the processes (`RedisStore` is one).
+//! Several processes can share one store (Redis: `RedisStore`, feature `redis`, plain or over TLS
+//! with `rediss://`). Logto revokes the whole grant when a rotated-out refresh token is used
+//! again, so a refresh must never run in two processes at once for one session: give
+//! [`LogtoBuilder::refresh_lock`] a [`RefreshLock`] shared by the processes (`RedisStore` is one).
 
 mod error;
 mod extract;

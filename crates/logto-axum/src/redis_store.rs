@@ -54,20 +54,43 @@ impl fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to the Redis server at `url` (`redis://[user:password@]host:port[/db]`), with
+    /// Connects to the Redis server at `url` (`redis://[user:password@]host:port[/db]`, or
+    /// `rediss://…` over TLS, the server's certificate checked against the system's roots), with
     /// keys prefixed `logto:`.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        let failed = |e: redis::RedisError| {
-            Error::Session(format!("could not connect to Redis at {} ({e})", redacted(url)).into())
+        let client = redis::Client::open(url).map_err(|e| connect_error(url, &e))?;
+        Self::connect_client(url, client).await
+    }
+
+    /// Like [`connect`](Self::connect), for a `rediss://` server whose certificate chains to
+    /// `root_certificate_pem` (such as the private CA a managed Redis service hands out) instead
+    /// of the system's roots.
+    pub async fn connect_with_root_certificate(
+        url: &str,
+        root_certificate_pem: &[u8],
+    ) -> Result<Self, Error> {
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root_certificate_pem.to_vec()),
         };
-        let client = redis::Client::open(url).map_err(failed)?;
+        let client =
+            redis::Client::build_with_tls(url, certificates).map_err(|e| connect_error(url, &e))?;
+        Self::connect_client(url, client).await
+    }
+
+    async fn connect_client(url: &str, client: redis::Client) -> Result<Self, Error> {
+        // Retries wait ~0.5 s at most: redis-rs hands `factor` to its backoff as a multiplier of a
+        // 1 s base, so its default (100) waits 1 s, then 60 s (the cap), then 60 s… before an
+        // unreachable or untrusted server is reported.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(5))
             .set_response_timeout(Duration::from_secs(5))
-            .set_number_of_retries(3);
+            .set_number_of_retries(3)
+            .set_factor(1)
+            .set_max_delay(500);
         let connection = ConnectionManager::new_with_config(client, config)
             .await
-            .map_err(failed)?;
+            .map_err(|e| connect_error(url, &e))?;
         Ok(RedisStore {
             connection,
             prefix: "logto:".into(),
@@ -114,6 +137,10 @@ impl RedisStore {
 
 fn backend(error: redis::RedisError) -> session_store::Error {
     session_store::Error::Backend(format!("Redis: {error}"))
+}
+
+fn connect_error(url: &str, error: &redis::RedisError) -> Error {
+    Error::Session(format!("could not connect to Redis at {} ({error})", redacted(url)).into())
 }
 
 /// `url` without its password.

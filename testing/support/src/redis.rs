@@ -1,5 +1,6 @@
-//! [`Redis`]: a private `redis-server` for session-store tests.
+//! [`Redis`]: a private `redis-server` for session-store tests, plain or over TLS.
 
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -12,8 +13,11 @@ use crate::free_port;
 /// Needs Debian's `redis-server` (`scripts/test.sh` installs it).
 #[derive(Debug)]
 pub struct Redis {
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>`, or `rediss://…` over TLS.
     pub url: String,
+    /// Over TLS: the PEM file of the server's self-signed certificate, the one root a client
+    /// must trust (e.g. through `SSL_CERT_FILE`). Removed on drop.
+    pub certificate: Option<PathBuf>,
     child: Child,
 }
 
@@ -21,8 +25,48 @@ impl Redis {
     /// Starts the server and waits until it accepts connections.
     pub async fn start() -> Redis {
         let port = free_port();
+        Self::spawn(port, &["--port", &port.to_string()], None).await
+    }
+
+    /// Starts a server that only speaks TLS (`rediss://127.0.0.1:<port>`), with a fresh
+    /// self-signed certificate for `127.0.0.1` and no client certificates required.
+    pub async fn start_tls() -> Redis {
+        let port = free_port();
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+            .expect("generate a self-signed certificate");
+        let dir = std::env::temp_dir().join(format!(
+            "logto-test-redis-tls-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("create the certificate folder");
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, certified.cert.pem()).expect("write the certificate");
+        std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write the key");
+        let (cert_arg, key_arg) = (
+            cert.to_str().unwrap().to_owned(),
+            key.to_str().unwrap().to_owned(),
+        );
+        let args = [
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--tls-cert-file",
+            &cert_arg,
+            "--tls-key-file",
+            &key_arg,
+            "--tls-ca-cert-file",
+            &cert_arg,
+            "--tls-auth-clients",
+            "no",
+        ];
+        Self::spawn(port, &args, Some(cert)).await
+    }
+
+    async fn spawn(port: u16, args: &[&str], certificate: Option<PathBuf>) -> Redis {
         let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(args)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -51,8 +95,14 @@ impl Redis {
         );
         // Keep draining its output so that it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let scheme = if certificate.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
         Redis {
-            url: format!("redis://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
+            certificate,
             child,
         }
     }
@@ -61,5 +111,8 @@ impl Redis {
 impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
+        if let Some(dir) = self.certificate.as_ref().and_then(|cert| cert.parent()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
