@@ -231,7 +231,7 @@ impl LogtoBuilder {
     }
 
     /// The lock taken around token refreshes across processes; needed when several processes
-    /// share the session store. [`RedisStore`](crate::RedisStore) is one.
+    /// share the session store. `RedisStore` (feature `redis`) is one.
     pub fn refresh_lock(mut self, lock: impl RefreshLock) -> Self {
         self.refresh_lock = Some(Arc::new(lock));
         self

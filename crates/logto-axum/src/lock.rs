@@ -8,7 +8,7 @@ use crate::BoxError;
 /// processes never spend the same refresh token (Logto revokes the whole grant when a rotated-out
 /// refresh token is used again).
 ///
-/// [`RedisStore`](crate::RedisStore) implements it. Within one process the
+/// `RedisStore` (feature `redis`) implements it. Within one process the
 /// [`LogtoClient`](logto::LogtoClient) already runs one refresh at a time per session, so an app
 /// running as a single process needs none.
 ///
