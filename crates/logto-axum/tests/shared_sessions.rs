@@ -31,30 +31,16 @@ async fn redis_app(idp: &TestIdp, redis: &Redis) -> App {
 
 /// Two app instances sharing one Redis server, and Alice signed in through the first: a browser
 /// on each instance, both holding her one session.
-struct AliceOnTwoInstances {
-    idp: TestIdp,
-    _redis: Redis,
-    a: App,
-    b: App,
-    on_a: Browser,
-    on_b: Browser,
-}
-
-async fn alice_on_two_instances(idp_settings: Value) -> AliceOnTwoInstances {
+async fn alice_on_two_instances(
+    idp_settings: Value,
+) -> (TestIdp, Redis, (App, Browser), (App, Browser)) {
     let idp = TestIdp::start_with(idp_settings).await;
     let redis = Redis::start().await;
     let (a, b) = (redis_app(&idp, &redis).await, redis_app(&idp, &redis).await);
     let on_a = Browser::new();
     assert_eq!(a.sign_in(&on_a, &idp, ALICE).await, "/");
     let on_b = on_a.with_cookies_for(&a.base_url, &b.base_url);
-    AliceOnTwoInstances {
-        idp,
-        _redis: redis,
-        a,
-        b,
-        on_a,
-        on_b,
-    }
+    (idp, redis, (a, on_a), (b, on_b))
 }
 
 #[tokio::test]
@@ -151,14 +137,7 @@ async fn refresh_token(browser: &Browser, app: &App) -> String {
 async fn a_session_moves_between_instances_and_both_see_rotations() {
     // Access tokens that are never fresh (the client refreshes a 1 s token on every use), and no
     // grace for a reused refresh token: any reuse revokes the session.
-    let AliceOnTwoInstances {
-        idp,
-        _redis,
-        a,
-        b,
-        on_a,
-        on_b,
-    } = alice_on_two_instances(json!({
+    let (idp, _redis, (a, on_a), (b, on_b)) = alice_on_two_instances(json!({
         "access_token_ttl": 1,
         "refresh_token_reuse_grace_seconds": 0
     }))
@@ -206,14 +185,8 @@ async fn burst(
 
 #[tokio::test]
 async fn racing_refreshes_across_instances_reach_logto_once() {
-    let AliceOnTwoInstances {
-        idp,
-        _redis,
-        a,
-        b,
-        on_a,
-        on_b,
-    } = alice_on_two_instances(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
 
     for round in 0..3 {
         // Forget the cached access tokens: every request of the burst needs a refresh.
@@ -240,14 +213,7 @@ async fn racing_refreshes_across_instances_reach_logto_once() {
 
 #[tokio::test]
 async fn always_expired_tokens_refresh_in_turn_without_reuse() {
-    let AliceOnTwoInstances {
-        idp,
-        _redis,
-        a,
-        b,
-        on_a,
-        on_b,
-    } = alice_on_two_instances(json!({
+    let (idp, _redis, (a, on_a), (b, on_b)) = alice_on_two_instances(json!({
         "access_token_ttl": 1,
         "refresh_token_reuse_grace_seconds": 0
     }))

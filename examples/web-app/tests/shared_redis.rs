@@ -13,16 +13,9 @@ const NO_REUSE_GRACE: &str = "refresh_token_reuse_grace_seconds";
 
 /// Two processes of the sample sharing one Redis server, and Alice signed in through the first:
 /// a browser on each process, both holding her one session.
-struct AliceOnTwoProcesses {
-    idp: TestIdp,
-    _redis: Redis,
-    first: WebApp,
-    second: WebApp,
-    on_first: Browser,
-    on_second: Browser,
-}
-
-async fn alice_on_two_processes(idp_settings: Value) -> AliceOnTwoProcesses {
+async fn alice_on_two_processes(
+    idp_settings: Value,
+) -> (TestIdp, Redis, (WebApp, Browser), (WebApp, Browser)) {
     let idp = TestIdp::start_with(idp_settings).await;
     let redis = Redis::start().await;
     let (first, second) = tokio::join!(
@@ -32,26 +25,13 @@ async fn alice_on_two_processes(idp_settings: Value) -> AliceOnTwoProcesses {
     let on_first = Browser::new();
     first.sign_in(&on_first, &idp, ALICE).await;
     let on_second = on_first.with_cookies_for(&first.url, &second.url);
-    AliceOnTwoProcesses {
-        idp,
-        _redis: redis,
-        first,
-        second,
-        on_first,
-        on_second,
-    }
+    (idp, redis, (first, on_first), (second, on_second))
 }
 
 #[tokio::test]
 async fn one_session_across_two_processes() {
-    let AliceOnTwoProcesses {
-        idp,
-        _redis,
-        first,
-        second,
-        on_first,
-        on_second,
-    } = alice_on_two_processes(json!({ NO_REUSE_GRACE: 0 })).await;
+    let (idp, _redis, (first, on_first), (second, on_second)) =
+        alice_on_two_processes(json!({ NO_REUSE_GRACE: 0 })).await;
 
     // The second process knows the session.
     let (status, body) = on_second.get_json(&second.url("/protected")).await;
@@ -92,14 +72,8 @@ async fn one_session_across_two_processes() {
 async fn refreshes_racing_in_two_processes_never_reuse_a_refresh_token() {
     // Access tokens the client never considers fresh (it refreshes a 1 s token on every use): every
     // request of the burst refreshes, half of them in each process, all at once.
-    let AliceOnTwoProcesses {
-        idp,
-        _redis,
-        first,
-        second,
-        on_first,
-        on_second,
-    } = alice_on_two_processes(json!({ "access_token_ttl": 1, NO_REUSE_GRACE: 0 })).await;
+    let (idp, _redis, (first, on_first), (second, on_second)) =
+        alice_on_two_processes(json!({ "access_token_ttl": 1, NO_REUSE_GRACE: 0 })).await;
     idp.reset_stats().await;
 
     const REQUESTS: usize = 20;
