@@ -6,7 +6,7 @@ use std::env;
 pub enum SessionStoreKind {
     /// In this process's memory (one process).
     Memory,
-    /// A Redis server shared by every process of the app (`redis://…`).
+    /// A Redis server shared by every process of the app (`redis://…`, or `rediss://…` over TLS).
     Redis(String),
 }
 
@@ -35,7 +35,8 @@ Environment variables:
                      as redirect URI and BASE_URL/ as post sign-out redirect URI in Logto Console
   PORT               port to listen on (default 3000; 0 picks a free one)
   HOST               address to listen on (default 127.0.0.1)
-  SESSION_STORE      memory (default) or a redis:// URL shared by several app processes
+  SESSION_STORE      memory (default) or a redis:// (rediss:// for TLS) URL shared by several
+                     app processes
 Or run scripts/dev.sh, which starts a local test Logto and this app together.";
 
 fn list(value: &str) -> Vec<String> {
@@ -66,7 +67,7 @@ impl Settings {
             }
             Some(other) => {
                 return Err(format!(
-                    "SESSION_STORE={other:?} must be `memory` or a redis:// URL"
+                    "SESSION_STORE={other:?} must be `memory` or a redis:// or rediss:// URL"
                 ));
             }
         };
