@@ -140,7 +140,19 @@ fn backend(error: redis::RedisError) -> session_store::Error {
 }
 
 fn connect_error(url: &str, error: &redis::RedisError) -> Error {
-    Error::Session(format!("could not connect to Redis at {} ({error})", redacted(url)).into())
+    let tls_hint = if url.starts_with("rediss:") {
+        "; over TLS its certificate must chain to the system's roots, or to the root certificate \
+         given to RedisStore::connect_with_root_certificate"
+    } else {
+        ""
+    };
+    Error::Session(
+        format!(
+            "could not connect to Redis at {} ({error}){tls_hint}",
+            redacted(url)
+        )
+        .into(),
+    )
 }
 
 /// `url` without its password.

@@ -24,7 +24,8 @@ async fn sessions_and_locks_over_tls() {
     let message = error.to_string();
     assert!(
         message.contains("could not connect to Redis at rediss://127.0.0.1:")
-            && message.contains("certificate"),
+            && message.contains("certificate")
+            && message.contains("connect_with_root_certificate"),
         "{message}"
     );
 

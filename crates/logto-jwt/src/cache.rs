@@ -159,6 +159,8 @@ struct Inner {
 struct FetchState {
     last_attempt: Option<Instant>,
     last_error: Option<Error>,
+    /// The document the key set in force was read from.
+    last_document: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for JwksCache {
@@ -196,8 +198,9 @@ impl JwksCache {
         &self.inner.options
     }
 
-    /// Counts the key sets fetched so far: it changes whenever a new key set
-    /// replaces the one in force. A result derived from the keys (a cached
+    /// Counts the key sets put in force so far: it changes whenever a
+    /// different key set replaces the one in force (a refetch of the same
+    /// document leaves it). A result derived from the keys (a cached
     /// verification, say) is current only while the generation is the one
     /// read before it was computed.
     #[must_use]
@@ -310,17 +313,17 @@ impl JwksCache {
             };
         }
         state.last_attempt = Some(Instant::now());
-        let result = self.fetch().await;
+        let result = match self.fetch().await {
+            Ok(document) => self.adopt(&mut state, document),
+            Err(e) => Err(e),
+        };
         let out = match result {
             Ok(set) => {
-                let set = Arc::new(set);
                 let options = &self.inner.options;
-                self.store(set.clone());
                 let max_age = options.max_age.max(options.min_refresh_interval);
                 self.inner
                     .stale_at
                     .store(self.deadline(max_age), Ordering::Release);
-                self.inner.generation.fetch_add(1, Ordering::AcqRel);
                 state.last_error = None;
                 Ok(set)
             }
@@ -344,7 +347,28 @@ impl JwksCache {
         out
     }
 
-    async fn fetch(&self) -> Result<KeySet, Error> {
+    /// Puts the key set of a fetched `document` in force, unless it is the
+    /// document already in force: then the generation stays, and so do
+    /// results derived from it.
+    fn adopt(&self, state: &mut FetchState, document: Vec<u8>) -> Result<Arc<KeySet>, Error> {
+        if state.last_document.as_ref() == Some(&document) {
+            if let Some(set) = self.current() {
+                return Ok(set);
+            }
+        }
+        let set = KeySet::from_json(&document)?;
+        if set.is_empty() {
+            return Err(Error::InvalidJwks("no usable signature key".into()));
+        }
+        let set = Arc::new(set);
+        self.store(set.clone());
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        state.last_document = Some(document);
+        Ok(set)
+    }
+
+    /// The JWKS document, within the size limit and the timeout.
+    async fn fetch(&self) -> Result<Vec<u8>, Error> {
         let timeout = self.inner.options.timeout;
         match tokio::time::timeout(timeout, self.fetch_inner(timeout)).await {
             Ok(r) => r,
@@ -352,7 +376,7 @@ impl JwksCache {
         }
     }
 
-    async fn fetch_inner(&self, timeout: Duration) -> Result<KeySet, Error> {
+    async fn fetch_inner(&self, timeout: Duration) -> Result<Vec<u8>, Error> {
         tracing::debug!(uri = %self.inner.uri, "fetching JWKS");
         let mut response = self
             .inner
@@ -387,11 +411,7 @@ impl JwksCache {
             }
             body.extend_from_slice(&chunk);
         }
-        let set = KeySet::from_json(&body)?;
-        if set.is_empty() {
-            return Err(Error::InvalidJwks("no usable signature key".into()));
-        }
-        Ok(set)
+        Ok(body)
     }
 }
 

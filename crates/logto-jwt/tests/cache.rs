@@ -253,6 +253,34 @@ async fn a_stale_key_set_is_refetched_in_the_background() {
         .unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refetching_the_same_key_set_keeps_its_generation() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let cache = JwksCache::new(
+        uri,
+        reqwest::Client::new(),
+        JwksOptions::default()
+            .min_refresh_interval(Duration::ZERO)
+            .max_age(Duration::ZERO),
+    );
+    let token = k.sign(&claims(), json!({}));
+    cache.verify(&token).await.unwrap();
+    // Every verification finds the set stale; a third fetch starts only once the second one is
+    // done (one background refetch at a time).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.hits() < 3 {
+        assert!(Instant::now() < deadline, "no background refetch");
+        cache.verify(&token).await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        cache.generation(),
+        1,
+        "the same document made a new generation"
+    );
+}
+
 #[tokio::test]
 async fn a_fresh_key_set_is_not_refetched() {
     let k = TestKey::generate("ES384", "k");
