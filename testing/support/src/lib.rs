@@ -30,10 +30,12 @@ mod browser;
 mod examples;
 #[allow(missing_docs)]
 pub mod keys;
+pub mod logto;
 mod redis;
 
 pub use browser::{Browser, location, set_cookies};
 pub use examples::example_binary;
+pub use logto::{ApiResource, App, AppKind, LogtoBrowser, RealLogto, User};
 pub use redis::Redis;
 
 use std::{

@@ -1,0 +1,798 @@
+//! [`RealLogto`]: the real Logto server started by `testing/logto/server.mjs`, provisioned through
+//! its Management API, with a headless sign-in through Logto's Experience API (no browser).
+//!
+//! `scripts/test.sh` starts one Logto for the whole test run and exports `LOGTO_TEST_INSTANCE`
+//! (the path of its `instance.json`); every test connects to it with [`RealLogto::connect`] and
+//! creates its own apps, API resources and users, so tests stay independent. A test that changes
+//! the whole tenant (signing-key rotation) starts its own with [`RealLogto::start_dedicated`].
+//!
+//! Without `LOGTO_TEST_INSTANCE`, [`RealLogto::connect`] panics with how to start one, unless
+//! `LOGTO_RS_SKIP_REAL_LOGTO=1` says to skip the real-Logto tier (then it prints that it skips).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::LOCATION;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use url::Url;
+
+use crate::Form;
+
+/// Environment variable naming the running Logto's `instance.json`.
+pub const INSTANCE_ENV: &str = "LOGTO_TEST_INSTANCE";
+/// Environment variable that, set to `1`, skips the tests against the real Logto (they say so).
+pub const SKIP_ENV: &str = "LOGTO_RS_SKIP_REAL_LOGTO";
+
+const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../logto/server.mjs");
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// A first start may build Logto (minutes).
+const START_TIMEOUT: Duration = Duration::from_secs(900);
+const MAX_STEPS: usize = 30;
+
+/// What `testing/logto/server.mjs` prints when Logto is ready.
+#[derive(Debug, Clone, Deserialize)]
+struct Instance {
+    endpoint: String,
+    m2m_app_id: String,
+    m2m_app_secret: String,
+    management_resource: String,
+    database_url: String,
+    psql: PathBuf,
+}
+
+/// A Logto server for tests: Management API calls and headless sign-ins. Panics on failure.
+pub struct RealLogto {
+    instance: Instance,
+    http: reqwest::Client,
+    management_token: tokio::sync::Mutex<Option<String>>,
+    _process: Option<Arc<LogtoProcess>>,
+}
+
+impl std::fmt::Debug for RealLogto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealLogto")
+            .field("endpoint", &self.instance.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Logto started for one test; stopped (with its database) when dropped.
+struct LogtoProcess {
+    // Closing stdin stops the server; kill_on_drop is the fallback.
+    _stdin: ChildStdin,
+    _child: Child,
+}
+
+/// An application registered in Logto.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Its id (`client_id`).
+    pub id: String,
+    /// Its secret, for traditional web apps and M2M apps.
+    pub secret: Option<String>,
+}
+
+/// Logto's application types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKind {
+    /// `Traditional`: a confidential web app (gets the same refresh token back until 70 % of its life).
+    Traditional,
+    /// `SPA`: a public client (a new refresh token on every refresh).
+    Spa,
+    /// `Native`: a public client.
+    Native,
+    /// `MachineToMachine`: client credentials.
+    MachineToMachine,
+}
+
+impl AppKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AppKind::Traditional => "Traditional",
+            AppKind::Spa => "SPA",
+            AppKind::Native => "Native",
+            AppKind::MachineToMachine => "MachineToMachine",
+        }
+    }
+}
+
+/// An API resource and its scopes.
+#[derive(Debug, Clone)]
+pub struct ApiResource {
+    /// Logto's id of the resource.
+    pub id: String,
+    /// The resource indicator (the tokens' `aud`).
+    pub indicator: String,
+    /// Scope name → scope id.
+    pub scopes: BTreeMap<String, String>,
+}
+
+impl ApiResource {
+    /// The ids of these scope names.
+    pub fn scope_ids(&self, names: &[&str]) -> Vec<String> {
+        names
+            .iter()
+            .map(|name| {
+                self.scopes
+                    .get(*name)
+                    .unwrap_or_else(|| panic!("no scope {name} on {}", self.indicator))
+                    .clone()
+            })
+            .collect()
+    }
+}
+
+/// A user with a password.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Logto's user id (`sub`).
+    pub id: String,
+    /// The username to sign in with.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl RealLogto {
+    /// The Logto of this test run (from `LOGTO_TEST_INSTANCE`), or `None` when the real-Logto tier
+    /// is skipped explicitly with `LOGTO_RS_SKIP_REAL_LOGTO=1` (the test then prints that it skips).
+    /// Panics, saying how to start one, when neither is set.
+    pub async fn connect() -> Option<RealLogto> {
+        if let Ok(path) = std::env::var(INSTANCE_ENV) {
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!(
+                    "{INSTANCE_ENV}={path} cannot be read ({e}): is the test Logto still running?"
+                )
+            });
+            let instance: Instance = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{path} is not a Logto instance description: {e}"));
+            return Some(RealLogto::new(instance, None));
+        }
+        if std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
+            eprintln!("SKIPPED: this test runs against the real Logto, and {SKIP_ENV}=1 skips it");
+            return None;
+        }
+        panic!(
+            "this test runs against the real Logto, and none is running: run `bash scripts/test.sh`, \
+             or start one with `node testing/logto/server.mjs --no-stdin-exit &` and set \
+             {INSTANCE_ENV} to the `instance` path it prints (or set {SKIP_ENV}=1 to skip these tests)"
+        )
+    }
+
+    /// A Logto of this test's own (its own database, Redis and server), for tests that change the
+    /// whole tenant such as a signing-key rotation. Stopped when the last clone of it is dropped.
+    /// `None` when the real-Logto tier is skipped (see [`connect`](Self::connect)).
+    pub async fn start_dedicated() -> Option<RealLogto> {
+        if std::env::var(INSTANCE_ENV).is_err() && std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
+            eprintln!("SKIPPED: this test runs against the real Logto, and {SKIP_ENV}=1 skips it");
+            return None;
+        }
+        let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
+        let mut child = Command::new(&node)
+            .arg(SERVER)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run `{node} {SERVER}`: {e}"));
+        let stdin = child.stdin.take().expect("piped stdin");
+        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("Logto did not start within {START_TIMEOUT:?}"))
+            .expect("read Logto's ready line")
+            .unwrap_or_else(|| panic!("Logto exited before it was ready (its stderr is above)"));
+        let instance: Instance = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("unexpected ready line from Logto ({e}): {line}"));
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let process = LogtoProcess {
+            _stdin: stdin,
+            _child: child,
+        };
+        Some(RealLogto::new(instance, Some(Arc::new(process))))
+    }
+
+    fn new(instance: Instance, process: Option<Arc<LogtoProcess>>) -> RealLogto {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .expect("build the Management API client");
+        RealLogto {
+            instance,
+            http,
+            management_token: tokio::sync::Mutex::new(None),
+            _process: process,
+        }
+    }
+
+    /// The Logto endpoint, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.instance.endpoint
+    }
+
+    /// The issuer, `endpoint + "/oidc"`.
+    pub fn issuer(&self) -> String {
+        format!("{}/oidc", self.instance.endpoint)
+    }
+
+    /// `endpoint + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.instance.endpoint, path)
+    }
+
+    /// A unique name for this test's objects (`prefix-<random>`).
+    pub fn unique(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", random_suffix())
+    }
+
+    // ---------------------------------------------------------------- Management API
+
+    /// Calls the Management API and returns the JSON answer (`null` for an empty body); panics on
+    /// an error status.
+    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.try_api(method.clone(), path, body).await;
+        assert!(
+            status.is_success(),
+            "Management API {method} {path} answered {status}: {value}"
+        );
+        value
+    }
+
+    /// Calls the Management API; returns the status and the JSON answer (`null` when empty).
+    pub async fn try_api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let token = self.management_token().await;
+        let mut request = self
+            .http
+            .request(method.clone(), self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Management API {method} {path}: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    async fn management_token(&self) -> String {
+        let mut cached = self.management_token.lock().await;
+        if let Some(token) = cached.as_ref() {
+            return token.clone();
+        }
+        let response = self
+            .http
+            .post(self.url("/oidc/token"))
+            .basic_auth(
+                &self.instance.m2m_app_id,
+                Some(&self.instance.m2m_app_secret),
+            )
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", self.instance.management_resource.as_str()),
+                ("scope", "all"),
+            ])
+            .send()
+            .await
+            .expect("request a Management API token");
+        let status = response.status();
+        let body: Value = response.json().await.expect("token response JSON");
+        assert!(status.is_success(), "Management API token: {status} {body}");
+        let token = body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned();
+        *cached = Some(token.clone());
+        token
+    }
+
+    /// Registers an application. Traditional and M2M apps get a secret.
+    pub async fn create_app(
+        &self,
+        kind: AppKind,
+        redirect_uris: &[&str],
+        post_logout_redirect_uris: &[&str],
+    ) -> App {
+        let app = self
+            .api(
+                Method::POST,
+                "/api/applications",
+                Some(json!({
+                    "name": self.unique(kind.as_str()),
+                    "type": kind.as_str(),
+                    "oidcClientMetadata": {
+                        "redirectUris": redirect_uris,
+                        "postLogoutRedirectUris": post_logout_redirect_uris,
+                    },
+                })),
+            )
+            .await;
+        let secret = matches!(kind, AppKind::Traditional | AppKind::MachineToMachine)
+            .then(|| app["secret"].as_str().expect("app secret").to_owned());
+        App {
+            id: string(&app, "id"),
+            secret,
+        }
+    }
+
+    /// Creates an API resource with these scopes; `access_token_ttl` in seconds (Logto's default:
+    /// 3600).
+    pub async fn create_api_resource(
+        &self,
+        indicator: &str,
+        scopes: &[&str],
+        access_token_ttl: Option<u64>,
+    ) -> ApiResource {
+        let mut body = json!({ "name": self.unique("api"), "indicator": indicator });
+        if let Some(ttl) = access_token_ttl {
+            body["accessTokenTtl"] = json!(ttl);
+        }
+        let resource = self.api(Method::POST, "/api/resources", Some(body)).await;
+        let id = string(&resource, "id");
+        let mut ids = BTreeMap::new();
+        for name in scopes {
+            let scope = self
+                .api(
+                    Method::POST,
+                    &format!("/api/resources/{id}/scopes"),
+                    Some(json!({ "name": name })),
+                )
+                .await;
+            ids.insert((*name).to_owned(), string(&scope, "id"));
+        }
+        ApiResource {
+            id,
+            indicator: indicator.to_owned(),
+            scopes: ids,
+        }
+    }
+
+    /// Creates a user role with these API scopes; returns its id.
+    pub async fn create_role(&self, name: &str, scope_ids: &[String]) -> String {
+        let role = self
+            .api(
+                Method::POST,
+                "/api/roles",
+                Some(json!({ "name": name, "description": name, "scopeIds": scope_ids })),
+            )
+            .await;
+        string(&role, "id")
+    }
+
+    /// Creates a user from Logto's user fields (`username` and `password` are added; a unique
+    /// username is chosen from `username_prefix`), e.g.
+    /// `json!({"name": "Alice", "primaryEmail": "alice@example.com", "customData": {…}})`.
+    pub async fn create_user(&self, username_prefix: &str, fields: Value) -> User {
+        let username = self.unique(username_prefix).replace('-', "_");
+        let password = format!("pw-{}-Aa1!", random_suffix());
+        let mut body = match fields {
+            Value::Object(map) => map,
+            Value::Null => Default::default(),
+            other => panic!("user fields must be an object, not {other}"),
+        };
+        body.insert("username".into(), json!(username));
+        body.insert("password".into(), json!(password));
+        let user = self
+            .api(Method::POST, "/api/users", Some(Value::Object(body)))
+            .await;
+        User {
+            id: string(&user, "id"),
+            username,
+            password,
+        }
+    }
+
+    /// Assigns user roles.
+    pub async fn assign_roles(&self, user_id: &str, role_ids: &[String]) {
+        self.api(
+            Method::POST,
+            &format!("/api/users/{user_id}/roles"),
+            Some(json!({ "roleIds": role_ids })),
+        )
+        .await;
+    }
+
+    /// Creates an organization; returns its id.
+    pub async fn create_organization(&self, name: &str) -> String {
+        let organization = self
+            .api(
+                Method::POST,
+                "/api/organizations",
+                Some(json!({ "name": name, "description": format!("{name} (logto-rs tests)") })),
+            )
+            .await;
+        string(&organization, "id")
+    }
+
+    /// Creates an organization scope (tenant-wide); returns its id.
+    pub async fn create_organization_scope(&self, name: &str) -> String {
+        let scope = self
+            .api(
+                Method::POST,
+                "/api/organization-scopes",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        string(&scope, "id")
+    }
+
+    /// Creates an organization role with organization scopes and API resource scopes (for
+    /// organization-level API resources); returns its id.
+    pub async fn create_organization_role(
+        &self,
+        name: &str,
+        organization_scope_ids: &[String],
+        resource_scope_ids: &[String],
+    ) -> String {
+        let role = self
+            .api(
+                Method::POST,
+                "/api/organization-roles",
+                Some(json!({
+                    "name": name,
+                    "organizationScopeIds": organization_scope_ids,
+                    "resourceScopeIds": resource_scope_ids,
+                })),
+            )
+            .await;
+        string(&role, "id")
+    }
+
+    /// Adds a member to an organization with these organization roles.
+    pub async fn add_organization_member(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+        organization_role_ids: &[String],
+    ) {
+        self.api(
+            Method::POST,
+            &format!("/api/organizations/{organization_id}/users"),
+            Some(json!({ "userIds": [user_id] })),
+        )
+        .await;
+        if !organization_role_ids.is_empty() {
+            self.api(
+                Method::POST,
+                &format!("/api/organizations/{organization_id}/users/{user_id}/roles"),
+                Some(json!({ "organizationRoleIds": organization_role_ids })),
+            )
+            .await;
+        }
+    }
+
+    /// Links a social identity to a user, as a social connector would (no connector needed).
+    pub async fn link_social_identity(
+        &self,
+        user_id: &str,
+        target: &str,
+        identity_user_id: &str,
+        details: Value,
+    ) {
+        self.api(
+            Method::PUT,
+            &format!("/api/users/{user_id}/identities/{target}"),
+            Some(json!({ "userId": identity_user_id, "details": details })),
+        )
+        .await;
+    }
+
+    /// Creates an OIDC enterprise SSO connector (not usable for sign-in: it only owns identities);
+    /// returns its id.
+    pub async fn create_sso_connector(&self, issuer: &str) -> String {
+        let connector = self
+            .api(
+                Method::POST,
+                "/api/sso-connectors",
+                Some(json!({
+                    "providerName": "OIDC",
+                    "connectorName": self.unique("sso"),
+                    "config": { "issuer": issuer, "clientId": "unused", "clientSecret": "unused" },
+                })),
+            )
+            .await;
+        string(&connector, "id")
+    }
+
+    /// Links an enterprise SSO identity to a user as Logto stores it (the `user_sso_identities`
+    /// table: an SSO identity has no Management API).
+    pub async fn link_sso_identity(
+        &self,
+        user_id: &str,
+        connector_id: &str,
+        issuer: &str,
+        identity_id: &str,
+        detail: Value,
+    ) {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let sql = format!(
+            "insert into user_sso_identities \
+             (tenant_id, id, user_id, issuer, identity_id, detail, sso_connector_id) \
+             values ('default', {}, {}, {}, {}, {}::jsonb, {})",
+            quote(&random_suffix()[..16]),
+            quote(user_id),
+            quote(issuer),
+            quote(identity_id),
+            quote(&detail.to_string()),
+            quote(connector_id),
+        );
+        let output = Command::new(&self.instance.psql)
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-d"])
+            .arg(&self.instance.database_url)
+            .args(["-c", &sql])
+            .output()
+            .await
+            .expect("run psql");
+        assert!(
+            output.status.success(),
+            "inserting an SSO identity failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Sets an API resource's access-token lifetime (applies at once).
+    pub async fn set_access_token_ttl(&self, resource_id: &str, seconds: u64) {
+        self.api(
+            Method::PATCH,
+            &format!("/api/resources/{resource_id}"),
+            Some(json!({ "accessTokenTtl": seconds })),
+        )
+        .await;
+    }
+
+    /// Rotates the tenant's signing keys (Logto publishes the new key first and keeps one old one)
+    /// and waits until the JWKS shows the new key. Returns the new key id. Changes the whole
+    /// tenant: use a [`start_dedicated`](Self::start_dedicated) Logto.
+    pub async fn rotate_signing_keys(&self) -> String {
+        let keys = self
+            .api(
+                Method::POST,
+                "/api/configs/oidc/private-keys/rotate",
+                Some(json!({ "signingKeyAlgorithm": "EC" })),
+            )
+            .await;
+        let new_kid = keys[0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("rotated keys without an id: {keys}"))
+            .to_owned();
+        // The tenant reloads on its next request (Redis tenant cache); wait for the new JWKS.
+        for _ in 0..200 {
+            let jwks: Value = self
+                .http
+                .get(self.url("/oidc/jwks"))
+                .send()
+                .await
+                .expect("GET /oidc/jwks")
+                .json()
+                .await
+                .expect("JWKS JSON");
+            if jwks["keys"][0]["kid"] == json!(new_kid) {
+                return new_kid;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the JWKS does not show the rotated key {new_kid}");
+    }
+
+    /// The user's Logto sessions (ids).
+    pub async fn user_session_ids(&self, user_id: &str) -> Vec<String> {
+        let sessions = self
+            .api(Method::GET, &format!("/api/users/{user_id}/sessions"), None)
+            .await;
+        sessions["sessions"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|s| s["payload"]["uid"].as_str().or(s["id"].as_str()))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Ends every Logto session of the user and revokes all their grants (refresh tokens).
+    pub async fn revoke_user_grants(&self, user_id: &str) {
+        let ids = self.user_session_ids(user_id).await;
+        assert!(!ids.is_empty(), "user {user_id} has no session to end");
+        for id in ids {
+            self.api(
+                Method::DELETE,
+                &format!("/api/users/{user_id}/sessions/{id}?revokeGrantsTarget=all"),
+                None,
+            )
+            .await;
+        }
+    }
+
+    // ---------------------------------------------------------------- browser-less sign-in
+
+    /// A user agent with its own cookie jar on Logto.
+    pub fn browser(&self) -> LogtoBrowser {
+        LogtoBrowser::new(&self.instance.endpoint)
+    }
+
+    /// Signs in headlessly with a fresh cookie jar through Logto's Experience API and returns the
+    /// URL Logto redirects to outside itself (the app's callback with `code`, `state`, `iss`, or an
+    /// `error`), without requesting it.
+    pub async fn sign_in(&self, authorization_url: &str, user: &User) -> String {
+        self.browser().sign_in(authorization_url, user).await
+    }
+}
+
+fn string(value: &Value, field: &str) -> String {
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string `{field}` in {value}"))
+        .to_owned()
+}
+
+/// A cookie-keeping user agent on Logto: the Experience API for sign-in, and Logto's pages
+/// (end session) followed until they leave Logto.
+#[derive(Debug, Clone)]
+pub struct LogtoBrowser {
+    logto: Url,
+    client: reqwest::Client,
+}
+
+impl LogtoBrowser {
+    fn new(endpoint: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .expect("build the browser HTTP client");
+        LogtoBrowser {
+            logto: Url::parse(endpoint).expect("Logto endpoint URL"),
+            client,
+        }
+    }
+
+    /// Opens the authorization URL, signs in with username and password through the Experience
+    /// API, and follows Logto's redirects until one leaves Logto; returns that URL. With a Logto
+    /// session in this browser already, no sign-in happens (unless `prompt=login`).
+    pub async fn sign_in(&self, authorization_url: &str, user: &User) -> String {
+        let first = self.follow(authorization_url).await;
+        if !self.on_logto(&first) {
+            return first.to_string();
+        }
+        // Logto's sign-in page: drive the Experience API as the page would.
+        self.experience(Method::PUT, "", json!({ "interactionEvent": "SignIn" }))
+            .await;
+        let verification = self
+            .experience(
+                Method::POST,
+                "/verification/password",
+                json!({
+                    "identifier": { "type": "username", "value": user.username },
+                    "password": user.password,
+                }),
+            )
+            .await;
+        let verification_id = string(&verification, "verificationId");
+        self.experience(
+            Method::POST,
+            "/identification",
+            json!({ "verificationId": verification_id }),
+        )
+        .await;
+        let submitted = self.experience(Method::POST, "/submit", json!({})).await;
+        let next = string(&submitted, "redirectTo");
+        let out = self.follow(&next).await;
+        assert!(
+            !self.on_logto(&out),
+            "after signing in as {}, Logto stayed on its own page {out}",
+            user.username
+        );
+        out.to_string()
+    }
+
+    /// Follows `url` on Logto (auto-submitted forms such as the sign-out confirmation included)
+    /// until a redirect leaves Logto or a page shows; returns that URL.
+    pub async fn visit(&self, url: &str) -> String {
+        self.follow(url).await.to_string()
+    }
+
+    async fn experience(&self, method: Method, path: &str, body: Value) -> Value {
+        let url = self.logto.join(&format!("api/experience{path}")).unwrap();
+        let response = self
+            .client
+            .request(method.clone(), url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Experience API {method} {path}: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(
+            status.is_success(),
+            "Experience API {method} /api/experience{path} answered {status}: {text}"
+        );
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("Experience API JSON")
+        }
+    }
+
+    fn on_logto(&self, url: &Url) -> bool {
+        url.origin() == self.logto.origin()
+    }
+
+    /// GETs and follows redirects (and auto-submitting forms) while on Logto; stops at a URL off
+    /// Logto, or at a Logto page without a form (e.g. the sign-in page), and returns it.
+    async fn follow(&self, start: &str) -> Url {
+        let mut url = Url::parse(start).unwrap_or_else(|e| panic!("invalid URL {start:?}: {e}"));
+        let mut post: Option<Vec<(String, String)>> = None;
+        for _ in 0..MAX_STEPS {
+            if !self.on_logto(&url) {
+                return url;
+            }
+            let request = match post.take() {
+                Some(fields) => self.client.post(url.clone()).form(&fields),
+                None => self.client.get(url.clone()),
+            };
+            let response = request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_else(|| panic!("{status} without a Location at {url}"));
+                url = url
+                    .join(location)
+                    .unwrap_or_else(|e| panic!("bad Location {location:?}: {e}"));
+                continue;
+            }
+            let body = response.text().await.unwrap_or_default();
+            assert!(
+                status.is_success(),
+                "Logto answered {status} at {url}:\n{}",
+                &body[..body.len().min(2000)]
+            );
+            match Form::first_in(&body) {
+                // oidc-provider's auto-submitting forms (sign-out confirmation).
+                Some(form) if !form.action.is_empty() => {
+                    url = url
+                        .join(&form.action)
+                        .unwrap_or_else(|e| panic!("bad form action {:?}: {e}", form.action));
+                    post = Some(form.fields);
+                }
+                _ => return url,
+            }
+        }
+        panic!("more than {MAX_STEPS} steps on Logto from {start}");
+    }
+}
+
+/// 16 random hex characters, for unique names.
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).expect("random bytes");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
