@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. On a fresh machine it first installs what the tests need:
-# Debian's redis-server (session-store tests) and chromium (the browser test), and the npm packages
-# of the test identity provider and of the browser test.
+# Runs every test of the workspace, against the real Logto and the test IdP. On a fresh machine it
+# first installs what the tests need: Debian's redis-server (session-store tests, Logto's cache),
+# postgresql (Logto's database) and chromium (the browser tests), the npm packages of the test
+# identity provider and of the browser test, and builds Logto from source (testing/logto/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]} (Debian packages)"
   sudo_cmd=()
@@ -24,6 +27,32 @@ for dir in testing/idp testing/e2e; do
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi
 done
+
+# The real Logto (testing/logto): one server for the whole run, built from source on the first run
+# (minutes), stopped when this script exits. LOGTO_RS_SKIP_REAL_LOGTO=1 skips its tests (they say
+# so); a LOGTO_TEST_INSTANCE already set points at a Logto that is running.
+if [ "${LOGTO_RS_SKIP_REAL_LOGTO:-}" = 1 ]; then
+  echo "== LOGTO_RS_SKIP_REAL_LOGTO=1: the tests against the real Logto are SKIPPED"
+elif [ -z "${LOGTO_TEST_INSTANCE:-}" ]; then
+  echo "== starting the real Logto (testing/logto/server.mjs)"
+  logto_run="$(mktemp -d)"
+  mkfifo "$logto_run/stdin"
+  node testing/logto/server.mjs --state "$logto_run/state" <"$logto_run/stdin" >"$logto_run/ready" &
+  logto_pid=$!
+  exec 8>"$logto_run/stdin" # Logto runs while this stays open
+  stop_logto() {
+    exec 8>&-
+    wait "$logto_pid" 2>/dev/null || true
+    rm -rf "$logto_run"
+  }
+  trap stop_logto EXIT
+  until grep -q '"ready":true' "$logto_run/ready" 2>/dev/null; do
+    kill -0 "$logto_pid" 2>/dev/null || { echo "test.sh: the real Logto did not start (see above)" >&2; exit 1; }
+    sleep 0.2
+  done
+  export LOGTO_TEST_INSTANCE="$logto_run/state/instance.json"
+  echo "== real Logto at $(sed -n 's/.*"endpoint":"\([^"]*\)".*/\1/p' "$logto_run/ready")"
+fi
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast

@@ -35,7 +35,7 @@ mod redis;
 
 pub use browser::{Browser, location, set_cookies};
 pub use examples::example_binary;
-pub use logto::{ApiResource, App, AppKind, LogtoBrowser, RealLogto, User};
+pub use logto::{ApiResource, App, AppKind, LogtoBrowser, RealLogto, User, World};
 pub use redis::Redis;
 
 use std::{

@@ -425,18 +425,6 @@ impl RealLogto {
         string(&organization, "id")
     }
 
-    /// Creates an organization scope (tenant-wide); returns its id.
-    pub async fn create_organization_scope(&self, name: &str) -> String {
-        let scope = self
-            .api(
-                Method::POST,
-                "/api/organization-scopes",
-                Some(json!({ "name": name })),
-            )
-            .await;
-        string(&scope, "id")
-    }
-
     /// Creates an organization role with organization scopes and API resource scopes (for
     /// organization-level API resources); returns its id.
     pub async fn create_organization_role(
@@ -498,9 +486,9 @@ impl RealLogto {
         .await;
     }
 
-    /// Creates an OIDC enterprise SSO connector (not usable for sign-in: it only owns identities);
-    /// returns its id.
-    pub async fn create_sso_connector(&self, issuer: &str) -> String {
+    /// Creates an OIDC enterprise SSO connector without configuration (not usable for sign-in: Logto
+    /// would fetch its issuer's discovery document; it only owns identities); returns its id.
+    pub async fn create_sso_connector(&self) -> String {
         let connector = self
             .api(
                 Method::POST,
@@ -508,7 +496,6 @@ impl RealLogto {
                 Some(json!({
                     "providerName": "OIDC",
                     "connectorName": self.unique("sso"),
-                    "config": { "issuer": issuer, "clientId": "unused", "clientSecret": "unused" },
                 })),
             )
             .await;
@@ -795,4 +782,219 @@ fn random_suffix() -> String {
     let mut bytes = [0u8; 8];
     aws_lc_rs::rand::fill(&mut bytes).expect("random bytes");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Everything a sign-in test needs, created fresh in Logto for one test (names unique to it): the
+/// same world the seeds describe, as the test IdP's fixtures have it.
+///
+/// - `web_app` (traditional, with a secret) and `spa` (public), both with `redirect_uri` and
+///   `post_logout_redirect_uri` registered;
+/// - `shopping` (`shopping:read`, `shopping:write`) and `store` (`store:read`, `store:write`) API
+///   resources;
+/// - `alice`: name, email, phone, address, custom data, a social identity (`github`) and an
+///   enterprise SSO identity; roles `shopping_role` (both shopping scopes) and `store_role`
+///   (`store:read`); `admin` of `acme` (organization scopes `read:projects`, `write:projects`, and
+///   `shopping:read` on `shopping` at the organization level) and `member` of `globex`
+///   (`read:projects`);
+/// - `bob`: a username only; `shopping_reader_role` (`shopping:read`); no organization.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct World {
+    pub redirect_uri: String,
+    pub post_logout_redirect_uri: String,
+    pub web_app: App,
+    pub spa: App,
+    pub shopping: ApiResource,
+    pub store: ApiResource,
+    pub alice: User,
+    pub bob: User,
+    pub alice_email: String,
+    pub acme: String,
+    pub globex: String,
+    pub shopping_role: String,
+    pub store_role: String,
+    pub shopping_reader_role: String,
+    pub admin_role: String,
+    pub member_role: String,
+    pub sso_issuer: String,
+    pub sso_connector_id: String,
+}
+
+/// Organization scopes of the [`World`] (tenant-wide in Logto).
+pub const ORGANIZATION_SCOPES: [&str; 2] = ["read:projects", "write:projects"];
+
+impl RealLogto {
+    /// Creates a [`World`] whose apps accept `redirect_uri` and `post_logout_redirect_uri`.
+    pub async fn world(&self, redirect_uri: &str, post_logout_redirect_uri: &str) -> World {
+        let tag = random_suffix()[..10].to_owned();
+        let name = |what: &str| format!("{what}-{tag}");
+        let web_app = self
+            .create_app(
+                AppKind::Traditional,
+                &[redirect_uri],
+                &[post_logout_redirect_uri],
+            )
+            .await;
+        let spa = self
+            .create_app(AppKind::Spa, &[redirect_uri], &[post_logout_redirect_uri])
+            .await;
+        let shopping = self
+            .create_api_resource(
+                &format!("https://shopping-{tag}.example.com/api"),
+                &["shopping:read", "shopping:write"],
+                None,
+            )
+            .await;
+        let store = self
+            .create_api_resource(
+                &format!("https://store-{tag}.example.com/api"),
+                &["store:read", "store:write"],
+                None,
+            )
+            .await;
+        let shopping_role = name("shopping");
+        let store_role = name("store");
+        let shopping_reader_role = name("shopping-reader");
+        let shopping_role_id = self
+            .create_role(
+                &shopping_role,
+                &shopping.scope_ids(&["shopping:read", "shopping:write"]),
+            )
+            .await;
+        let store_role_id = self
+            .create_role(&store_role, &store.scope_ids(&["store:read"]))
+            .await;
+        let reader_role_id = self
+            .create_role(
+                &shopping_reader_role,
+                &shopping.scope_ids(&["shopping:read"]),
+            )
+            .await;
+
+        let alice_email = format!("alice-{tag}@example.com");
+        let alice = self
+            .create_user(
+                "alice",
+                json!({
+                    "name": "Alice Liddell",
+                    "primaryEmail": alice_email,
+                    "primaryPhone": format!("1555{}", &digits(&tag)[..7]),
+                    "avatar": "https://example.com/alice.png",
+                    "customData": { "plan": "pro", "seats": 3 },
+                    "profile": {
+                        "givenName": "Alice",
+                        "familyName": "Liddell",
+                        "locale": "en-GB",
+                        "address": { "locality": "Oxford", "country": "GB" },
+                    },
+                }),
+            )
+            .await;
+        let bob = self.create_user("bob", Value::Null).await;
+        self.assign_roles(&alice.id, &[shopping_role_id, store_role_id])
+            .await;
+        self.assign_roles(&bob.id, &[reader_role_id]).await;
+
+        let mut organization_scope_ids = Vec::new();
+        for scope in ORGANIZATION_SCOPES {
+            organization_scope_ids.push(self.organization_scope_id(scope).await);
+        }
+        let admin_role = name("admin");
+        let member_role = name("member");
+        let admin_role_id = self
+            .create_organization_role(
+                &admin_role,
+                &organization_scope_ids,
+                &shopping.scope_ids(&["shopping:read"]),
+            )
+            .await;
+        let member_role_id = self
+            .create_organization_role(&member_role, &organization_scope_ids[..1], &[])
+            .await;
+        let acme = self.create_organization(&name("Acme")).await;
+        let globex = self.create_organization(&name("Globex")).await;
+        self.add_organization_member(&acme, &alice.id, &[admin_role_id])
+            .await;
+        self.add_organization_member(&globex, &alice.id, &[member_role_id])
+            .await;
+
+        self.link_social_identity(
+            &alice.id,
+            "github",
+            &format!("gh-{tag}"),
+            json!({ "id": format!("gh-{tag}"), "name": "Alice", "email": alice_email, "rawData": { "login": "alice" } }),
+        )
+        .await;
+        let sso_issuer = format!("https://sso-{tag}.example.com");
+        let sso_connector_id = self.create_sso_connector().await;
+        self.link_sso_identity(
+            &alice.id,
+            &sso_connector_id,
+            &sso_issuer,
+            &format!("sso-{tag}"),
+            json!({ "email": alice_email, "name": "Alice Liddell" }),
+        )
+        .await;
+
+        World {
+            redirect_uri: redirect_uri.to_owned(),
+            post_logout_redirect_uri: post_logout_redirect_uri.to_owned(),
+            web_app,
+            spa,
+            shopping,
+            store,
+            alice,
+            bob,
+            alice_email,
+            acme,
+            globex,
+            shopping_role,
+            store_role,
+            shopping_reader_role,
+            admin_role,
+            member_role,
+            sso_issuer,
+            sso_connector_id,
+        }
+    }
+
+    /// The id of the organization scope `name`, created when missing (organization scopes are
+    /// tenant-wide, so tests running at once may race to create one).
+    pub async fn organization_scope_id(&self, name: &str) -> String {
+        for _ in 0..3 {
+            let found = self
+                .api(
+                    Method::GET,
+                    &format!("/api/organization-scopes?q={name}&page_size=100"),
+                    None,
+                )
+                .await;
+            if let Some(scope) = found
+                .as_array()
+                .and_then(|list| list.iter().find(|scope| scope["name"] == json!(name)))
+            {
+                return string(scope, "id");
+            }
+            let (status, created) = self
+                .try_api(
+                    Method::POST,
+                    "/api/organization-scopes",
+                    Some(json!({ "name": name })),
+                )
+                .await;
+            if status.is_success() {
+                return string(&created, "id");
+            }
+        }
+        panic!("cannot create or find the organization scope {name}");
+    }
+}
+
+/// The digits of `text`'s hex characters, as decimal digits (for unique phone numbers).
+fn digits(text: &str) -> String {
+    text.chars()
+        .map(|c| char::from_digit(c.to_digit(16).unwrap_or(0) % 10, 10).unwrap())
+        .chain(std::iter::repeat('0'))
+        .take(10)
+        .collect()
 }

@@ -44,3 +44,33 @@ async fn provisions_and_signs_in_headlessly() {
     assert_eq!(query["state"], "s1");
     assert_eq!(query["iss"], logto.issuer());
 }
+
+#[tokio::test]
+async fn a_world_is_created_and_its_users_sign_in() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let world = logto
+        .world("http://127.0.0.1:9/callback", "http://127.0.0.1:9/")
+        .await;
+    let user = logto
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/users/{}", world.alice.id),
+            None,
+        )
+        .await;
+    assert_eq!(user["customData"]["plan"], "pro");
+    assert_eq!(
+        user["identities"]["github"]["userId"]
+            .as_str()
+            .unwrap()
+            .len(),
+        13
+    );
+    // A second world in the same tenant finds the tenant-wide organization scopes.
+    let other = logto
+        .world("http://127.0.0.1:9/callback", "http://127.0.0.1:9/")
+        .await;
+    assert_ne!(other.alice.id, world.alice.id);
+}
