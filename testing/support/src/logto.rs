@@ -549,37 +549,39 @@ impl RealLogto {
     }
 
     /// Rotates the tenant's signing keys (Logto publishes the new key first and keeps one old one)
-    /// and waits until the JWKS shows the new key. Returns the new key id. Changes the whole
+    /// and waits until the JWKS shows the new key. Returns the new key's `kid`. Changes the whole
     /// tenant: use a [`start_dedicated`](Self::start_dedicated) Logto.
     pub async fn rotate_signing_keys(&self) -> String {
-        let keys = self
-            .api(
-                Method::POST,
-                "/api/configs/oidc/private-keys/rotate",
-                Some(json!({ "signingKeyAlgorithm": "EC" })),
-            )
-            .await;
-        let new_kid = keys[0]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("rotated keys without an id: {keys}"))
-            .to_owned();
+        let old_kid = self.signing_kid().await;
+        self.api(
+            Method::POST,
+            "/api/configs/oidc/private-keys/rotate",
+            Some(json!({ "signingKeyAlgorithm": "EC" })),
+        )
+        .await;
         // The tenant reloads on its next request (Redis tenant cache); wait for the new JWKS.
         for _ in 0..200 {
-            let jwks: Value = self
-                .http
-                .get(self.url("/oidc/jwks"))
-                .send()
-                .await
-                .expect("GET /oidc/jwks")
-                .json()
-                .await
-                .expect("JWKS JSON");
-            if jwks["keys"][0]["kid"] == json!(new_kid) {
-                return new_kid;
+            let kid = self.signing_kid().await;
+            if kid != old_kid {
+                return kid;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the JWKS does not show the rotated key {new_kid}");
+        panic!("the JWKS still shows the old key {old_kid} after the rotation");
+    }
+
+    /// The `kid` of the first key of Logto's JWKS (the one it signs with).
+    pub async fn signing_kid(&self) -> String {
+        let jwks: Value = self
+            .http
+            .get(self.url("/oidc/jwks"))
+            .send()
+            .await
+            .expect("GET /oidc/jwks")
+            .json()
+            .await
+            .expect("JWKS JSON");
+        string(&jwks["keys"][0], "kid")
     }
 
     /// The user's Logto sessions (ids).
@@ -695,6 +697,38 @@ impl LogtoBrowser {
         out.to_string()
     }
 
+    /// Opens `url` and follows Logto's redirects to the first page it shows (or the first URL off
+    /// Logto): for an authorization URL, the sign-in page chosen by its parameters
+    /// (`/sign-in`, `/register`, `/direct/social/<target>?fallback=…`, with `login_hint`…).
+    pub async fn first_page(&self, url: &str) -> Url {
+        let mut url = Url::parse(url).unwrap_or_else(|e| panic!("invalid URL {url:?}: {e}"));
+        for _ in 0..MAX_STEPS {
+            if !self.on_logto(&url) {
+                return url;
+            }
+            let response = self
+                .client
+                .get(url.clone())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
+            let status = response.status();
+            if !status.is_redirection() {
+                assert!(status.is_success(), "Logto answered {status} at {url}");
+                return url;
+            }
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{status} without a Location at {url}"));
+            url = url
+                .join(location)
+                .unwrap_or_else(|e| panic!("bad Location {location:?}: {e}"));
+        }
+        panic!("more than {MAX_STEPS} redirects on Logto");
+    }
+
     /// Follows `url` on Logto (auto-submitted forms such as the sign-out confirmation included)
     /// until a redirect leaves Logto or a page shows; returns that URL.
     pub async fn visit(&self, url: &str) -> String {
@@ -768,13 +802,36 @@ impl LogtoBrowser {
                     url = url
                         .join(&form.action)
                         .unwrap_or_else(|e| panic!("bad form action {:?}: {e}", form.action));
-                    post = Some(form.fields);
+                    let mut fields = form.fields;
+                    // Inputs outside the form that belong to it (Logto's `logout=yes`).
+                    if let Some(id) = &form.id {
+                        fields.extend(inputs_of_form(&body, id));
+                    }
+                    post = Some(fields);
                 }
                 _ => return url,
             }
         }
         panic!("more than {MAX_STEPS} steps on Logto from {start}");
     }
+}
+
+/// The named inputs anywhere in `html` whose `form` attribute is `form_id`.
+fn inputs_of_form(html: &str, form_id: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("<input") {
+        let tag = &rest[i + "<input".len()..];
+        let end = tag.find('>').unwrap_or(tag.len());
+        let attrs = crate::attributes(&tag[..end]);
+        if crate::get(&attrs, "form").as_deref() == Some(form_id) {
+            if let Some(name) = crate::get(&attrs, "name") {
+                fields.push((name, crate::get(&attrs, "value").unwrap_or_default()));
+            }
+        }
+        rest = &tag[end..];
+    }
+    fields
 }
 
 /// 16 random hex characters, for unique names.
