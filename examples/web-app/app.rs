@@ -53,7 +53,11 @@ async fn home(
         .await
         .map_err(|e| auth.reject(e))?;
     let body = json!({ "authenticated": true, "claims": claims });
-    let organizations = claims.organizations.clone().unwrap_or_default();
+    let organizations = claims
+        .organizations
+        .clone()
+        .into_option()
+        .unwrap_or_default();
     Ok(respond(&auth, body.clone(), || {
         pages::signed_in(&body["claims"], &site.resources, &organizations)
     }))

@@ -57,7 +57,8 @@ pub use config::{
 };
 pub use error::{BoxError, LogtoError};
 pub use protocol::claims::{
-    AccessTokenClaims, IdTokenClaims, Identity, OrganizationData, SsoIdentity, UserInfo,
+    AccessTokenClaims, Address, Claim, IdTokenClaims, Identity, OrganizationData, SsoIdentity,
+    UserInfo,
 };
 pub use protocol::sign_in::{
     DirectSignIn, FirstScreen, Identifier, InteractionMode, SignInOptions,

@@ -70,22 +70,29 @@ async fn a_full_sign_in_stores_a_verified_session() {
     assert_eq!(claims.iss, idp.issuer());
     assert_eq!(claims.aud, ["web-app"]);
     assert_eq!(claims.username.as_deref(), Some("alice"));
-    assert!(claims.email.is_some() && claims.email_verified == Some(true));
+    assert!(claims.email.is_some() && claims.email_verified.copied() == Some(true));
     assert!(claims.phone_number.is_some());
     assert!(
-        claims.created_at.unwrap() > 1_000_000_000_000,
+        claims.created_at.copied().unwrap() > 1_000_000_000_000,
         "milliseconds"
     );
     assert_eq!(claims.roles.as_deref(), Some(&["admin".to_owned()][..]));
-    assert!(claims.organizations.unwrap().contains(&ORG_ACME.to_owned()));
+    assert!(
+        claims
+            .organizations
+            .as_deref()
+            .unwrap()
+            .contains(&ORG_ACME.to_owned())
+    );
     assert!(
         claims
             .organization_roles
+            .as_deref()
             .unwrap()
             .contains(&"org-acme:admin".to_owned())
     );
     // Userinfo-only claims are not in the ID token.
-    assert!(!claims.extra.contains_key("custom_data"));
+    assert!(claims.custom_data.is_absent() && !claims.extra.contains_key("custom_data"));
 }
 
 #[tokio::test]
@@ -94,12 +101,15 @@ async fn fetch_user_info_has_the_userinfo_only_claims() {
     let client = signed_in(&idp).await;
     let info = client.fetch_user_info().await.unwrap();
     assert_eq!(info.sub, ALICE_SUB);
-    assert_eq!(info.custom_data.unwrap()["plan"], "pro");
-    let identities = info.identities.unwrap();
+    assert_eq!(info.custom_data.as_ref().unwrap()["plan"], "pro");
+    let identities = info.identities.as_ref().unwrap();
     assert_eq!(identities["github"].user_id, "gh-1");
-    let sso = info.sso_identities.unwrap();
-    assert_eq!(sso[0].sso_connector_id, "conn-1");
-    let orgs = info.organization_data.unwrap();
+    let sso = info.sso_identities.as_deref().unwrap();
+    assert_eq!(
+        (sso[0].issuer.as_str(), sso[0].identity_id.as_str()),
+        ("https://sso.example.com", "sso-1")
+    );
+    let orgs = info.organization_data.as_deref().unwrap();
     assert!(orgs.iter().any(|o| o.id == ORG_ACME && o.name == "Acme"));
     assert_eq!(idp.stats().await.userinfo, 1);
 }
