@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Browser test of the sample web app: headless Chromium (Debian's /usr/bin/chromium) driven by
-// playwright-core. The app and the IdP must already run; examples/web-app/tests/e2e.rs starts
-// them on free ports and runs this script with:
+// playwright-core, signing in on the real Logto's sign-in page. The app and Logto must already
+// run; examples/web-app/tests/browser.rs starts the app on a free port and runs this script with:
 //
 //   APP_URL       the app's base URL (http://127.0.0.1:PORT)
-//   IDP_URL       the IdP's endpoint
+//   IDP_URL       Logto's endpoint
 //   USERNAME, PASSWORD   the user to sign in with
 //   RESOURCE      an API resource indicator the app is configured with
 //   ORGANIZATION  an organization of the user
-//   SCREENSHOT    where to save the screenshot of the signed-in home page
+//   SCREENSHOT    where to save the screenshot of the signed-in home page; Logto's sign-in page
+//                 goes next to it (`…-logto-sign-in.png`)
 //   CHROMIUM      the browser binary (default /usr/bin/chromium)
 //
 // Prints one line per step; exits non-zero (with a screenshot next to SCREENSHOT) on failure.
@@ -72,12 +73,14 @@ try {
   await page.locator('#signed-out').waitFor();
   log('home page shows the signed-out state');
 
-  step = 'sign in at the IdP';
+  step = 'sign in on Logto\'s sign-in page';
   await page.click('#sign-in');
-  await page.waitForURL((url) => url.href.startsWith(IDP_URL));
-  await page.fill('#username', USERNAME);
-  await page.fill('#password', PASSWORD);
-  await page.click('#submit');
+  await page.waitForURL((url) => url.href.startsWith(`${IDP_URL}/sign-in`));
+  await page.locator('input[name="identifier"]').fill(USERNAME);
+  await page.locator('input[name="password"]').fill(PASSWORD);
+  await mkdir(dirname(SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '') + '-logto-sign-in.png' });
+  await page.locator('button[name="submit"]').click();
   await page.waitForURL(`${APP_URL}/`);
   await page.locator('#signed-in').waitFor();
   const claims = await jsonOf(page, '#claims');
@@ -134,9 +137,9 @@ try {
 
   step = 'protected page after sign-out';
   await page.goto(`${APP_URL}/protected`);
-  await page.waitForURL((url) => url.href.startsWith(IDP_URL));
-  await page.locator('#login-form').waitFor();
-  log('a protected page sends the browser to the IdP\'s sign-in page again');
+  await page.waitForURL((url) => url.href.startsWith(`${IDP_URL}/sign-in`));
+  await page.locator('input[name="password"]').waitFor();
+  log('a protected page sends the browser to Logto\'s sign-in page, which asks for the password again');
   console.log('e2e: ok');
 } catch (error) {
   console.error(`e2e: FAILED at step "${step}": ${error.message}`);

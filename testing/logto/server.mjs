@@ -38,6 +38,7 @@ const state = option('--state') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'logto-
 fs.mkdirSync(state, { recursive: true });
 const say = (message) => process.stderr.write(`[logto] ${message}\n`);
 const children = [];
+const cleanups = [];
 let stopping = false;
 
 const isRoot = process.getuid?.() === 0;
@@ -152,11 +153,15 @@ function asPostgres(command, commandArgs, options = {}) {
 }
 
 async function startPostgres(bin, port) {
-  const data = path.join(state, 'pg');
-  fs.mkdirSync(data, { recursive: true, mode: 0o700 });
+  // A directory of its own, which the `postgres` user can reach when we are root (the state
+  // directory may sit in a directory only root can enter).
+  const cluster = fs.mkdtempSync(path.join(os.tmpdir(), 'logto-rs-pg-'));
+  cleanups.push(() => fs.rmSync(cluster, { recursive: true, force: true }));
+  const data = path.join(cluster, 'data');
+  fs.mkdirSync(data, { mode: 0o700 });
   if (isRoot) {
-    execFileSync('chown', ['-R', 'postgres:postgres', state]);
-    fs.chmodSync(state, 0o755);
+    fs.chmodSync(cluster, 0o755);
+    execFileSync('chown', ['-R', 'postgres:postgres', cluster]);
   }
   say(`starting PostgreSQL on 127.0.0.1:${port}`);
   run(...asPostgres(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8'], { log: 'initdb.log' }));
@@ -287,6 +292,7 @@ function shutdown(code) {
     const alive = children.filter((child) => child.exitCode === null && child.signalCode === null);
     if (alive.length === 0 || Date.now() - started > 10_000) {
       for (const child of alive) child.kill('SIGKILL');
+      for (const cleanup of cleanups) cleanup();
       if (ownState) fs.rmSync(state, { recursive: true, force: true });
       process.exit(code);
     }

@@ -1,14 +1,15 @@
-//! The sample in a real browser: headless Chromium driven by `testing/e2e/web-app.mjs`.
+//! The sample in a real browser: headless Chromium driven by `testing/e2e/web-app.mjs`, signing in
+//! on the real Logto's sign-in page.
 
 use std::path::Path;
 use std::process::Stdio;
 
-use logto_test_support::{ALICE, ORG_ACME, SHOPPING_API, TestIdp};
+use logto_test_support::{RealLogto, free_port};
 
-use crate::harness::{WebApp, repo_root};
+use crate::harness::{Sample, WebApp, repo_root};
 
 #[tokio::test]
-async fn sign_in_and_out_in_chromium() {
+async fn sign_in_on_logtos_page_and_out_in_chromium() {
     let root = repo_root();
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
@@ -21,19 +22,40 @@ async fn sign_in_and_out_in_chromium() {
         "the browser test's npm packages are missing: run `npm ci --prefix testing/e2e`"
     );
     let screenshot = root.join("testing/artifacts/web-app-signed-in.png");
+    let sign_in_page = root.join("testing/artifacts/web-app-signed-in-logto-sign-in.png");
     let _ = std::fs::remove_file(&screenshot);
+    let _ = std::fs::remove_file(&sign_in_page);
 
-    let idp = TestIdp::start().await;
-    let app = WebApp::start(&idp, "memory").await;
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let port = free_port();
+    let world = logto
+        .world(
+            &format!("http://127.0.0.1:{port}/callback"),
+            &format!("http://127.0.0.1:{port}/"),
+        )
+        .await;
+    let scopes = "email custom_data identities roles urn:logto:scope:organizations \
+                  urn:logto:scope:organization_roles shopping:read read:projects";
+    let sample = Sample {
+        endpoint: logto.endpoint(),
+        app_id: &world.web_app.id,
+        app_secret: world.web_app.secret.as_deref().unwrap(),
+        scopes,
+        resources: &world.shopping.indicator,
+        session_store: "memory",
+    };
+    let app = WebApp::launch(port, &sample).await;
     let output =
         tokio::process::Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
             .arg(root.join("testing/e2e/web-app.mjs"))
             .env("APP_URL", &app.url)
-            .env("IDP_URL", idp.endpoint())
-            .env("USERNAME", ALICE.0)
-            .env("PASSWORD", ALICE.1)
-            .env("RESOURCE", SHOPPING_API)
-            .env("ORGANIZATION", ORG_ACME)
+            .env("IDP_URL", logto.endpoint())
+            .env("USERNAME", &world.alice.username)
+            .env("PASSWORD", &world.alice.password)
+            .env("RESOURCE", &world.shopping.indicator)
+            .env("ORGANIZATION", &world.acme)
             .env("SCREENSHOT", &screenshot)
             .env("CHROMIUM", &chromium)
             .stdin(Stdio::null())
@@ -51,9 +73,7 @@ async fn sign_in_and_out_in_chromium() {
         output.status
     );
     assert!(stdout.contains("e2e: ok"), "{stdout}");
-    assert!(
-        screenshot.is_file(),
-        "no screenshot at {}",
-        screenshot.display()
-    );
+    for picture in [&screenshot, &sign_in_page] {
+        assert!(picture.is_file(), "no screenshot at {}", picture.display());
+    }
 }

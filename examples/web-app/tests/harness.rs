@@ -30,6 +30,16 @@ fn binary() -> PathBuf {
         .clone()
 }
 
+/// The sample's settings (its environment variables).
+pub struct Sample<'a> {
+    pub endpoint: &'a str,
+    pub app_id: &'a str,
+    pub app_secret: &'a str,
+    pub scopes: &'a str,
+    pub resources: &'a str,
+    pub session_store: &'a str,
+}
+
 /// A running `web-app` process, killed on drop.
 pub struct WebApp {
     pub url: String,
@@ -46,20 +56,29 @@ impl WebApp {
     /// Starts the sample against `idp` with the shopping API and organizations, sessions in
     /// `session_store` (`memory` or a `redis://` URL).
     pub async fn start(idp: &TestIdp, session_store: &str) -> WebApp {
-        let port = free_port();
+        let sample = Sample {
+            endpoint: idp.endpoint(),
+            app_id: WEB_APP_ID,
+            app_secret: WEB_APP_SECRET,
+            scopes: "email custom_data urn:logto:scope:organizations shopping:read",
+            resources: SHOPPING_API,
+            session_store,
+        };
+        WebApp::launch(free_port(), &sample).await
+    }
+
+    /// Starts the sample on `port` with these settings.
+    pub async fn launch(port: u16, sample: &Sample<'_>) -> WebApp {
         let url = format!("http://127.0.0.1:{port}");
         let mut child = Command::new(binary())
-            .env("LOGTO_ENDPOINT", idp.endpoint())
-            .env("LOGTO_APP_ID", WEB_APP_ID)
-            .env("LOGTO_APP_SECRET", WEB_APP_SECRET)
-            .env(
-                "LOGTO_SCOPES",
-                "email custom_data urn:logto:scope:organizations shopping:read",
-            )
-            .env("LOGTO_RESOURCES", SHOPPING_API)
+            .env("LOGTO_ENDPOINT", sample.endpoint)
+            .env("LOGTO_APP_ID", sample.app_id)
+            .env("LOGTO_APP_SECRET", sample.app_secret)
+            .env("LOGTO_SCOPES", sample.scopes)
+            .env("LOGTO_RESOURCES", sample.resources)
             .env("PORT", port.to_string())
             .env("BASE_URL", &url)
-            .env("SESSION_STORE", session_store)
+            .env("SESSION_STORE", sample.session_store)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -146,14 +146,7 @@ impl RealLogto {
     /// Panics, saying how to start one, when neither is set.
     pub async fn connect() -> Option<RealLogto> {
         if let Ok(path) = std::env::var(INSTANCE_ENV) {
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-                panic!(
-                    "{INSTANCE_ENV}={path} cannot be read ({e}): is the test Logto still running?"
-                )
-            });
-            let instance: Instance = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{path} is not a Logto instance description: {e}"));
-            return Some(RealLogto::new(instance, None));
+            return Some(RealLogto::open(path.as_ref()));
         }
         if std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
             eprintln!("SKIPPED: this test runs against the real Logto, and {SKIP_ENV}=1 skips it");
@@ -164,6 +157,23 @@ impl RealLogto {
              or start one with `node testing/logto/server.mjs --no-stdin-exit &` and set \
              {INSTANCE_ENV} to the `instance` path it prints (or set {SKIP_ENV}=1 to skip these tests)"
         )
+    }
+
+    /// The Logto described by this `instance.json` (written by `testing/logto/server.mjs`).
+    pub fn open(path: &std::path::Path) -> RealLogto {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+            panic!(
+                "{} cannot be read ({e}): is the test Logto still running?",
+                path.display()
+            )
+        });
+        let instance: Instance = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "{} is not a Logto instance description: {e}",
+                path.display()
+            )
+        });
+        RealLogto::new(instance, None)
     }
 
     /// A Logto of this test's own (its own database, Redis and server), for tests that change the
@@ -386,6 +396,11 @@ impl RealLogto {
     pub async fn create_user(&self, username_prefix: &str, fields: Value) -> User {
         let username = self.unique(username_prefix).replace('-', "_");
         let password = format!("pw-{}-Aa1!", random_suffix());
+        self.create_user_named(&username, &password, fields).await
+    }
+
+    /// Creates a user with this username and password, and Logto's user fields.
+    pub async fn create_user_named(&self, username: &str, password: &str, fields: Value) -> User {
         let mut body = match fields {
             Value::Object(map) => map,
             Value::Null => Default::default(),
@@ -398,8 +413,8 @@ impl RealLogto {
             .await;
         User {
             id: string(&user, "id"),
-            username,
-            password,
+            username: username.to_owned(),
+            password: password.to_owned(),
         }
     }
 
@@ -884,7 +899,30 @@ impl RealLogto {
     /// Creates a [`World`] whose apps accept `redirect_uri` and `post_logout_redirect_uri`.
     pub async fn world(&self, redirect_uri: &str, post_logout_redirect_uri: &str) -> World {
         let tag = random_suffix()[..10].to_owned();
-        let name = |what: &str| format!("{what}-{tag}");
+        self.build_world(Some(&tag), redirect_uri, post_logout_redirect_uri)
+            .await
+    }
+
+    /// The [`World`] of the sample app, with plain names, once per Logto: users `alice` /
+    /// `alice-password` and `bob` / `bob-password`, API resources `https://shopping.example.com/api`
+    /// and `https://store.example.com/api`, organizations `Acme` and `Globex`.
+    pub async fn sample_world(&self, redirect_uri: &str, post_logout_redirect_uri: &str) -> World {
+        self.build_world(None, redirect_uri, post_logout_redirect_uri)
+            .await
+    }
+
+    async fn build_world(
+        &self,
+        tag: Option<&str>,
+        redirect_uri: &str,
+        post_logout_redirect_uri: &str,
+    ) -> World {
+        // `what-tag`, or `what` for the sample.
+        let name = |what: &str| match tag {
+            Some(tag) => format!("{what}-{tag}"),
+            None => what.to_owned(),
+        };
+        let host = |what: &str| format!("https://{}.example.com", name(what));
         let web_app = self
             .create_app(
                 AppKind::Traditional,
@@ -897,14 +935,14 @@ impl RealLogto {
             .await;
         let shopping = self
             .create_api_resource(
-                &format!("https://shopping-{tag}.example.com/api"),
+                &format!("{}/api", host("shopping")),
                 &["shopping:read", "shopping:write"],
                 None,
             )
             .await;
         let store = self
             .create_api_resource(
-                &format!("https://store-{tag}.example.com/api"),
+                &format!("{}/api", host("store")),
                 &["store:read", "store:write"],
                 None,
             )
@@ -928,26 +966,32 @@ impl RealLogto {
             )
             .await;
 
-        let alice_email = format!("alice-{tag}@example.com");
-        let alice = self
-            .create_user(
-                "alice",
-                json!({
-                    "name": "Alice Liddell",
-                    "primaryEmail": alice_email,
-                    "primaryPhone": format!("1555{}", &digits(&tag)[..7]),
-                    "avatar": "https://example.com/alice.png",
-                    "customData": { "plan": "pro", "seats": 3 },
-                    "profile": {
-                        "givenName": "Alice",
-                        "familyName": "Liddell",
-                        "locale": "en-GB",
-                        "address": { "locality": "Oxford", "country": "GB" },
-                    },
-                }),
-            )
-            .await;
-        let bob = self.create_user("bob", Value::Null).await;
+        let alice_email = format!("{}@example.com", name("alice"));
+        let alice_fields = json!({
+            "name": "Alice Liddell",
+            "primaryEmail": alice_email,
+            "primaryPhone": format!("1555{}", &digits(tag.unwrap_or("0"))[..7]),
+            "avatar": "https://example.com/alice.png",
+            "customData": { "plan": "pro", "seats": 3 },
+            "profile": {
+                "givenName": "Alice",
+                "familyName": "Liddell",
+                "locale": "en-GB",
+                "address": { "locality": "Oxford", "country": "GB" },
+            },
+        });
+        let (alice, bob) = match tag {
+            Some(_) => (
+                self.create_user("alice", alice_fields).await,
+                self.create_user("bob", Value::Null).await,
+            ),
+            None => (
+                self.create_user_named("alice", "alice-password", alice_fields)
+                    .await,
+                self.create_user_named("bob", "bob-password", Value::Null)
+                    .await,
+            ),
+        };
         self.assign_roles(&alice.id, &[shopping_role_id, store_role_id])
             .await;
         self.assign_roles(&bob.id, &[reader_role_id]).await;
@@ -978,17 +1022,17 @@ impl RealLogto {
         self.link_social_identity(
             &alice.id,
             "github",
-            &format!("gh-{tag}"),
-            json!({ "id": format!("gh-{tag}"), "name": "Alice", "email": alice_email, "rawData": { "login": "alice" } }),
+            &name("gh"),
+            json!({ "id": name("gh"), "name": "Alice", "email": alice_email, "rawData": { "login": "alice" } }),
         )
         .await;
-        let sso_issuer = format!("https://sso-{tag}.example.com");
+        let sso_issuer = host("sso");
         let sso_connector_id = self.create_sso_connector().await;
         self.link_sso_identity(
             &alice.id,
             &sso_connector_id,
             &sso_issuer,
-            &format!("sso-{tag}"),
+            &name("sso"),
             json!({ "email": alice_email, "name": "Alice Liddell" }),
         )
         .await;
