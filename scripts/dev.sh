@@ -29,7 +29,9 @@ done
 
 run_dir="$(mktemp -d)"
 server_pid=""
+app_pid=""
 cleanup() {
+  if [ -n "$app_pid" ]; then kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true; fi
   exec 8>&- 2>/dev/null || true
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$run_dir"
@@ -88,6 +90,9 @@ cat <<MSG
 
 MSG
 
+# In the background and waited for, so that a signal stops everything at once.
 LOGTO_SCOPES="$LOGTO_SCOPES" BASE_URL="$BASE_URL" PORT="$PORT" \
 SESSION_STORE="${SESSION_STORE:-memory}" \
-  cargo run --quiet --example web-app -p logto-examples
+  cargo run --quiet --example web-app -p logto-examples &
+app_pid=$!
+wait "$app_pid"

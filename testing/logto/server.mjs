@@ -149,7 +149,9 @@ function ensurePostgres() {
 
 /** PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` user. */
 function asPostgres(command, commandArgs, options = {}) {
-  return isRoot ? ['runuser', ['-u', 'postgres', '--', command, ...commandArgs], options] : [command, commandArgs, options];
+  if (!isRoot) return [command, commandArgs, options];
+  const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return [command, commandArgs, { ...options, uid: id('-u'), gid: id('-g') }];
 }
 
 async function startPostgres(bin, port) {
@@ -165,11 +167,11 @@ async function startPostgres(bin, port) {
   }
   say(`starting PostgreSQL on 127.0.0.1:${port}`);
   run(...asPostgres(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8'], { log: 'initdb.log' }));
-  const [command, commandArgs] = asPostgres(path.join(bin, 'postgres'), [
+  const [command, commandArgs, postgresOptions] = asPostgres(path.join(bin, 'postgres'), [
     '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${data}`,
     '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
   ]);
-  const postgres = spawnLogged(command, commandArgs, { log: 'postgres.log', stopSignal: 'SIGINT' });
+  const postgres = spawnLogged(command, commandArgs, { ...postgresOptions, log: 'postgres.log', stopSignal: 'SIGINT' });
   for (let i = 0; i < 300; i++) {
     if (spawnSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]).status === 0) {
       return `postgres://postgres@127.0.0.1:${port}/logto`;
@@ -280,7 +282,7 @@ function shutdown(code) {
   for (const child of children.reverse()) {
     if (child.exitCode === null && child.signalCode === null) {
       try {
-        // runuser forwards the signal to postgres; SIGINT is PostgreSQL's fast shutdown.
+        // SIGINT is PostgreSQL's fast shutdown.
         child.kill(child.stopSignal);
       } catch {
         // already gone
@@ -303,6 +305,11 @@ function shutdown(code) {
 
 process.on('SIGINT', () => shutdown(130));
 process.on('SIGTERM', () => shutdown(143));
+// Never outlive the process that started us (a test killed before it could close our stdin).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) shutdown(0);
+}, 1000).unref();
 if (!flag('--no-stdin-exit')) {
   process.stdin.on('end', () => shutdown(0));
   process.stdin.on('error', () => shutdown(0));

@@ -65,9 +65,23 @@ impl std::fmt::Debug for RealLogto {
 
 /// A Logto started for one test; stopped (with its database) when dropped.
 struct LogtoProcess {
-    // Closing stdin stops the server; kill_on_drop is the fallback.
-    _stdin: ChildStdin,
-    _child: Child,
+    stdin: Option<ChildStdin>,
+    child: Child,
+}
+
+impl Drop for LogtoProcess {
+    /// Closes the server's stdin, which stops Logto, Redis and PostgreSQL, and waits for that (at
+    /// most 15 s) before killing the server outright.
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        for _ in 0..150 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.start_kill();
+    }
 }
 
 /// An application registered in Logto.
@@ -204,8 +218,8 @@ impl RealLogto {
             .unwrap_or_else(|e| panic!("unexpected ready line from Logto ({e}): {line}"));
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let process = LogtoProcess {
-            _stdin: stdin,
-            _child: child,
+            stdin: Some(stdin),
+            child,
         };
         Some(RealLogto::new(instance, Some(Arc::new(process))))
     }
