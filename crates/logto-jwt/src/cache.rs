@@ -46,7 +46,8 @@ impl JwksOptions {
     /// Shortest time between two fetches of the key set (default 30 s). A
     /// token with an unknown `kid` triggers a refetch only when the previous
     /// fetch is at least this old, so a flood of bad `kid`s costs the issuer
-    /// at most one request per interval.
+    /// at most one request per interval. Tokens received from the issuer
+    /// itself ([`JwksCache::verify_from_issuer`]) are not held back by it.
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.min_refresh_interval = interval;
         self
@@ -106,7 +107,9 @@ impl JwksOptions {
 /// [`max_age`](JwksOptions::max_age) (key removal).
 ///
 /// * Refetches on unknown keys happen at most once per
-///   [`min_refresh_interval`](JwksOptions::min_refresh_interval).
+///   [`min_refresh_interval`](JwksOptions::min_refresh_interval), except for
+///   tokens received from the issuer itself
+///   ([`verify_from_issuer`](JwksCache::verify_from_issuer)).
 /// * Concurrent misses share one request (single flight).
 /// * Verifications with known keys never wait for a fetch: the key set is
 ///   swapped in when the new one is complete.
@@ -297,6 +300,58 @@ impl JwksCache {
         unverified.verify(key)
     }
 
+    /// Verifies a token that this program received from the issuer itself:
+    /// in the response of the issuer's own token endpoint, over TLS, from
+    /// the configured issuer (an ID token of a sign-in or a refresh). Such a
+    /// token cannot be part of an attacker's flood of made-up key ids, so
+    /// when its key id is not in the held key set, the key set is fetched
+    /// again whatever the
+    /// [`min_refresh_interval`](JwksOptions::min_refresh_interval) says: the
+    /// issuer has just rotated its signing key. Concurrent callers share one
+    /// fetch, and a fetch that completed after the caller found the key id
+    /// unknown counts as its refetch.
+    ///
+    /// Tokens from anywhere else (a bearer token sent to an API, a token a
+    /// user hands in) go through [`verify`](Self::verify), whose refetches
+    /// are rate limited.
+    ///
+    /// ```no_run
+    /// # async fn run(cache: logto_jwt::JwksCache, id_token_from_token_endpoint: &str) -> Result<(), logto_jwt::Error> {
+    /// let verified = cache.verify_from_issuer(id_token_from_token_endpoint).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`verify`](Self::verify), except that when the refetch
+    /// fails and the key is still unknown, the fetch's error
+    /// ([`Error::JwksFetch`], [`Error::InvalidJwks`]: see
+    /// [`Error::is_key_source_error`]) comes back instead of
+    /// [`Error::UnknownKey`]: the token could not be checked, which says
+    /// nothing against it.
+    pub async fn verify_from_issuer(&self, token: &str) -> Result<VerifiedToken, Error> {
+        let unverified = UnverifiedToken::parse(token, self.inner.options.max_token_len)?;
+        let header = unverified.header();
+        let seen = self.inner.attempts.load(Ordering::Acquire);
+        if let Some(set) = self.current() {
+            self.refresh_if_stale();
+            match set.find(header.kid.as_deref(), header.alg) {
+                Ok(key) => return unverified.verify(key),
+                Err(Error::UnknownKey { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (set, fetch_error) = self.refetch_after(seen).await;
+        let found = match &set {
+            Some(set) => set.find(header.kid.as_deref(), header.alg),
+            None => Err(Error::JwksFetch("no key set fetched yet".into())),
+        };
+        match (found, fetch_error) {
+            (Ok(key), _) => unverified.verify(key),
+            (Err(Error::UnknownKey { .. }), Some(fetch_error)) => Err(fetch_error),
+            (Err(e), _) => Err(e),
+        }
+    }
+
     /// Fetches a new key set unless one was fetched since `seen` or within
     /// the minimum interval; returns the key set then in force.
     async fn refresh_after(&self, seen: u64) -> Result<Arc<KeySet>, Error> {
@@ -312,39 +367,56 @@ impl JwksCache {
                 (None, None) => Err(Error::JwksFetch("no key set fetched yet".into())),
             };
         }
+        match self.fetch_locked(&mut state).await {
+            Ok(set) => Ok(set),
+            // Keep serving the previous keys (a stale set is tried again
+            // after the minimum interval); the caller sees the token's own
+            // error (unknown key) rather than ours.
+            Err(e) => self.current().ok_or(e),
+        }
+    }
+
+    /// Fetches a new key set unless a fetch completed since `seen`, whatever
+    /// the minimum interval; returns the key set then in force (if any) and
+    /// the error of the fetch that counted (`None` when it succeeded).
+    async fn refetch_after(&self, seen: u64) -> (Option<Arc<KeySet>>, Option<Error>) {
+        let mut state = self.inner.fetch.lock().await;
+        if self.inner.attempts.load(Ordering::Acquire) == seen {
+            // The error is kept in the state, read below.
+            let _ = self.fetch_locked(&mut state).await;
+        }
+        (self.current(), state.last_error.clone())
+    }
+
+    /// One fetch attempt, with the fetch lock held: puts the new key set in
+    /// force, or records the error and keeps the previous keys.
+    async fn fetch_locked(&self, state: &mut FetchState) -> Result<Arc<KeySet>, Error> {
         state.last_attempt = Some(Instant::now());
         let result = match self.fetch().await {
-            Ok(document) => self.adopt(&mut state, document),
+            Ok(document) => self.adopt(state, document),
             Err(e) => Err(e),
         };
-        let out = match result {
-            Ok(set) => {
+        match &result {
+            Ok(_) => {
                 let options = &self.inner.options;
                 let max_age = options.max_age.max(options.min_refresh_interval);
                 self.inner
                     .stale_at
                     .store(self.deadline(max_age), Ordering::Release);
                 state.last_error = None;
-                Ok(set)
             }
             Err(e) => {
                 tracing::warn!(error = %e, uri = %self.inner.uri, "JWKS fetch failed");
                 state.last_error = Some(e.clone());
-                match self.current() {
-                    // Keep serving the previous keys (a stale set is tried
-                    // again after the minimum interval); the caller sees the
-                    // token's own error (unknown key) rather than ours.
-                    Some(set) => {
-                        let retry = self.deadline(self.inner.options.min_refresh_interval);
-                        self.inner.stale_at.fetch_max(retry, Ordering::AcqRel);
-                        Ok(set)
-                    }
-                    None => Err(e),
+                if self.current().is_some() {
+                    // A stale set is tried again after the minimum interval.
+                    let retry = self.deadline(self.inner.options.min_refresh_interval);
+                    self.inner.stale_at.fetch_max(retry, Ordering::AcqRel);
                 }
             }
-        };
+        }
         self.inner.attempts.fetch_add(1, Ordering::AcqRel);
-        out
+        result
     }
 
     /// Puts the key set of a fetched `document` in force, unless it is the
