@@ -14,6 +14,7 @@ import { errors } from 'oidc-provider';
 import { issueIdToken } from 'oidc-provider/lib/helpers/grant_common.js';
 
 import { ORGANIZATIONS_SCOPE, organizationAudience } from './config.mjs';
+import { rotatesRefreshToken } from './refresh-rotation.mjs';
 
 const { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, InsufficientScope, AccessDenied } = errors;
 
@@ -104,9 +105,11 @@ export function refreshTokenGrant(idp) {
     }
 
     // Rotate. Within the grace period the old token keeps its original rotation time.
-    if (!refreshToken.consumed) await refreshToken.consume();
-    ctx.oidc.entity('RotatedRefreshToken', refreshToken);
-    const rotated = new provider.RefreshToken({
+    // (Unless the client's `refresh_token_rotation` says otherwise: see refresh-rotation.mjs.)
+    const rotate = rotatesRefreshToken(idp, client, refreshToken);
+    if (rotate && !refreshToken.consumed) await refreshToken.consume();
+    if (rotate) ctx.oidc.entity('RotatedRefreshToken', refreshToken);
+    const rotated = !rotate ? refreshToken : new provider.RefreshToken({
       accountId: refreshToken.accountId,
       acr: refreshToken.acr,
       amr: refreshToken.amr,
@@ -125,7 +128,7 @@ export function refreshTokenGrant(idp) {
       sid: refreshToken.sid,
     });
     ctx.oidc.entity('RefreshToken', rotated);
-    const refreshTokenValue = await rotated.save();
+    const refreshTokenValue = rotate ? await rotated.save() : params.refresh_token;
 
     // The access token.
     const at = new provider.AccessToken({
