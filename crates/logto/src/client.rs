@@ -123,6 +123,7 @@ impl<S: Storage> LogtoClient<S> {
             id_token,
             refresh_token: response.refresh_token.clone(),
             access_tokens: Default::default(),
+            resources: Some(self.config.resources().to_vec()),
         };
         tokens.access_tokens.insert(
             TokenTarget::default().cache_key(),
@@ -166,6 +167,10 @@ impl<S: Storage> LogtoClient<S> {
     /// An access token for the API `resource` (`""`: the opaque token for userinfo). Cached until a
     /// minute before it expires (half its life for tokens shorter than two minutes), then
     /// refreshed with the refresh token.
+    ///
+    /// `resource` must be one of the config's [`resources`](crate::LogtoConfigBuilder::resources)
+    /// the user signed in with, else [`LogtoError::ResourceNotConfigured`] comes back and nothing
+    /// is sent: Logto would refuse the request, and may spend the refresh token doing so.
     pub async fn get_access_token(&self, resource: &str) -> Result<String, LogtoError> {
         self.access_token(TokenTarget::new(resource, None)).await
     }
@@ -185,7 +190,6 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         organization_id: &str,
     ) -> Result<String, LogtoError> {
-        self.require_organizations_scope()?;
         self.access_token(TokenTarget::new("", Some(organization_id)))
             .await
     }
@@ -199,13 +203,14 @@ impl<S: Storage> LogtoClient<S> {
     }
 
     /// An access token for an organization-level API `resource`, scoped to the user's roles in
-    /// `organization_id` (the token carries an `organization_id` claim).
+    /// `organization_id` (the token carries an `organization_id` claim). Needs
+    /// [`UserInfoScope::Organizations`](crate::UserInfoScope::Organizations), and `resource` in the
+    /// config's resources, as for [`get_access_token`](Self::get_access_token).
     pub async fn get_access_token_for_organization(
         &self,
         resource: &str,
         organization_id: &str,
     ) -> Result<String, LogtoError> {
-        self.require_organizations_scope()?;
         self.access_token(TokenTarget::new(resource, Some(organization_id)))
             .await
     }
@@ -213,6 +218,13 @@ impl<S: Storage> LogtoClient<S> {
     /// Forgets the cached access tokens; the next request for one refreshes.
     pub async fn clear_access_token(&self) -> Result<(), LogtoError> {
         if let Some(mut tokens) = self.tokens().await? {
+            // Nor may a stale copy of the session get them back from this process's last
+            // refresh of it.
+            if let Some(slot) = self.config.inner.refresh_locks.existing(&tokens.session_id) {
+                if let Some(rotation) = slot.last_rotation.lock().await.as_mut() {
+                    rotation.tokens.access_tokens.clear();
+                }
+            }
             tokens.access_tokens.clear();
             self.put(StorageKey::Tokens, &tokens).await?;
         }
@@ -258,7 +270,17 @@ impl<S: Storage> LogtoClient<S> {
     }
 
     async fn access_token(&self, target: TokenTarget) -> Result<String, LogtoError> {
+        // Requests Logto is bound to refuse are refused here, before anything is sent: Logto may
+        // spend the refresh token before it refuses, which signs the user out at the next refresh.
+        self.check_target(&target)?;
         let tokens = self.signed_in().await?;
+        if let Some(resource) = &target.resource {
+            if !tokens.has_resource(resource) {
+                return Err(LogtoError::ResourceNotConfigured {
+                    resource: resource.clone(),
+                });
+            }
+        }
         if let Some(token) = tokens.fresh_access_token(&target, now_unix()) {
             return Ok(token.to_owned());
         }
@@ -284,6 +306,10 @@ impl<S: Storage> LogtoClient<S> {
     }
 
     /// The refresh itself, with the session's refresh locks held.
+    ///
+    /// The stored refresh token is given up only when Logto says it is dead (`invalid_grant`), or
+    /// when what Logto answered cannot be trusted (an ID token that fails verification). Every
+    /// other failure keeps the session, with the refresh token Logto rotated to if it did.
     async fn refresh_locked(
         &self,
         target: TokenTarget,
@@ -305,6 +331,12 @@ impl<S: Storage> LogtoClient<S> {
             .refresh_token
             .clone()
             .ok_or(LogtoError::NoRefreshToken)?;
+        // Read before the refresh token is spent: a failure here must not lose it.
+        #[derive(serde::Deserialize)]
+        struct Subject {
+            sub: String,
+        }
+        let subject = decode_unverified::<Subject>(&tokens.id_token, "the stored ID token")?.sub;
         let grant = Grant::RefreshToken {
             refresh_token: &refresh_token,
             target: &target,
@@ -329,34 +361,60 @@ impl<S: Storage> LogtoClient<S> {
             Err(error) => return Err(error),
         };
 
-        if let Some(id_token) = &response.id_token {
-            let subject =
-                decode_unverified::<IdTokenClaims>(&tokens.id_token, "the stored ID token")?.sub;
-            if let Err(error) = self.verify_id_token(id_token, None, Some(&subject)).await {
-                // The refresh token is spent and what came back cannot be trusted: end the session
-                // rather than keep one that the next refresh would get revoked.
-                *last_rotation = None;
-                self.storage
-                    .delete(StorageKey::Tokens)
-                    .await
-                    .map_err(LogtoError::Storage)?;
-                return Err(error);
+        // Logto gives a confidential client the same refresh token back until 70 % of its
+        // lifetime has passed, and public clients a new one every time. Only a new one is a
+        // rotation that other copies of the session must adopt.
+        let rotated = response
+            .refresh_token
+            .as_ref()
+            .is_some_and(|new| *new != refresh_token);
+        if rotated {
+            tokens.refresh_token = response.refresh_token.clone();
+            *last_rotation = Some(Rotation {
+                used_refresh_token: refresh_token.clone(),
+                tokens: tokens.clone(),
+            });
+            if response.id_token.is_some() {
+                // The old refresh token is spent: keep the new one before verifying the ID token,
+                // which may wait for Logto's keys (and be cancelled meanwhile).
+                self.put(StorageKey::Tokens, &tokens).await?;
             }
-            tokens.id_token = id_token.clone();
         }
-        if let Some(rotated) = &response.refresh_token {
-            tokens.refresh_token = Some(rotated.clone());
+
+        if let Some(id_token) = &response.id_token {
+            match self.verify_id_token(id_token, None, Some(&subject)).await {
+                Ok(_) => tokens.id_token = id_token.clone(),
+                Err(error @ LogtoError::InvalidIdToken { .. }) => {
+                    // What came back cannot be trusted: end the session rather than keep one
+                    // whose refresh token came with it.
+                    *last_rotation = None;
+                    self.storage
+                        .delete(StorageKey::Tokens)
+                        .await
+                        .map_err(LogtoError::Storage)?;
+                    return Err(error);
+                }
+                // Logto's keys could not be loaded, so the ID token could not be checked: the
+                // session stays (with the rotated refresh token, stored above), the verified ID
+                // token too, and the next call refreshes again.
+                Err(error) => return Err(error),
+            }
         }
         tokens.prune(now);
         tokens.access_tokens.insert(
             target.cache_key(),
             CachedAccessToken::from_response(&response, now),
         );
+        if rotated {
+            *last_rotation = Some(Rotation {
+                used_refresh_token: refresh_token,
+                tokens: tokens.clone(),
+            });
+        } else if let Some(rotation) = last_rotation.as_mut() {
+            // A copy that predates the last rotation adopts this newer state.
+            rotation.tokens = tokens.clone();
+        }
         self.put(StorageKey::Tokens, &tokens).await?;
-        *last_rotation = Some(Rotation {
-            used_refresh_token: refresh_token,
-            tokens,
-        });
         Ok(response.access_token)
     }
 
@@ -366,7 +424,7 @@ impl<S: Storage> LogtoClient<S> {
         nonce: Option<&str>,
         subject: Option<&str>,
     ) -> Result<IdTokenClaims, LogtoError> {
-        let claims = self.config.verify_id_token(token, nonce).await?;
+        let claims = self.config.verify_id_token_from_logto(token, nonce).await?;
         if let Some(subject) = subject {
             if claims.sub != subject {
                 return Err(LogtoError::id_token(
@@ -375,6 +433,27 @@ impl<S: Storage> LogtoClient<S> {
             }
         }
         Ok(claims)
+    }
+
+    /// Refuses, before any request, a token request Logto is bound to refuse.
+    fn check_target(&self, target: &TokenTarget) -> Result<(), LogtoError> {
+        if let Some(organization_id) = &target.organization_id {
+            if organization_id.trim().is_empty() {
+                return Err(LogtoError::InvalidArgument(
+                    "the organization id is empty: pass the id of one of the user's organizations"
+                        .into(),
+                ));
+            }
+            self.require_organizations_scope()?;
+        }
+        if let Some(resource) = &target.resource {
+            if !self.config.resources().iter().any(|r| r == resource) {
+                return Err(LogtoError::ResourceNotConfigured {
+                    resource: resource.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn require_organizations_scope(&self) -> Result<(), LogtoError> {

@@ -221,23 +221,49 @@ impl LogtoConfig {
     /// configured leeway), and its `nonce` when one is expected. Returns its claims.
     ///
     /// The client does this on every sign-in and refresh; call it yourself to check an ID token
-    /// that reached your server another way.
+    /// that reached your server another way. Such a token may come from anyone, so a key id
+    /// missing from the cached keys refetches them at most once per
+    /// [`jwks_min_refresh_interval`](LogtoConfigBuilder::jwks_min_refresh_interval).
+    ///
+    /// # Errors
+    /// [`LogtoError::InvalidIdToken`] when the token fails a check; [`LogtoError::Network`] or
+    /// [`LogtoError::UnexpectedResponse`] when Logto's discovery document or keys could not be
+    /// loaded (the token was not checked).
     pub async fn verify_id_token(
         &self,
         id_token: &str,
         nonce: Option<&str>,
     ) -> Result<IdTokenClaims, LogtoError> {
+        self.verify_id_token_with(id_token, nonce, KeyRefetch::RateLimited)
+            .await
+    }
+
+    /// [`verify_id_token`](Self::verify_id_token) for an ID token the client itself just received
+    /// from Logto's token endpoint: an unknown key id always refetches Logto's keys (single
+    /// flight), whatever the minimum refresh interval, since it means Logto rotated its key.
+    pub(crate) async fn verify_id_token_from_logto(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<IdTokenClaims, LogtoError> {
+        self.verify_id_token_with(id_token, nonce, KeyRefetch::Always)
+            .await
+    }
+
+    async fn verify_id_token_with(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+        refetch: KeyRefetch,
+    ) -> Result<IdTokenClaims, LogtoError> {
         let provider = self.provider();
         let discovery = provider.discovery().await?;
-        let verified = provider
-            .jwks()
-            .await?
-            .verify(id_token)
-            .await
-            .map_err(|source| LogtoError::InvalidIdToken {
-                reason: format!("signature check failed: {source}"),
-                source: Some(source),
-            })?;
+        let jwks = provider.jwks().await?;
+        let verified = match refetch {
+            KeyRefetch::RateLimited => jwks.verify(id_token).await,
+            KeyRefetch::Always => jwks.verify_from_issuer(id_token).await,
+        }
+        .map_err(signature_error)?;
         let claims: IdTokenClaims =
             verified
                 .claims()
@@ -262,6 +288,35 @@ impl LogtoConfig {
 
     pub(crate) fn provider(&self) -> &Provider {
         &self.inner.provider
+    }
+}
+
+/// When an ID token's unknown key id refetches Logto's keys.
+#[derive(Clone, Copy)]
+enum KeyRefetch {
+    /// At most once per minimum refresh interval: the token may come from anyone.
+    RateLimited,
+    /// Always (single flight): the token came from Logto's token endpoint.
+    Always,
+}
+
+/// The error of a signature check: the token's fault, or Logto's keys could not be loaded (the
+/// token was not checked).
+fn signature_error(source: logto_jwt::Error) -> LogtoError {
+    match source {
+        logto_jwt::Error::JwksFetch(_) => LogtoError::Network {
+            operation: "JWKS",
+            source: Box::new(source),
+        },
+        logto_jwt::Error::InvalidJwks(detail) => LogtoError::UnexpectedResponse {
+            operation: "JWKS",
+            status: 200,
+            detail,
+        },
+        source => LogtoError::InvalidIdToken {
+            reason: format!("signature check failed: {source}"),
+            source: Some(source),
+        },
     }
 }
 
@@ -327,7 +382,10 @@ impl LogtoConfigBuilder {
         self
     }
 
-    /// Shortest time between two JWKS fetches triggered by an unknown key id (default 30 s).
+    /// Shortest time between two JWKS fetches triggered by an unknown key id in an ID token given
+    /// to [`LogtoConfig::verify_id_token`] (default 30 s): a guard against floods of made-up key
+    /// ids. ID tokens the client receives from Logto's token endpoint itself (sign-in, refresh)
+    /// are not held back by it: an unknown key id there always refetches the keys.
     pub fn jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
         self.jwks_min_refresh_interval = interval;
         self

@@ -137,6 +137,20 @@ pub enum LogtoError {
     )]
     MissingOrganizationsScope,
 
+    /// An access token was asked for an API resource that the user did not sign in with: it is not
+    /// in the configuration's resources, or was added to them after the user signed in. Nothing
+    /// was sent: Logto would refuse it (`invalid_target`), and may spend the refresh token doing
+    /// so, which would sign the user out. Add the resource to
+    /// [`LogtoConfigBuilder::resources`](crate::LogtoConfigBuilder::resources) and sign the user in
+    /// again.
+    #[error(
+        "no access token for the API resource {resource:?}: it is not among the resources the user signed in with; add it to the config's resources (LogtoConfigBuilder::resources) and sign the user in again"
+    )]
+    ResourceNotConfigured {
+        /// The resource asked for.
+        resource: String,
+    },
+
     /// The user is not a member of the organization, or the organization has no access.
     #[error(
         "access to organization {organization_id} was denied: the user is not a member or lacks the role"

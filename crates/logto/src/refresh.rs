@@ -38,7 +38,10 @@ pub(crate) struct Slot {
     pub(crate) last_rotation: tokio::sync::Mutex<Option<Rotation>>,
 }
 
-/// A refresh that happened: which refresh token it used up and the session it produced.
+/// A refresh that rotated the refresh token: which refresh token it used up and the session it
+/// produced (kept up to date by the refreshes that follow without rotating). Only a real rotation
+/// is recorded: Logto gives a traditional web app the same refresh token back for most of its
+/// lifetime, and a session still holding that token is not a stale copy.
 pub(crate) struct Rotation {
     pub(crate) used_refresh_token: String,
     pub(crate) tokens: SessionTokens,
@@ -49,6 +52,18 @@ impl RefreshLocks {
     /// [`KEEP_ROTATION_FOR`] are swept as the map grows.
     pub(crate) fn slot(&self, session_id: &str) -> Arc<Slot> {
         self.slot_at(session_id, Instant::now())
+    }
+
+    /// The slot of `session_id` if it has one.
+    pub(crate) fn existing(&self, session_id: &str) -> Option<Arc<Slot>> {
+        let slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        slots
+            .by_session
+            .get(session_id)
+            .map(|(slot, _)| slot.clone())
     }
 
     fn slot_at(&self, session_id: &str, now: Instant) -> Arc<Slot> {

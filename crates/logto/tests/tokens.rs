@@ -246,6 +246,7 @@ async fn sign_out_clears_revokes_and_returns_the_end_session_url() {
     let idp = TestIdp::start().await;
     let client = signed_in(&idp).await;
     let refresh_token = client.get_refresh_token().await.unwrap().unwrap();
+    let id_token = client.get_id_token().await.unwrap();
     let url = client.sign_out(Some(POST_LOGOUT_URI)).await.unwrap();
     assert_eq!(
         url,
@@ -257,10 +258,9 @@ async fn sign_out_clears_revokes_and_returns_the_end_session_url() {
     assert!(!client.is_authenticated().await.unwrap());
     assert_eq!(idp.stats().await.revocation, 1);
 
-    // The revoked refresh token no longer works.
+    // The revoked refresh token no longer works (a copy of the session, stolen before).
     let stolen = MemoryStorage::new();
-    let session =
-        json!({"session_id": "x", "id_token": "e30.e30.sig", "refresh_token": refresh_token});
+    let session = json!({"session_id": "x", "id_token": id_token, "refresh_token": refresh_token});
     store_session(&stolen, &session).await;
     let thief = LogtoClient::new(client.config().clone(), stolen);
     let err = thief.get_access_token(SHOPPING_API).await.unwrap_err();
@@ -306,4 +306,355 @@ async fn a_refreshed_id_token_about_another_user_ends_the_session() {
         "{err}"
     );
     assert!(!client.is_authenticated().await.unwrap());
+}
+
+// --- Requests Logto is bound to refuse are refused locally, before anything is sent. ---
+
+const UNKNOWN_API: &str = "https://unknown.example.com/api";
+
+#[tokio::test]
+async fn a_resource_not_in_the_config_is_refused_before_any_request() {
+    let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
+    let client = signed_in(&idp).await;
+    let refresh_token = client.get_refresh_token().await.unwrap();
+    idp.reset_stats().await;
+
+    for err in [
+        client.get_access_token(UNKNOWN_API).await.unwrap_err(),
+        client
+            .get_access_token_claims(UNKNOWN_API)
+            .await
+            .unwrap_err(),
+        client
+            .get_access_token_for_organization(UNKNOWN_API, ORG_ACME)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, LogtoError::ResourceNotConfigured { resource } if resource == UNKNOWN_API),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("resources") && message.contains("sign the user in again"),
+            "{message}"
+        );
+        assert!(!err.needs_sign_in());
+    }
+    assert_eq!(idp.stats().await.token, 0, "nothing was sent");
+    assert_eq!(client.get_refresh_token().await.unwrap(), refresh_token);
+    client.get_access_token(SHOPPING_API).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_resource_added_to_the_config_after_sign_in_needs_a_new_sign_in() {
+    let idp = TestIdp::start().await;
+    let before = logto::LogtoConfig::builder(idp.endpoint(), WEB_APP_ID)
+        .app_secret(logto_test_support::WEB_APP_SECRET)
+        .resources([SHOPPING_API])
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(before, MemoryStorage::new());
+    sign_in(&idp, &client, ALICE).await.unwrap();
+
+    // The app is redeployed with one more API; the user's session was granted the old ones.
+    let after = logto::LogtoConfig::builder(idp.endpoint(), WEB_APP_ID)
+        .app_secret(logto_test_support::WEB_APP_SECRET)
+        .resources([SHOPPING_API, STORE_API])
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(after, copy_of(client.storage()).await);
+    idp.reset_stats().await;
+    let err = client.get_access_token(STORE_API).await.unwrap_err();
+    assert!(
+        matches!(&err, LogtoError::ResourceNotConfigured { resource } if resource == STORE_API),
+        "{err:?}"
+    );
+    assert_eq!(idp.stats().await.token, 0, "nothing was sent");
+    client.get_access_token(SHOPPING_API).await.unwrap();
+
+    // Signed in again, the session has it.
+    sign_in(&idp, &client, ALICE).await.unwrap();
+    client.get_access_token(STORE_API).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_empty_organization_id_is_refused_before_any_request() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    idp.reset_stats().await;
+    for err in [
+        client.get_organization_token("").await.unwrap_err(),
+        client.get_organization_token_claims(" ").await.unwrap_err(),
+        client
+            .get_access_token_for_organization(SHOPPING_API, "")
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, LogtoError::InvalidArgument(m) if m.contains("organization id")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(idp.stats().await.token, 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn organization_requests_without_the_organizations_scope_send_nothing() {
+    let idp = TestIdp::start().await;
+    let config = logto::LogtoConfig::builder(idp.endpoint(), WEB_APP_ID)
+        .app_secret(logto_test_support::WEB_APP_SECRET)
+        .resources([SHOPPING_API])
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(config, MemoryStorage::new());
+    sign_in(&idp, &client, ALICE).await.unwrap();
+    idp.reset_stats().await;
+    for err in [
+        client.get_organization_token(ORG_ACME).await.unwrap_err(),
+        client
+            .get_access_token_for_organization(SHOPPING_API, ORG_ACME)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, LogtoError::MissingOrganizationsScope),
+            "{err}"
+        );
+    }
+    assert_eq!(idp.stats().await.token, 0, "nothing was sent");
+}
+
+// --- A failed refresh keeps the refresh token, unless Logto says the grant is gone. ---
+
+#[tokio::test]
+async fn refused_and_failed_refreshes_keep_the_refresh_token() {
+    let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
+    let client = signed_in(&idp).await;
+    let refresh_token = client.get_refresh_token().await.unwrap();
+    for over in [
+        json!({"raw": {"status": 400, "body": {"error": "invalid_request", "error_description": "nope"}}}),
+        json!({"raw": {"status": 401, "body": {"error": "invalid_client"}}}),
+        json!({"raw": {"status": 500, "content_type": "text/html", "body": "<html>down</html>"}}),
+        json!({"raw": {"status": 200, "body": {"unexpected": true}}}),
+    ] {
+        idp.override_next_token_response(over.clone()).await;
+        let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+        assert!(!err.needs_sign_in(), "{over}: {err}");
+        assert!(client.is_authenticated().await.unwrap(), "{over}");
+        assert_eq!(
+            client.get_refresh_token().await.unwrap(),
+            refresh_token,
+            "{over}"
+        );
+    }
+    client.get_access_token(SHOPPING_API).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreadable_stored_id_token_fails_before_the_refresh_token_is_spent() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let mut stored = stored_session(client.storage()).await;
+    let id_token = stored["id_token"].clone();
+    stored["id_token"] = json!("not-a-jwt");
+    stored["access_tokens"] = json!({});
+    store_session(client.storage(), &stored).await;
+    idp.reset_stats().await;
+
+    let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert!(matches!(err, LogtoError::InvalidToken { .. }), "{err:?}");
+    assert_eq!(
+        idp.stats().await.token,
+        0,
+        "the refresh token was not spent"
+    );
+
+    // Repaired, the session refreshes with the refresh token it still has.
+    stored["id_token"] = id_token;
+    store_session(client.storage(), &stored).await;
+    client.get_access_token(SHOPPING_API).await.unwrap();
+}
+
+/// A storage whose next session write fails when armed.
+#[derive(Default)]
+struct FailingWrites {
+    inner: MemoryStorage,
+    fail_next: std::sync::atomic::AtomicBool,
+}
+
+impl logto::Storage for FailingWrites {
+    async fn get(&self, key: logto::StorageKey) -> Result<Option<String>, logto::BoxError> {
+        self.inner.get(key).await
+    }
+    async fn set(&self, key: logto::StorageKey, value: String) -> Result<(), logto::BoxError> {
+        if key == logto::StorageKey::Tokens
+            && self
+                .fail_next
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err("the session store is down".into());
+        }
+        self.inner.set(key, value).await
+    }
+    async fn delete(&self, key: logto::StorageKey) -> Result<(), logto::BoxError> {
+        self.inner.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_session_write_failing_after_a_refresh_does_not_lose_the_rotated_refresh_token() {
+    let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
+    let client = LogtoClient::new(builder(&idp).build().unwrap(), FailingWrites::default());
+    sign_in(&idp, &client, ALICE).await.unwrap();
+    let refresh_token = client.get_refresh_token().await.unwrap();
+
+    client
+        .storage()
+        .fail_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert!(matches!(err, LogtoError::Storage(_)), "{err:?}");
+    // The store still has the spent refresh token; this process remembers the rotated one and
+    // uses it instead (reusing the spent one would revoke the grant).
+    assert_eq!(client.get_refresh_token().await.unwrap(), refresh_token);
+    client.get_access_token(SHOPPING_API).await.unwrap();
+    assert_ne!(client.get_refresh_token().await.unwrap(), refresh_token);
+    client.get_access_token(STORE_API).await.unwrap();
+    assert!(client.is_authenticated().await.unwrap());
+}
+
+// --- clear_access_token, whether or not Logto rotates the refresh token. ---
+
+/// The IdP, with Logto's refresh token rotation rule for `web-app` (see
+/// testing/idp/lib/refresh-rotation.mjs): a traditional web app gets the same refresh token back
+/// until 70 % of its lifetime has passed; public clients get a new one every time.
+async fn idp_with_logto_rotation() -> TestIdp {
+    TestIdp::start_with(json!({
+        "refresh_token_reuse_grace_seconds": 0,
+        "clients": [
+            {
+                "client_id": WEB_APP_ID,
+                "client_secret": logto_test_support::WEB_APP_SECRET,
+                "token_endpoint_auth_method": "client_secret_basic",
+                "refresh_token_rotation": "logto"
+            },
+            {
+                "client_id": logto_test_support::PUBLIC_APP_ID,
+                "token_endpoint_auth_method": "none",
+                "refresh_token_rotation": "logto"
+            }
+        ]
+    }))
+    .await
+}
+
+/// A signed-in client of the public app (a native or single-page app's client id).
+async fn signed_in_public(idp: &TestIdp) -> LogtoClient {
+    let config = logto::LogtoConfig::builder(idp.endpoint(), logto_test_support::PUBLIC_APP_ID)
+        .resources([SHOPPING_API, STORE_API])
+        .scopes(["shopping:read", "store:read"])
+        .build()
+        .unwrap();
+    let client = LogtoClient::new(config, MemoryStorage::new());
+    sign_in(idp, &client, ALICE).await.unwrap();
+    client
+}
+
+/// Refreshes, clears, refreshes again, a few times: each clear costs one refresh at Logto and
+/// yields a new token. Returns whether the refresh token changed on the first refresh.
+async fn clear_forces_refreshes(idp: &TestIdp, client: &LogtoClient) -> bool {
+    let initial_refresh_token = client.get_refresh_token().await.unwrap();
+    idp.reset_stats().await;
+    let mut previous = client.get_access_token(SHOPPING_API).await.unwrap();
+    let rotated = client.get_refresh_token().await.unwrap() != initial_refresh_token;
+    for round in 1..=3 {
+        client.clear_access_token().await.unwrap();
+        let next = client.get_access_token(SHOPPING_API).await.unwrap();
+        assert_ne!(next, previous, "round {round}: the cleared token came back");
+        assert_eq!(idp.stats().await.refresh_token_grants, round + 1);
+        previous = next;
+    }
+    // The grant is alive.
+    client.fetch_user_info().await.unwrap();
+    rotated
+}
+
+#[tokio::test]
+async fn clear_access_token_forces_a_refresh_when_logto_returns_the_same_refresh_token() {
+    let idp = idp_with_logto_rotation().await;
+    let client = signed_in(&idp).await;
+    assert!(
+        !clear_forces_refreshes(&idp, &client).await,
+        "a web app keeps its refresh token"
+    );
+}
+
+#[tokio::test]
+async fn clear_access_token_forces_a_refresh_when_logto_rotates_the_refresh_token() {
+    let idp = idp_with_logto_rotation().await;
+    let client = signed_in_public(&idp).await;
+    assert!(
+        clear_forces_refreshes(&idp, &client).await,
+        "a public client gets a new refresh token"
+    );
+}
+
+/// Two requests of one session through their own copies of it, at once, then each again.
+async fn stale_copies_share_the_session(idp: &TestIdp, signed_in: &LogtoClient) {
+    let config = signed_in.config().clone();
+    let first = LogtoClient::new(config.clone(), copy_of(signed_in.storage()).await);
+    let second = LogtoClient::new(config, copy_of(signed_in.storage()).await);
+    idp.reset_stats().await;
+    let (a, b) = tokio::join!(
+        first.get_access_token(SHOPPING_API),
+        second.get_access_token(STORE_API)
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+    first.clear_access_token().await.unwrap();
+    first.get_access_token(STORE_API).await.unwrap();
+    second.clear_access_token().await.unwrap();
+    second.get_access_token(SHOPPING_API).await.unwrap();
+    assert_eq!(idp.stats().await.refresh_token_grants, 4);
+    second.fetch_user_info().await.unwrap();
+}
+
+#[tokio::test]
+async fn stale_copies_of_a_session_work_when_logto_returns_the_same_refresh_token() {
+    let idp = idp_with_logto_rotation().await;
+    let client = signed_in(&idp).await;
+    stale_copies_share_the_session(&idp, &client).await;
+}
+
+#[tokio::test]
+async fn stale_copies_of_a_session_work_when_logto_rotates_the_refresh_token() {
+    let idp = idp_with_logto_rotation().await;
+    let client = signed_in_public(&idp).await;
+    stale_copies_share_the_session(&idp, &client).await;
+}
+
+#[tokio::test]
+async fn clear_access_token_in_another_process_forces_a_refresh_when_logto_returns_the_same_refresh_token()
+ {
+    // Two processes (each with its own config, so its own refresh bookkeeping) serve one session
+    // from a shared store.
+    let idp = idp_with_logto_rotation().await;
+    let storage = std::sync::Arc::new(MemoryStorage::new());
+    let first = LogtoClient::new(builder(&idp).build().unwrap(), storage.clone());
+    let second = LogtoClient::new(builder(&idp).build().unwrap(), storage);
+    sign_in(&idp, &first, ALICE).await.unwrap();
+    let refresh_token = first.get_refresh_token().await.unwrap();
+
+    let token = first.get_access_token(SHOPPING_API).await.unwrap();
+    assert_eq!(first.get_refresh_token().await.unwrap(), refresh_token);
+    second.clear_access_token().await.unwrap();
+    idp.reset_stats().await;
+    let next = first.get_access_token(SHOPPING_API).await.unwrap();
+    assert_ne!(
+        next, token,
+        "the token cleared in the other process came back"
+    );
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
 }

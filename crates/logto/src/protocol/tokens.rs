@@ -116,6 +116,10 @@ pub(crate) struct SessionTokens {
     pub(crate) refresh_token: Option<String>,
     #[serde(default)]
     pub(crate) access_tokens: BTreeMap<String, CachedAccessToken>,
+    /// The API resources the sign-in was granted (the configured ones at sign-in); `None` for
+    /// sessions stored before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) resources: Option<Vec<String>>,
 }
 
 impl fmt::Debug for SessionTokens {
@@ -162,6 +166,13 @@ impl CachedAccessToken {
 }
 
 impl SessionTokens {
+    /// Whether the sign-in was granted `resource` (assumed when not recorded).
+    pub(crate) fn has_resource(&self, resource: &str) -> bool {
+        self.resources
+            .as_ref()
+            .is_none_or(|granted| granted.iter().any(|r| r == resource))
+    }
+
     /// The fresh cached token for `target`, if any.
     pub(crate) fn fresh_access_token(&self, target: &TokenTarget, now: u64) -> Option<&str> {
         self.access_tokens
@@ -247,6 +258,7 @@ mod tests {
             id_token: "secret-id-token".into(),
             refresh_token: Some("secret-refresh".into()),
             access_tokens: BTreeMap::new(),
+            resources: None,
         };
         tokens.access_tokens.insert(
             "https://api".into(),

@@ -2,8 +2,6 @@
 //! tiny misbehaving servers.
 #![allow(dead_code)]
 
-use std::time::Duration;
-
 use logto::{LogtoClient, LogtoConfig, LogtoConfigBuilder, MemoryStorage, Storage, UserInfoScope};
 use logto_test_support::{SHOPPING_API, STORE_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,7 +35,6 @@ pub fn builder(idp: &TestIdp) -> LogtoConfigBuilder {
             "read:projects",
         ])
         .resources([SHOPPING_API, STORE_API])
-        .jwks_min_refresh_interval(Duration::ZERO)
 }
 
 pub fn client(idp: &TestIdp) -> LogtoClient {
