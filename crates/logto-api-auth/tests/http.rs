@@ -2,8 +2,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::routing::get;
 use logto_api_auth::{
@@ -95,7 +93,6 @@ async fn profile(auth: RequireAuth) -> axum::Json<Value> {
 async fn server(m: &MockIssuer) -> String {
     let v = Validator::builder(&m.endpoint)
         .resource(RESOURCE)
-        .jwks_min_refresh_interval(Duration::ZERO)
         .build()
         .await
         .unwrap();

@@ -7,7 +7,6 @@ pub mod keys;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -18,11 +17,10 @@ pub use keys::{TestKey, b64, jwks, sign_with_header};
 
 pub const RESOURCE: &str = "https://shopping.example.com/api";
 
-/// A validator for [`RESOURCE`] at `endpoint` that refetches the keys on any unknown `kid`.
+/// A validator for [`RESOURCE`] at `endpoint`, with the production defaults.
 pub async fn validator(endpoint: &str) -> Validator {
     Validator::builder(endpoint)
         .resource(RESOURCE)
-        .jwks_min_refresh_interval(Duration::ZERO)
         .build()
         .await
         .unwrap()
