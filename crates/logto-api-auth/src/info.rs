@@ -64,10 +64,31 @@ impl AuthInfo {
         }
     }
 
-    /// `sub`: the user id (absent for machine-to-machine tokens).
+    /// `sub`, as signed: the user's id for a user's token, and the application's own id for a
+    /// machine-to-machine (client credentials) token, which Logto issues with `sub` =
+    /// `client_id`. To know which user is calling, use [`AuthInfo::user_id`].
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
         self.inner.subject.as_deref()
+    }
+
+    /// The user the token was issued for: `sub`, except on a machine-to-machine token (see
+    /// [`AuthInfo::is_machine_to_machine`]), where no user is involved and this is `None`.
+    #[must_use]
+    pub fn user_id(&self) -> Option<&str> {
+        if self.is_machine_to_machine() {
+            None
+        } else {
+            self.subject()
+        }
+    }
+
+    /// True for a token an application obtained for itself (client credentials): Logto sets its
+    /// `sub` to the application's id, the same as `client_id`. A user's token has the user's id
+    /// as `sub` and the application's as `client_id`.
+    #[must_use]
+    pub fn is_machine_to_machine(&self) -> bool {
+        self.inner.client_id.is_some() && self.inner.subject == self.inner.client_id
     }
 
     /// `client_id`: the application the token was issued to.

@@ -39,7 +39,29 @@
 //!   `auth.keys_unavailable`, not 401: the client's token is not at fault.
 //!   Once keys are loaded, fetch failures keep the old keys.
 //! * **Organizations.** A token for another organization than the route's
-//!   is `invalid_token` (wrong audience), not `insufficient_scope`.
+//!   is `invalid_token` (wrong audience), not `insufficient_scope`. An
+//!   organization token (`aud` = `urn:logto:organization:<id>`) needs an
+//!   organization audience; an organization-level API resource token (`aud` =
+//!   the API, plus an `organization_id` claim) is a token for the API, and
+//!   [`AuthInfo::require_organization`] checks its organization. Logto also
+//!   puts the API scopes a user holds through organization roles, of every
+//!   organization, on the plain token for the API: a scope that must hold in
+//!   one organization needs the organization-level token and
+//!   `require_organization`.
+//! * **Machine-to-machine tokens.** Logto sets `sub` to the application's id
+//!   (= `client_id`) on client-credentials tokens:
+//!   [`AuthInfo::user_id`] is `None` for them, [`AuthInfo::subject`] is
+//!   `sub` as signed.
+//! * **Key rotation.** Logto signs with a new key as soon as it rotates (it
+//!   keeps publishing the previous one). A token whose `kid` the validator
+//!   does not hold makes it fetch the JWKS again, at most once per
+//!   [`jwks_min_refresh_interval`](ValidatorBuilder::jwks_min_refresh_interval)
+//!   (default 30 s, so that a flood of made-up `kid`s costs Logto one request
+//!   per interval): when the validator fetched the JWKS less than that
+//!   before the rotation, tokens signed with the new key are `invalid_token`
+//!   until the interval has passed since that fetch, then the first one
+//!   fetches the new key and passes. Tokens signed with the previous key pass
+//!   while Logto publishes it.
 //! * **Key material** only comes from the discovered `jwks_uri`: `jku`,
 //!   `x5u`, `jwk`, `x5c` and any `crit` header are refused. An RSA JWK
 //!   without `alg` is taken as RS256.

@@ -134,7 +134,10 @@ impl ValidatorBuilder {
     }
 
     /// Shortest time between two JWKS fetches triggered by unknown `kid`s
-    /// (default 30 s).
+    /// (default 30 s). It bounds the load a flood of made-up `kid`s puts on
+    /// Logto, and also how long, after Logto rotates its signing key, tokens
+    /// signed with the new key can be refused: until this long after the
+    /// validator's last fetch.
     pub fn jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
         self.min_refresh_interval = interval;
         self
