@@ -16,7 +16,10 @@
 //! * `GET /api/shopping` — needs `shopping:read`
 //! * `POST /api/shopping` — needs `shopping:write`
 //! * `GET /api/organizations/{id}/projects` — an organization token for
-//!   organization `{id}`
+//!   organization `{id}` (`aud` = `urn:logto:organization:{id}`)
+//! * `GET /api/organizations/{id}/shopping` — an organization-level token for
+//!   `API_RESOURCE` in organization `{id}` (its `organization_id` claim), with
+//!   `shopping:read`
 //! * `GET /health` — no token
 //!
 //! Failures answer 401/403 with `WWW-Authenticate` and
@@ -79,6 +82,22 @@ async fn projects(auth: AuthInfo, Path(id): Path<String>) -> Result<Json<Value>,
     })))
 }
 
+/// Organization-level API resource: a token for `API_RESOURCE` requested with an
+/// `organization_id` carries that organization; a plain token for the API carries none, and is
+/// refused here even when it has the scope (Logto grants on it the scopes of the user's roles in
+/// every organization).
+async fn organization_items(
+    auth: RequireAuth<ShoppingRead>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AuthError> {
+    auth.require_organization(&id)?;
+    Ok(Json(json!({
+        "organization_id": id,
+        "sub": auth.subject(),
+        "items": [{"id": 1, "name": "printer paper"}],
+    })))
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -127,6 +146,7 @@ async fn main() {
             "/api/organizations/{id}/projects",
             get(projects).route_layer(AuthLayer::new(organizations)),
         )
+        .route("/api/organizations/{id}/shopping", get(organization_items))
         .route("/health", get(|| async { "ok" }))
         .with_state(validator);
 

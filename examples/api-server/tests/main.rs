@@ -1,9 +1,11 @@
-//! The api-server example as a process, against the test IdP, with real
-//! resource and organization access tokens.
+//! The api-server example as a process, against the test IdP and (in
+//! `real_logto`) the real Logto, with real resource and organization access
+//! tokens.
 
 #[path = "../../../crates/logto-api-auth/tests/support/idp.rs"]
 #[allow(dead_code)]
 mod idp;
+mod real_logto;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -32,10 +34,15 @@ struct Server {
 }
 
 async fn start(idp: &TestIdp) -> Server {
+    start_with(idp.endpoint(), SHOPPING_API).await
+}
+
+/// The example for the Logto at `endpoint` and the API resource `resource`.
+async fn start_with(endpoint: &str, resource: &str) -> Server {
     let port = free_port();
     let child = tokio::process::Command::new(binary())
-        .env("LOGTO_ENDPOINT", idp.endpoint())
-        .env("API_RESOURCE", SHOPPING_API)
+        .env("LOGTO_ENDPOINT", endpoint)
+        .env("API_RESOURCE", resource)
         .env("PORT", port.to_string())
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -109,6 +116,27 @@ async fn api_server_with_real_tokens() {
     let (status, _, body) = call("GET", &projects(ORG_ACME), Some(&org_token)).await;
     assert_eq!(status, 200);
     assert_eq!(body["organization_id"], ORG_ACME);
+    // Organization-level API resource token.
+    let org_resource_token = grant.organization_resource_token(ORG_ACME).await;
+    let shopping = |org: &str| format!("{b}/api/organizations/{org}/shopping");
+    let (status, _, body) = call("GET", &shopping(ORG_ACME), Some(&org_resource_token)).await;
+    assert_eq!(
+        (status, &body["organization_id"]),
+        (200, &Value::from(ORG_ACME))
+    );
+    for (url, token) in [
+        (shopping("org-globex"), &org_resource_token),
+        (shopping(ORG_ACME), &token),
+        (shopping(ORG_ACME), &org_token),
+        (projects(ORG_ACME), &org_resource_token),
+    ] {
+        let (status, _, body) = call("GET", &url, Some(token)).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (401, &Value::from("invalid_token")),
+            "{url}"
+        );
+    }
     assert_eq!(
         call("GET", &projects("org-globex"), Some(&org_token))
             .await
