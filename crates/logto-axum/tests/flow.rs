@@ -4,7 +4,8 @@
 mod support;
 
 use logto_test_support::{
-    ALICE, BOB, Browser, ORG_ACME, ORG_GLOBEX, SHOPPING_API, TestIdp, location, set_cookies,
+    ALICE, BOB, Browser, ORG_ACME, ORG_GLOBEX, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET,
+    location, set_cookies,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -137,6 +138,66 @@ async fn sign_in_use_tokens_and_sign_out() {
         .await
         .unwrap();
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The grant is revoked at the IdP (here by revoking its refresh token, which revokes the whole
+/// grant, the cached userinfo access token included): `Authenticated<UserInfo>` signs the visitor
+/// out instead of failing on userinfo's `401 invalid_token`.
+#[tokio::test]
+async fn a_grant_revoked_at_the_idp_signs_the_visitor_out_of_userinfo_pages() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+    let (browser, script) = (Browser::new(), Browser::new());
+    for browser in [&browser, &script] {
+        app.sign_in(browser, &idp, ALICE).await;
+        let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+    }
+    let discovery: serde_json::Value =
+        reqwest::get(idp.url("/oidc/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    for browser in [&browser, &script] {
+        let refresh_token = browser
+            .get(&app.url("/debug/refresh-token"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let revoked = reqwest::Client::new()
+            .post(discovery["revocation_endpoint"].as_str().unwrap())
+            .basic_auth(WEB_APP_ID, Some(WEB_APP_SECRET))
+            .form(&[
+                ("token", refresh_token.as_str()),
+                ("token_type_hint", "refresh_token"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(revoked.status().is_success());
+    }
+
+    let response = browser.get(&app.url("/protected/userinfo")).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "signed out, not an error: {}",
+        response.text().await.unwrap()
+    );
+    assert_eq!(
+        location(&response),
+        "/sign-in?return_to=%2Fprotected%2Fuserinfo"
+    );
+    let (status, body) = script.get_json(&app.url("/protected/userinfo")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body, json!({ "error": "not_authenticated" }));
+    for browser in [&browser, &script] {
+        let (_, home) = browser.get_json(&app.url("/")).await;
+        assert_eq!(home["authenticated"], false);
+    }
 }
 
 #[tokio::test]
