@@ -8,14 +8,21 @@ use axum::routing::get;
 use axum::{Json, Router};
 use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
 use logto_axum::{Auth, Authenticated, Logto, LogtoBuilder, Rejection};
-use logto_test_support::{Browser, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
+use logto_test_support::{
+    Browser, LogtoBrowser, SHOPPING_API, TestIdp, User, WEB_APP_ID, WEB_APP_SECRET, location,
+};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tower_sessions::{MemoryStore, SessionStore};
 
 /// A running test app.
 pub struct App {
+    /// Where this instance listens.
     pub base_url: String,
+    /// Where users see the app (its `Logto` base URL): `base_url`, unless several instances serve
+    /// one public URL.
+    pub public_base_url: String,
     pub logto: Logto,
     server: tokio::task::JoinHandle<()>,
 }
@@ -36,6 +43,54 @@ impl App {
     pub async fn sign_in(&self, browser: &Browser, idp: &TestIdp, user: (&str, &str)) -> String {
         let (sign_in, callback) = (self.url("/sign-in"), self.url("/callback"));
         browser.sign_in(idp, &sign_in, &callback, user).await
+    }
+
+    /// Signs `user` in with `browser` through this app's `/sign-in` at the real Logto, where
+    /// `at_logto` is the browser's cookie jar on Logto's side; returns where the callback
+    /// redirected to.
+    pub async fn sign_in_at_logto(
+        &self,
+        browser: &Browser,
+        at_logto: &LogtoBrowser,
+        user: &User,
+    ) -> String {
+        self.sign_in_from_at_logto(browser, at_logto, user, &self.url("/sign-in"))
+            .await
+    }
+
+    /// Like [`sign_in_at_logto`](Self::sign_in_at_logto), from `sign_in_url` (the app's sign-in
+    /// route with its query).
+    pub async fn sign_in_from_at_logto(
+        &self,
+        browser: &Browser,
+        at_logto: &LogtoBrowser,
+        user: &User,
+        sign_in_url: &str,
+    ) -> String {
+        let response = browser.get(sign_in_url).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{sign_in_url}");
+        let callback = at_logto.sign_in(&location(&response), user).await;
+        assert!(
+            callback.starts_with(&self.logto.callback_url()),
+            "Logto did not come back to the callback: {callback}"
+        );
+        let response = browser.get(&self.url_of(&callback)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "the callback failed: {}",
+            response.text().await.unwrap()
+        );
+        location(&response)
+    }
+
+    /// `url` (under the app's base URL) on this instance: several instances may serve one base
+    /// URL, as behind a load balancer.
+    pub fn url_of(&self, url: &str) -> String {
+        match url.strip_prefix(self.public_base_url.trim_end_matches('/')) {
+            Some(path) => self.url(path),
+            None => url.to_owned(),
+        }
     }
 }
 
@@ -62,7 +117,20 @@ pub async fn start_app<S: SessionStore + Clone>(
 ) -> App {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let logto = configure(Logto::builder(config, &base_url))
+    start_app_on(listener, &base_url, config, store, configure).await
+}
+
+/// Starts an app on `listener` whose users see it at `public_base_url` (its own address, or that
+/// of another instance of the app, as behind a load balancer).
+pub async fn start_app_on<S: SessionStore + Clone>(
+    listener: TcpListener,
+    public_base_url: &str,
+    config: LogtoConfig,
+    store: S,
+    configure: impl FnOnce(LogtoBuilder) -> LogtoBuilder,
+) -> App {
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let logto = configure(Logto::builder(config, public_base_url))
         .build()
         .unwrap();
     let app = routes().merge(logto.router()).layer(logto.layer(store));
@@ -71,6 +139,7 @@ pub async fn start_app<S: SessionStore + Clone>(
     });
     App {
         base_url,
+        public_base_url: public_base_url.to_owned(),
         logto,
         server,
     }
