@@ -46,9 +46,17 @@
 //! back an older copy of them.
 //!
 //! Several processes can share one store (Redis: `RedisStore`, feature `redis`, plain or over TLS
-//! with `rediss://`). Logto revokes the whole grant when a rotated-out refresh token is used
-//! again, so a refresh must never run in two processes at once for one session: give
-//! [`LogtoBuilder::refresh_lock`] a [`RefreshLock`] shared by the processes (`RedisStore` is one).
+//! with `rediss://`). Logto gives a traditional web app the same refresh token back until 70 % of
+//! its lifetime has passed, and a new one on every refresh from then on; a rotated-out refresh
+//! token used again more than 3 seconds later makes Logto revoke the whole grant. So a refresh
+//! must never run in two processes at once for one session: give [`LogtoBuilder::refresh_lock`] a
+//! [`RefreshLock`] shared by the processes (`RedisStore` is one).
+//!
+//! A grant revoked in Logto (the user's sessions ended in Logto Console, or a reused refresh
+//! token) shows at the next request to Logto: the next refresh, or userinfo, whose access token
+//! is revoked with the grant. The visitor is then signed out (a redirect to sign-in, or `401` for
+//! a script), not shown an error. Pages that only read the ID-token claims need no request to
+//! Logto and do not notice until then.
 
 mod error;
 mod extract;

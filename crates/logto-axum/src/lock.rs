@@ -5,8 +5,9 @@ use std::fmt;
 use crate::BoxError;
 
 /// An exclusive lock shared by every process of the app, taken around a token refresh so that two
-/// processes never spend the same refresh token (Logto revokes the whole grant when a rotated-out
-/// refresh token is used again).
+/// processes never spend the same refresh token (Logto rotates a traditional web app's refresh
+/// token once past 70 % of its lifetime, and revokes the whole grant when a rotated-out refresh
+/// token is used again more than 3 seconds later).
 ///
 /// `RedisStore` (feature `redis`) implements it. Within one process the
 /// [`LogtoClient`](logto::LogtoClient) already runs one refresh at a time per session, so an app
