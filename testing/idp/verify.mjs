@@ -180,13 +180,19 @@ async function main() {
     console.error('code exchange scope:', tokens.scope);
     assert.ok(tokens.refresh_token, 'refresh token');
     const idToken = decodeJwt(tokens.id_token);
-    assert.deepEqual(Object.keys(idToken.header).sort(), ['alg', 'kid', 'typ']);
+    assert.deepEqual(Object.keys(idToken.header), ['alg', 'typ', 'kid']);
     assert.equal(idToken.header.alg, 'ES384');
     assert.equal(idToken.header.typ, 'JWT');
     assert.equal(idToken.header.kid, jwks.keys[0].kid);
     const claims = idToken.payload;
     assert.equal(claims.sub, 'user-alice');
     assert.equal(claims.nonce, 'n-1');
+    // at_hash (OIDC Core §3.1.3.6), as Logto's oidc-provider fork writes it: ES384 → SHA-384.
+    const sha384 = crypto.createHash('sha384').update(tokens.access_token).digest();
+    assert.equal(claims.at_hash, sha384.subarray(0, 24).toString('base64url'));
+    // The address members keep Logto's camelCase names.
+    assert.equal(claims.address.streetAddress, '1 Rabbit Hole');
+    assert.equal(claims.address.postalCode, '12345');
     assert.equal(claims.aud, 'web-app');
     assert.equal(claims.username, 'alice');
     assert.equal(claims.email, 'alice@example.com');
@@ -206,7 +212,7 @@ async function main() {
     assert.equal(me.sub, 'user-alice');
     assert.deepEqual(me.custom_data, { plan: 'pro', theme: 'dark' });
     assert.equal(me.identities.github.userId, 'gh-1');
-    assert.equal(me.sso_identities[0].identityId, 'sso-1');
+    assert.deepEqual(me.sso_identities, [{ issuer: 'https://sso.example.com', identityId: 'sso-1', detail: {} }]);
     assert.equal(me.organization_data[0].id, 'org-acme');
 
     // Refresh for a resource: a JWT access token.
@@ -235,8 +241,12 @@ async function main() {
     // A resource that was not granted.
     const notGranted = await token(issuer, { grant_type: 'refresh_token', refresh_token: refresh, resource: 'https://nope.example.com' });
     assert.equal(notGranted.status, 400);
-    assert.equal(notGranted.body.error, 'invalid_target');
-    assert.equal(notGranted.body.code, 'oidc.invalid_target');
+    assert.deepEqual(notGranted.body, {
+      code: 'oidc.invalid_target',
+      message: 'Invalid resource indicator.',
+      error: 'invalid_target',
+      error_description: 'resource indicator is missing, or unknown',
+    });
 
     // Organization token.
     const org = await token(issuer, { grant_type: 'refresh_token', refresh_token: refresh, organization_id: 'org-acme' });
@@ -246,7 +256,8 @@ async function main() {
     assert.equal(orgAt.header.typ, 'at+jwt');
     assert.equal(orgAt.payload.aud, 'urn:logto:organization:org-acme');
     assert.equal(orgAt.payload.scope, 'read:projects write:projects');
-    assert.equal(orgAt.payload.organization_id, 'org-acme');
+    // Logto adds `organization_id` only to organization-level API resource tokens.
+    assert.equal(orgAt.payload.organization_id, undefined);
 
     const orgScoped = await token(issuer, { grant_type: 'refresh_token', refresh_token: refresh, organization_id: 'org-acme', scope: 'read:projects' });
     assert.equal(orgScoped.status, 200, JSON.stringify(orgScoped.body));
@@ -273,7 +284,13 @@ async function main() {
     await new Promise((r) => setTimeout(r, 4200));
     const reuse = await token(issuer, { grant_type: 'refresh_token', refresh_token: refresh });
     assert.equal(reuse.status, 400);
-    assert.equal(reuse.body.error, 'invalid_grant');
+    assert.deepEqual(reuse.body, {
+      code: 'oidc.invalid_grant',
+      message: 'Grant request is invalid.',
+      error_uri: 'https://openid.sh/debug/invalid_grant',
+      error: 'invalid_grant',
+      error_description: 'grant request is invalid',
+    });
     const afterRevoke = await token(issuer, { grant_type: 'refresh_token', refresh_token: next.body.refresh_token });
     assert.equal(afterRevoke.body.error, 'invalid_grant', 'grant revoked');
     const meRevoked = await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${next.body.access_token}` } });
@@ -302,6 +319,7 @@ async function main() {
     assert.equal(bobId.header.kid, kid);
     assert.equal(bobId.header.alg, 'RS256');
     assert.equal(bobId.payload.name, null);
+    assert.equal(bobId.payload.created_at, 1704164645678, 'created_at is never null in Logto');
     const bobStore = await token(issuer, { grant_type: 'refresh_token', refresh_token: bobTokens.body.refresh_token, resource: STORE }, { clientId: 'public-app', secret: null });
     assert.equal(bobStore.status, 200, JSON.stringify(bobStore.body));
     assert.equal(decodeJwt(bobStore.body.access_token).payload.scope, '');

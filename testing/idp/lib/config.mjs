@@ -10,6 +10,13 @@ export const ORGANIZATION_RESOURCE = 'urn:logto:resource:organizations';
 export const ORGANIZATIONS_SCOPE = 'urn:logto:scope:organizations';
 /** Logto's scope for the `organization_roles` claim. */
 export const ORGANIZATION_ROLES_SCOPE = 'urn:logto:scope:organization_roles';
+/** Logto's scope for session management through its account API: it maps to no claim. */
+export const SESSIONS_SCOPE = 'urn:logto:scope:sessions';
+/** The claims a tenant may put in ID tokens (core-kit `extendedIdTokenClaims`). */
+const EXTENDED_CLAIMS = [
+  'custom_data', 'identities', 'sso_identities', 'roles', 'organizations', 'organization_data',
+  'organization_roles',
+];
 /** Audience of an organization token: `urn:logto:organization:<id>`. */
 export const organizationAudience = (id) => `urn:logto:organization:${id}`;
 
@@ -28,6 +35,10 @@ const DEFAULT_RESOURCES = [
 // claim is returned as null, like Logto, for the claims Logto always returns).
 const USER_META_KEYS = new Set(['id', 'password', 'api_scopes', 'organizations']);
 
+// Claims Logto computes, never stores: `email_verified` is `Boolean(primaryEmail)` and
+// `phone_number_verified` is `Boolean(primaryPhone)` (packages/core/src/oidc/scope.ts).
+const DERIVED_CLAIMS = ['email_verified', 'phone_number_verified'];
+
 const DEFAULT_USERS = [
   {
     id: 'user-alice',
@@ -38,21 +49,20 @@ const DEFAULT_USERS = [
     created_at: CREATED_AT_MS,
     updated_at: UPDATED_AT_MS,
     email: 'alice@example.com',
-    email_verified: true,
     phone_number: '+15555550100',
-    phone_number_verified: true,
+    // Logto's `profile.address` (@logto/schemas addressGuard): its members keep their camelCase
+    // names in the claim, as scope.ts snake-cases only the top-level claim names.
     address: {
       formatted: '1 Rabbit Hole, Wonderland',
-      street_address: '1 Rabbit Hole',
+      streetAddress: '1 Rabbit Hole',
       locality: 'Wonderland',
-      postal_code: '12345',
+      postalCode: '12345',
       country: 'UK',
     },
     custom_data: { plan: 'pro', theme: 'dark' },
     identities: { github: { userId: 'gh-1', details: { email: 'alice@github.example' } } },
-    sso_identities: [
-      { issuer: 'https://sso.example.com', identityId: 'sso-1', ssoConnectorId: 'conn-1', detail: {} },
-    ],
+    // Exactly what scope.ts sends for each row of user_sso_identities: { issuer, identityId, detail }.
+    sso_identities: [{ issuer: 'https://sso.example.com', identityId: 'sso-1', detail: {} }],
     roles: ['admin'],
     // The API scopes her roles grant (intersected with each resource's own scopes).
     api_scopes: ['shopping:read', 'shopping:write', 'store:read'],
@@ -81,6 +91,9 @@ const DEFAULT_USERS = [
     id: 'user-bob',
     username: 'bob',
     password: 'bob-password',
+    // users.created_at / updated_at are `not null`: Logto always sends them.
+    created_at: CREATED_AT_MS,
+    updated_at: CREATED_AT_MS,
     roles: ['viewer'],
     api_scopes: ['shopping:read'],
     organizations: [],
@@ -125,6 +138,9 @@ const DEFAULTS = {
   // the token request's `scope` when sent); "requested" = Logto's exact rule, role scopes ∩ (the
   // `scope` parameter, else the refresh token's scopes).
   organization_token_scopes: 'roles',
+  // The extended claims the tenant's ID token settings enable: Logto's default for a tenant
+  // (schemas/src/seeds/logto-config.ts createDefaultIdTokenConfig). Userinfo has them all anyway.
+  id_token_extended_claims: ['roles', 'organizations', 'organization_roles'],
 };
 
 const KNOWN_KEYS = new Set([...Object.keys(DEFAULTS), 'clients', 'users', 'resources']);
@@ -153,7 +169,8 @@ function integerAtLeast(value, min, name) {
 /**
  * Builds the effective configuration from the user-supplied JSON object (or undefined).
  * Returns { signing_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
- *           refresh_token_reuse_grace_seconds, organization_token_scopes, clients, users, resources }.
+ *           refresh_token_reuse_grace_seconds, organization_token_scopes, id_token_extended_claims,
+ *           clients, users, resources }.
  */
 export function loadConfig(input = {}) {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) fail('must be a JSON object');
@@ -175,6 +192,10 @@ export function loadConfig(input = {}) {
   if (!['roles', 'requested'].includes(config.organization_token_scopes)) {
     fail('"organization_token_scopes" must be "roles" or "requested"');
   }
+  if (!Array.isArray(config.id_token_extended_claims)
+    || !config.id_token_extended_claims.every((claim) => EXTENDED_CLAIMS.includes(claim))) {
+    fail(`"id_token_extended_claims" must be an array of ${EXTENDED_CLAIMS.join(', ')}`);
+  }
 
   config.resources = mergeBy(DEFAULT_RESOURCES, input.resources, 'indicator', 'resources');
   for (const resource of config.resources) {
@@ -185,9 +206,16 @@ export function loadConfig(input = {}) {
     if (typeof user.id !== 'string' || typeof user.password !== 'string') {
       fail(`user ${user.username} needs string "id" and "password"`);
     }
+    for (const claim of DERIVED_CLAIMS) {
+      if (user[claim] !== undefined) {
+        fail(`user ${user.username}: "${claim}" is not configurable (Logto derives it from the address or number being set)`);
+      }
+    }
     return {
       api_scopes: [],
       organizations: [],
+      created_at: CREATED_AT_MS,
+      updated_at: CREATED_AT_MS,
       ...user,
     };
   });

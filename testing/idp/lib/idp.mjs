@@ -18,7 +18,7 @@ export const STAT_NAMES = [
 export class Idp {
   constructor(config) {
     this.config = config;
-    this.accounts = new Accounts(config.users);
+    this.accounts = new Accounts(config.users, config.id_token_extended_claims);
     this.store = new Store();
     this.cookieKeys = [crypto.randomBytes(32).toString('base64url')];
     this.signingAlg = config.signing_alg;

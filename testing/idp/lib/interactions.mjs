@@ -1,7 +1,7 @@
 // The interaction (sign-in) routes, outside the /oidc mount:
 //   GET  /interaction/:uid        login prompt → the sign-in page; consent prompt → auto-granted
 //   POST /interaction/:uid/login  checks the credentials (wrong → the page again, with #error)
-//   GET  /interaction/:uid/abort  ends the interaction with access_denied
+//   GET  /interaction/:uid/abort  ends the interaction with Logto's oidc.aborted error
 //
 // Consent is never shown: like a Logto first-party app, the requested OIDC scopes are granted,
 // and each requested resource gets requested scopes ∩ its scopes ∩ the user's role scopes (the
@@ -50,10 +50,9 @@ export async function handleInteraction(idp, req, res, pathname) {
   const { uid, prompt, params } = interaction;
 
   if (action === '/abort' && req.method === 'GET') {
-    await provider.interactionFinished(req, res, {
-      error: 'access_denied',
-      error_description: 'End-User aborted interaction',
-    }, { mergeWithLastSubmission: false });
+    // Logto's cancellation (DELETE /api/interaction, routes/interaction/index.ts): the result
+    // `{ error: 'oidc.aborted' }`, so the client gets `error=oidc.aborted` and no description.
+    await provider.interactionFinished(req, res, { error: 'oidc.aborted' }, { mergeWithLastSubmission: false });
     return;
   }
 

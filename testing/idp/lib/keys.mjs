@@ -25,13 +25,30 @@ function keyPairFor(alg) {
 }
 
 /**
- * A fresh signing key: `{ kid, alg, privateKey (KeyObject), jwk (private JWK with kid/alg/use) }`.
- * `kidPrefix` lets foreign keys be recognisable in logs.
+ * Logto's `kid` (packages/core/src/utils/jwks.ts calculateKid): base64url SHA-256 of the JSON of
+ * the key's required public members.
  */
-export function generateSigningKey(alg, kidPrefix = 'key') {
+function logtoKid(jwk) {
+  const components = {
+    RSA: { e: jwk.e, kty: 'RSA', n: jwk.n },
+    EC: { crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y },
+    OKP: { crv: jwk.crv, kty: 'OKP', x: jwk.x },
+  }[jwk.kty];
+  return crypto.createHash('sha256').update(JSON.stringify(components)).digest('base64url');
+}
+
+/**
+ * A fresh signing key: `{ kid, alg, privateKey (KeyObject), jwk (private JWK with kid/alg/use) }`.
+ * The IdP's own keys get Logto's `kid`; foreign keys (`foreign` prefix) a recognisable
+ * `foreign-<alg>-<random>` one.
+ */
+export function generateSigningKey(alg, kidPrefix) {
   const { privateKey } = keyPairFor(alg);
-  const kid = `${kidPrefix}-${alg.toLowerCase()}-${crypto.randomBytes(6).toString('base64url')}`;
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
+  const exported = privateKey.export({ format: 'jwk' });
+  const kid = kidPrefix
+    ? `${kidPrefix}-${alg.toLowerCase()}-${crypto.randomBytes(6).toString('base64url')}`
+    : logtoKid(exported);
+  const jwk = { ...exported, kid, alg, use: 'sig' };
   return { kid, alg, privateKey, jwk };
 }
 

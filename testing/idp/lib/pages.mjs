@@ -75,13 +75,3 @@ export async function postLogoutSuccessSource(ctx) {
   ctx.type = 'html';
   ctx.body = layout('Signed out', '<h1 id="signed-out">You are signed out.</h1>');
 }
-
-/**
- * oidc-provider `renderError`: errors that cannot be redirected to the client (unknown client,
- * unregistered redirect_uri…). The error fields are in `pre#error` as JSON.
- */
-export async function renderError(ctx, out) {
-  ctx.type = 'html';
-  ctx.body = layout('Error', `<h1>oops! something went wrong</h1>
-<pre id="error">${escapeHtml(JSON.stringify(out, null, 2))}</pre>`);
-}

@@ -9,8 +9,9 @@ import Provider, { errors } from 'oidc-provider';
 
 import { SCOPE_CLAIMS } from './accounts.mjs';
 import { SIGNING_ALGS } from './config.mjs';
+import { logtoErrorBodies } from './errors.mjs';
 import { refreshTokenGrant } from './refresh-grant.mjs';
-import { logoutSource, postLogoutSuccessSource, renderError } from './pages.mjs';
+import { logoutSource, postLogoutSuccessSource } from './pages.mjs';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -33,26 +34,8 @@ export function redirectUriMatches(value, registered) {
   });
 }
 
-/** Adds Logto's `code` and `message` members to oidc-provider's JSON error bodies. */
-async function logtoErrorBodies(ctx, next) {
-  await next();
-  const { body } = ctx;
-  if (
-    ctx.status >= 400
-    && body && typeof body === 'object' && !Buffer.isBuffer(body) && typeof body.pipe !== 'function'
-    && typeof body.error === 'string' && body.code === undefined
-  ) {
-    ctx.body = {
-      code: `oidc.${body.error}`,
-      message: body.error_description ?? body.error,
-      ...body,
-    };
-  }
-}
-
 export function buildProvider(idp) {
   const { config, accounts } = idp;
-  const scopes = ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).filter((s) => s !== 'openid')];
 
   const provider = new Provider(idp.issuer, {
     adapter: idp.store.adapterFactory(),
@@ -66,19 +49,29 @@ export function buildProvider(idp) {
       id_token_signed_response_alg: idp.signingAlg,
     },
     clientBasedCORS: () => true,
-    responseTypes: ['code'],
-    enabledJWA: { idTokenSigningAlgValues: [...SIGNING_ALGS] },
+    enabledJWA: {
+      // Logto's list plus EdDSA, which this IdP can sign with (Logto signs with ES384 or RS256).
+      idTokenSigningAlgValues: [...SIGNING_ALGS],
+      // oidc-provider 8's default, the list Logto's discovery document shows.
+      clientAuthSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA'],
+    },
+    // Logto's discovery document also has these (oidc-provider 8 wrote `false` where 9 omits it).
+    discovery: { request_parameter_supported: false },
 
     findAccount: accounts.findAccount,
+    // Logto's `claims: userClaims`: the scopes are the claim-defined ones (no `scopes` option).
     claims: SCOPE_CLAIMS,
-    scopes,
-    // Like Logto: the scopes' claims go into the ID token too (not only userinfo); the
-    // "needs userinfo" claims are kept out of it by claimsOf().
+    // Like Logto: the scopes' claims go into the ID token too (not only userinfo); which extended
+    // claims (custom_data, identities…) do is the tenant's ID token setting (see accounts.mjs).
     conformIdTokenClaims: false,
-    // Logto's extra authorization request parameters (shown on the login page).
-    extraParams: ['interaction_mode', 'first_screen', 'identifier', 'direct_sign_in', 'organization_id', 'one_time_token'],
+    // Logto's extra authorization request parameters (ExtraParamsKey; shown on the login page).
+    extraParams: [
+      'interaction_mode', 'first_screen', 'direct_sign_in', 'organization_id', 'login_hint',
+      'ui_locales', 'identifier', 'one_time_token', 'google_one_tap_credential',
+    ],
 
-    pkce: { required: () => true },
+    // Logto's rule (init.ts): PKCE S256 for every client but client_secret_basic ones.
+    pkce: { required: (_ctx, client) => client.clientAuthMethod !== 'client_secret_basic' },
     rotateRefreshToken: true,
     // Refresh tokens only with offline_access (oidc-provider drops offline_access from the request
     // unless prompt includes consent).
@@ -95,12 +88,17 @@ export function buildProvider(idp) {
     },
 
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    renderError,
+    // Logto answers errors that cannot go back to the client as JSON too (init.ts renderError);
+    // logtoErrorBodies then adds `code` and `message`.
+    renderError: async (ctx, out) => {
+      ctx.body = out;
+    },
 
     formats: {
       customizers: {
-        // Logto's JWT access tokens always carry `scope` (possibly ""), plus `organization_id`
-        // for organization-level resource tokens (see refresh-grant.mjs).
+        // Logto's JWT access tokens always carry `scope` (possibly ""; its oidc-provider fork
+        // reverted the `scope || undefined` of formats/jwt.js), plus `organization_id` for
+        // organization-level API resource tokens (extra-token-claims.ts; see refresh-grant.mjs).
         jwt: async (_ctx, token, jwt) => {
           jwt.payload.scope ??= token.scope ?? '';
           Object.assign(jwt.payload, idp.extraAccessTokenClaims.get(token));
@@ -113,6 +111,10 @@ export function buildProvider(idp) {
       userinfo: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      // Enabled in Logto: only shows in discovery here (no client has a backchannel_logout_uri).
+      backchannelLogout: { enabled: true },
+      // Not enabled in Logto (oidc-provider 8's default); oidc-provider 9 enables it by default.
+      dPoP: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: {
         enabled: true,
@@ -121,7 +123,7 @@ export function buildProvider(idp) {
         useGrantedResource: async () => false,
         getResourceServerInfo: async (_ctx, indicator) => {
           const info = idp.resourceServerInfo(indicator);
-          if (!info) throw new errors.InvalidTarget(`resource indicator "${indicator}" is not registered`);
+          if (!info) throw new errors.InvalidTarget();
           return info;
         },
       },

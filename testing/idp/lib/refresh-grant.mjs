@@ -1,12 +1,20 @@
-// The refresh_token grant, Logto flavour.
+// The refresh_token grant, Logto flavour: packages/core/src/oidc/grants/refresh-token.ts (itself
+// a fork of oidc-provider's handler) and grants/utils.ts.
 //
-// Replaces oidc-provider's own handler to add what Logto adds on top of it:
-//  - organization tokens (`organization_id` parameter, with or without `resource`);
+// What Logto adds on top of oidc-provider's handler:
+//  - organization tokens (`organization_id` parameter, with or without `resource`), RFC 0001;
 //  - a reuse grace period: a rotated-out refresh token is still accepted for
-//    `refresh_token_reuse_grace_seconds` after its rotation; reused later, it is rejected with
-//    invalid_grant and the whole grant is revoked (every stored token of it stops working).
-// Everything else follows oidc-provider's behaviour: rotation on every use, scope down-scoping,
-// RFC 8707 resource selection among the resources granted at authorization.
+//    `refresh_token_reuse_grace_seconds` after its rotation (Logto: 3 s, in its database adapter,
+//    queries/oidc-model-instance.ts); reused later, it is rejected with invalid_grant and the
+//    whole grant is revoked (every stored token of it stops working).
+// Where this handler differs from Logto's (see the README's "Where each shape comes from"):
+//  - it rotates on every use, unless the client's `refresh_token_rotation` is "logto"
+//    (refresh-rotation.mjs: Logto rotates public clients' tokens, and confidential clients' only
+//    past 70 % of their lifetime);
+//  - it validates the request (organization membership, resource) before rotating, so a refused
+//    request leaves the refresh token usable (Logto checks the resource after rotating);
+//  - organization token scopes follow `organization_token_scopes` ("requested" is Logto's rule).
+// The error bodies are Logto's (oidc-provider's errors, the same descriptions).
 
 import { errors } from 'oidc-provider';
 // The ID token assembly (claims per granted scope) is internal to oidc-provider; the version is
@@ -40,7 +48,7 @@ export function refreshTokenGrant(idp) {
   return async function refreshTokenGrantHandler(ctx) {
     const { provider, client, params } = ctx.oidc;
 
-    if (!params.refresh_token) throw new InvalidRequest("missing required parameter 'refresh_token'");
+    if (params.refresh_token === undefined) throw new InvalidRequest("missing required parameter 'refresh_token'");
     if (Array.isArray(params.resource)) {
       throw new InvalidTarget('only a single resource indicator value must be requested/resolved during Access Token Request');
     }
@@ -80,11 +88,12 @@ export function refreshTokenGrant(idp) {
     if (organizationId) {
       membership = idp.accounts.membership(user, organizationId);
       if (!membership) {
+        // grants/utils.ts checkOrganizationAccess: a 403.
         throw withStatus(new AccessDenied('user is not a member of the organization'), 403);
       }
       if (!refreshToken.scopes.has(ORGANIZATIONS_SCOPE)) {
-        // oidc-provider's InsufficientScope is a 403; the documented Logto answer here is a 400.
-        throw withStatus(new InsufficientScope('refresh token missing required scope', ORGANIZATIONS_SCOPE), 400);
+        // oidc-provider's InsufficientScope: a 403, with `scope` in the body.
+        throw new InsufficientScope('refresh token missing required scope', ORGANIZATIONS_SCOPE);
       }
     }
     if (requested && (!organizationId || logtoScoping)) {
@@ -96,11 +105,11 @@ export function refreshTokenGrant(idp) {
     const resource = params.resource;
     let resourceServer;
     if (resource) {
-      if (!refreshToken.resourceIndicators.has(resource)) {
-        throw new InvalidTarget(`resource indicator "${resource}" was not granted at authorization`);
-      }
+      // oidc-provider's resolve_resource.js and Logto's getResourceServerInfo: no description of
+      // their own ("resource indicator is missing, or unknown").
+      if (!refreshToken.resourceIndicators.has(resource)) throw new InvalidTarget();
       const info = idp.resourceServerInfo(resource);
-      if (!info) throw new InvalidTarget(`resource indicator "${resource}" is not registered`);
+      if (!info) throw new InvalidTarget();
       resourceServer = new provider.ResourceServer(resource, info);
     }
 
@@ -144,14 +153,15 @@ export function refreshTokenGrant(idp) {
     const scope = requested ?? refreshToken.scopes;
 
     if (organizationId && !resource) {
-      // Organization token: aud urn:logto:organization:<id>, scopes from the organization roles.
+      // Organization token (grants/utils.ts handleOrganizationToken): aud
+      // urn:logto:organization:<id>, scopes from the organization roles, no extra claim.
       const audience = organizationAudience(organizationId);
       const roleScopes = membership.scopes ?? [];
       at.resourceServer = new provider.ResourceServer(audience, idp.jwtAccessTokenInfo(audience, roleScopes));
       const filter = logtoScoping ? scope : requested;
       at.scope = roleScopes.filter((s) => !filter || filter.has(s)).join(' ');
-      idp.extraAccessTokenClaims.set(at, { organization_id: organizationId });
     } else if (resource && organizationId) {
+      // extra-token-claims.ts getExtraTokenClaimsForOrganizationApiResource: `organization_id`.
       // Organization-level API resource: scopes from the organization roles for that resource.
       at.resourceServer = resourceServer;
       const orgScopes = new Set(membership.resource_scopes?.[resource] ?? []);

@@ -1,6 +1,7 @@
 // The token endpoint's test hooks (a Koa middleware inside oidc-provider, before its routes):
 //  - counts the grants by grant_type for /__test/stats;
-//  - adds `typ: "JWT"` to ID token headers, as Logto has it;
+//  - makes the ID token what Logto's oidc-provider fork issues: `typ: "JWT"` in its header and an
+//    `at_hash` claim (oidc-provider 9 dropped both);
 //  - applies the one-shot override set with POST /__test/next-token-response.
 //
 // Override document (all members optional):
@@ -11,6 +12,8 @@
 //   id_token_header:   { ... }  merged into the ID token's header (null deletes a member)
 //   id_token_signing:  "idp" (default) | "none" | "foreign" | "tamper"
 // The ID token is rewritten whenever any id_token_* member is present and the response has one.
+
+import * as crypto from 'node:crypto';
 
 import { decodeCompact, mergeWithDeletes, replacePayload, signCompact } from './keys.mjs';
 
@@ -63,16 +66,44 @@ export function rewriteIdToken(idp, idToken, over) {
   }
 }
 
+/** The hash OpenID Connect's `at_hash` uses for a JWS algorithm (oidc-token-hash). */
+function hashFor(alg, crv) {
+  if (alg === 'EdDSA') return crv === 'Ed448' ? 'shake256' : 'sha512';
+  return { 256: 'sha256', 384: 'sha384', 512: 'sha512' }[alg.slice(-3)];
+}
+
+/** `at_hash` of `accessToken`: the left half of its hash, base64url (OIDC Core §3.1.3.6). */
+export function atHash(accessToken, alg, crv) {
+  const name = hashFor(alg, crv);
+  const digest = name === 'shake256'
+    ? crypto.createHash(name, { outputLength: 114 }).update(accessToken).digest()
+    : crypto.createHash(name).update(accessToken).digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
 /**
- * Logto's ID tokens carry `typ: "JWT"` in their header ({alg, typ, kid}); oidc-provider's do not,
- * so the ID token is re-signed, with the same key, with that header.
+ * Logto's ID tokens, from its oidc-provider fork (8.x, models/id_token.js and helpers/jwt.js),
+ * carry `typ: "JWT"` in their header ({alg, typ, kid}) and, from the token endpoint (code and
+ * refresh grants alike), an `at_hash` of the access token issued with them, after `nonce`.
+ * oidc-provider 9 writes neither, so the ID token is re-signed, with the same key, with both.
  */
-function withJwtTyp(idp, idToken) {
+function asLogtoIssuesIt(idp, idToken, accessToken) {
   const { header, payload } = decodeCompact(idToken);
-  if (header.typ !== undefined) return idToken;
   const key = idp.keys.find((k) => k.kid === header.kid);
   if (!key) return idToken;
-  return signCompact({ alg: header.alg, typ: 'JWT', ...header }, payload, key);
+  let claims = payload;
+  if (typeof accessToken === 'string' && payload.at_hash === undefined) {
+    const hash = atHash(accessToken, key.alg, key.jwk.crv);
+    claims = {};
+    // Logto's order: the account's claims, then nonce, at_hash (sid), then aud exp iat iss.
+    for (const [name, value] of Object.entries(payload)) {
+      if (name === 'aud' && claims.at_hash === undefined) claims.at_hash = hash;
+      claims[name] = value;
+      if (name === 'nonce') claims.at_hash = hash;
+    }
+    claims.at_hash ??= hash;
+  }
+  return signCompact({ alg: header.alg, typ: 'JWT', ...header }, claims, key);
 }
 
 function sendRaw(ctx, raw) {
@@ -105,7 +136,7 @@ export function tokenEndpointMiddleware(idp) {
 
     if (ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
     let body = { ...ctx.body };
-    if (typeof body.id_token === 'string') body.id_token = withJwtTyp(idp, body.id_token);
+    if (typeof body.id_token === 'string') body.id_token = asLogtoIssuesIt(idp, body.id_token, body.access_token);
     if (!over) {
       ctx.body = body;
       return;
