@@ -127,32 +127,11 @@ impl UserData for IdTokenClaims {
 }
 
 impl UserData for UserInfo {
-    /// Fetches userinfo with the cached access token. When Logto refuses that token
-    /// (`401 invalid_token`: revoked with the grant, e.g. an administrator ended the user's
-    /// sessions), the cached access tokens are forgotten and userinfo is fetched once more with a
-    /// refreshed one: a dead grant then ends the session ([`LogtoError::SessionExpired`], so the
-    /// visitor is signed out), a live one answers.
+    /// Fetches userinfo from Logto; a grant revoked in Logto ends the session
+    /// ([`LogtoError::SessionExpired`], so the visitor is signed out).
     async fn load(auth: &Auth) -> Result<Self, LogtoError> {
-        match auth.fetch_user_info().await {
-            Err(error) if is_refused_userinfo_token(&error) => {
-                auth.clear_access_token().await?;
-                auth.fetch_user_info().await
-            }
-            result => result,
-        }
+        auth.fetch_user_info().await
     }
-}
-
-/// Whether Logto's userinfo endpoint refused the access token (`401`, `invalid_token`).
-fn is_refused_userinfo_token(error: &LogtoError) -> bool {
-    matches!(
-        error,
-        LogtoError::UnexpectedResponse {
-            operation: "userinfo",
-            status: 401,
-            ..
-        }
-    )
 }
 
 /// Seed 001's `authenticated(shouldRedirect, fetchUserInfo)` decorator as an extractor.

@@ -695,26 +695,14 @@ async fn short_lived_access_tokens_refresh_in_turn_across_instances() {
 /// Makes Logto see the web app's refresh tokens as past 70 % of their lifetime (their issue time
 /// moved 40 days back, their expiry kept), the point from which Logto rotates a traditional web
 /// app's refresh token on every use. Logto offers no way to do this but its database.
-fn age_refresh_tokens(world: &World) {
-    let path = std::env::var(logto_test_support::logto::INSTANCE_ENV).expect("a running Logto");
-    let instance: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+async fn age_refresh_tokens(logto: &RealLogto, world: &World) {
     let sql = format!(
         "update oidc_model_instances \
          set payload = jsonb_set(payload, '{{iat}}', to_jsonb((payload->>'iat')::bigint - 40 * 86400)) \
          where model_name = 'RefreshToken' and payload->>'clientId' = '{}'",
         world.web_app.id.replace('\'', "''")
     );
-    let output = std::process::Command::new(instance["psql"].as_str().unwrap())
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-d"])
-        .arg(instance["database_url"].as_str().unwrap())
-        .args(["-c", &sql])
-        .output()
-        .expect("run psql");
-    assert!(
-        output.status.success(),
-        "aging the refresh tokens failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    logto.sql(&sql).await;
 }
 
 /// Past 70 % of its lifetime, Logto rotates a traditional web app's refresh token and consumes
@@ -726,7 +714,7 @@ async fn an_aging_refresh_token_rotates_once_across_instances() {
         return;
     };
     let first = refresh_token(&t.on_a, &t.a).await;
-    age_refresh_tokens(&t.world);
+    age_refresh_tokens(&t.logto, &t.world).await;
 
     let response = t.on_a.get(&t.a.url("/debug/clear-access-tokens")).await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -154,14 +154,29 @@ impl<S: Storage> LogtoClient<S> {
 
     /// The user's claims from Logto's userinfo endpoint, including `custom_data`, `identities`,
     /// `sso_identities` and `organization_data`. Refuses an answer about another user.
+    ///
+    /// When Logto refuses the cached access token (`401`: it was revoked with the grant, for
+    /// example when an administrator ended the user's sessions), the cached access tokens are
+    /// forgotten and userinfo is asked once more with a refreshed one: a revoked grant then ends
+    /// the session ([`LogtoError::SessionExpired`]), a live one answers.
     pub async fn fetch_user_info(&self) -> Result<UserInfo, LogtoError> {
-        let access_token = self.get_access_token("").await?;
-        let user_info = self.provider().userinfo(&access_token).await?;
+        let user_info = match self.userinfo_once().await {
+            Err(LogtoError::UnexpectedResponse { status: 401, .. }) => {
+                self.clear_access_token().await?;
+                self.userinfo_once().await?
+            }
+            result => result?,
+        };
         let claims = self.get_id_token_claims().await?;
         if user_info.sub != claims.sub {
             return Err(LogtoError::UserInfoSubjectMismatch);
         }
         Ok(user_info)
+    }
+
+    async fn userinfo_once(&self) -> Result<UserInfo, LogtoError> {
+        let access_token = self.get_access_token("").await?;
+        self.provider().userinfo(&access_token).await
     }
 
     /// An access token for the API `resource` (`""`: the opaque token for userinfo). Cached until a

@@ -495,6 +495,15 @@ async fn a_grant_revoked_in_logto_ends_the_session() {
     assert!(matches!(error, LogtoError::SessionExpired), "{error}");
     assert!(error.needs_sign_in());
     assert!(!client.is_authenticated().await.unwrap());
+
+    // Logto also revokes the cached userinfo token with the grant: the client refreshes and
+    // learns that the grant is gone, rather than failing on Logto's 401.
+    sign_in(&logto, &client, &world.alice).await;
+    client.fetch_user_info().await.unwrap();
+    logto.revoke_user_grants(&world.alice.id).await;
+    let error = client.fetch_user_info().await.unwrap_err();
+    assert!(matches!(error, LogtoError::SessionExpired), "{error}");
+    assert!(!client.is_authenticated().await.unwrap());
 }
 
 #[tokio::test]

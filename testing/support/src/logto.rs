@@ -553,16 +553,22 @@ impl RealLogto {
             quote(&detail.to_string()),
             quote(connector_id),
         );
+        self.sql(&sql).await;
+    }
+
+    /// Runs SQL in Logto's database, for what Logto offers no API for (an SSO identity, the age of
+    /// a refresh token). Panics when it fails.
+    pub async fn sql(&self, sql: &str) {
         let output = Command::new(&self.instance.psql)
             .args(["-v", "ON_ERROR_STOP=1", "-q", "-d"])
             .arg(&self.instance.database_url)
-            .args(["-c", &sql])
+            .args(["-c", sql])
             .output()
             .await
             .expect("run psql");
         assert!(
             output.status.success(),
-            "inserting an SSO identity failed: {}",
+            "SQL in Logto's database failed: {}\n{sql}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
