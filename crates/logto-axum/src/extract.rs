@@ -151,8 +151,8 @@ impl UserData for UserInfo {
 ///
 /// async fn custom_data(
 ///     Authenticated { user, .. }: Authenticated<UserInfo>,
-/// ) -> Json<serde_json::Value> {
-///     Json(user.custom_data.unwrap_or_default())
+/// ) -> Json<serde_json::Map<String, serde_json::Value>> {
+///     Json(user.custom_data.into_option().unwrap_or_default())
 /// }
 ///
 /// async fn shopping_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Rejection> {
