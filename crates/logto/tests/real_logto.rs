@@ -397,6 +397,41 @@ async fn clear_access_token_asks_logto_again_when_the_refresh_token_does_not_rot
     assert_ne!(second, third);
 }
 
+/// The same with two processes (two configs) over one session store: one clears, the other must
+/// not hand out the cleared token from its memory of its own last refresh.
+#[tokio::test]
+async fn clear_access_token_in_another_process_asks_logto_again() {
+    let Some((logto, world)) = world().await else {
+        return;
+    };
+    let store = std::sync::Arc::new(MemoryStorage::new());
+    let process = || {
+        LogtoClient::new(
+            builder(&logto, &world, &world.web_app).build().unwrap(),
+            store.clone(),
+        )
+    };
+    let (one, two) = (process(), process());
+    sign_in(&logto, &one, &world.alice).await;
+
+    let first = one
+        .get_access_token(&world.shopping.indicator)
+        .await
+        .unwrap();
+    two.clear_access_token().await.unwrap();
+    let second = one
+        .get_access_token(&world.shopping.indicator)
+        .await
+        .unwrap();
+    assert_ne!(first, second, "a new token from Logto, not the cleared one");
+    assert_eq!(
+        two.get_access_token(&world.shopping.indicator)
+            .await
+            .unwrap(),
+        second
+    );
+}
+
 /// A public client (SPA) has no secret and gets a new refresh token on every refresh.
 #[tokio::test]
 async fn a_public_client_signs_in_and_follows_refresh_token_rotation() {
@@ -440,8 +475,6 @@ async fn a_resource_outside_the_config_is_refused_locally_and_the_session_surviv
     let Some((logto, world)) = world().await else {
         return;
     };
-    let client = client(&logto, &world);
-    sign_in(&logto, &client, &world.alice).await;
     let other = logto
         .create_api_resource(
             &format!("https://{}.example.com/api", logto.unique("other")),
@@ -449,30 +482,38 @@ async fn a_resource_outside_the_config_is_refused_locally_and_the_session_surviv
             None,
         )
         .await;
+    // The SPA is where Logto would spend the refresh token: it rotates on every use.
+    for app in [&world.web_app, &world.spa] {
+        let client = LogtoClient::new(
+            builder(&logto, &world, app).build().unwrap(),
+            MemoryStorage::new(),
+        );
+        sign_in(&logto, &client, &world.alice).await;
 
-    let error = client.get_access_token(&other.indicator).await.unwrap_err();
-    assert!(
-        matches!(error, LogtoError::ResourceNotConfigured { .. }),
-        "{error}"
-    );
-    let error = client
-        .get_access_token_for_organization(&other.indicator, &world.acme)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, LogtoError::ResourceNotConfigured { .. }),
-        "{error}"
-    );
-
-    // Twice, so that a spent refresh token would show.
-    for _ in 0..2 {
-        client.clear_access_token().await.unwrap();
-        client
-            .get_access_token(&world.shopping.indicator)
+        let error = client.get_access_token(&other.indicator).await.unwrap_err();
+        assert!(
+            matches!(error, LogtoError::ResourceNotConfigured { .. }),
+            "{error}"
+        );
+        let error = client
+            .get_access_token_for_organization(&other.indicator, &world.acme)
             .await
-            .unwrap();
+            .unwrap_err();
+        assert!(
+            matches!(error, LogtoError::ResourceNotConfigured { .. }),
+            "{error}"
+        );
+
+        // Twice, so that a spent refresh token would show.
+        for _ in 0..2 {
+            client.clear_access_token().await.unwrap();
+            client
+                .get_access_token(&world.shopping.indicator)
+                .await
+                .unwrap();
+        }
+        assert!(client.is_authenticated().await.unwrap());
     }
-    assert!(client.is_authenticated().await.unwrap());
 }
 
 #[tokio::test]
