@@ -1,5 +1,5 @@
 //! An API protected by Logto access tokens: the Rust port of Logto's
-//! "API protection" guide (seed 004).
+//! API protection guide (Python).
 //!
 //! ```text
 //! LOGTO_ENDPOINT=https://tenant.logto.app \

@@ -1,4 +1,5 @@
-//! The sample web app: seed 001's Flask sample in axum, on `logto-axum`.
+//! The sample web app: the Flask sample of Logto's guide to adding authentication to a Python
+//! web app, in axum, on `logto-axum`.
 //!
 //! ```text
 //! scripts/dev.sh                     # a local test Logto and this app, nothing to configure

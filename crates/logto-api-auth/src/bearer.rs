@@ -2,7 +2,7 @@ use crate::AuthError;
 
 /// Takes the token out of an `Authorization` header value.
 ///
-/// Rules (seed 004's, made strict):
+/// Rules (those of Logto's API protection guide, made strict):
 /// * absent or empty (after trimming) → `auth.authorization_header_missing`;
 /// * fewer or more than two space-separated parts (`Bearer` alone,
 ///   `Bearer a b`) or a token with characters outside RFC 6750's
@@ -12,7 +12,7 @@ use crate::AuthError;
 ///
 /// **Case:** the scheme is matched case-insensitively (`bearer` and `BEARER`
 /// are accepted), as RFC 7235 §2.1 requires of authentication schemes;
-/// seed 004 compared it case-sensitively. Several spaces between scheme and
+/// the guide's Python code compared it case-sensitively. Several spaces between scheme and
 /// token are allowed (RFC 6750's `1*SP`); tabs are not.
 ///
 /// ```

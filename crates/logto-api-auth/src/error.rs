@@ -94,7 +94,8 @@ impl AuthError {
         }
     }
 
-    /// The error code of the JSON body (seed 004's codes, plus RFC 6750's).
+    /// The error code of the JSON body (the codes of Logto's API protection guide, plus
+    /// RFC 6750's).
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {

@@ -1,6 +1,6 @@
 //! Protect an API with Logto access tokens.
 //!
-//! Port of Logto's "API protection" guide (seed 004) for Rust, faster and
+//! Port of Logto's API protection guide (Python) to Rust, faster and
 //! stricter:
 //!
 //! * [`Validator`] — framework-agnostic. Built from the Logto endpoint
@@ -10,8 +10,8 @@
 //!   never `none` or HMAC), then `typ` (`at+jwt`), `iss`, `aud`, `exp`,
 //!   `nbf`/`iat` with leeway, and scopes. Valid tokens are cached until
 //!   they expire, so a hot token costs one hash-map lookup.
-//! * [`extract_bearer`] — the `Authorization: Bearer` header, with seed
-//!   004's error codes.
+//! * [`extract_bearer`] — the `Authorization: Bearer` header, with the
+//!   guide's error codes.
 //! * [`AuthError`] — status, code, safe message and `WWW-Authenticate`
 //!   (RFC 6750) for every failure.
 //! * With the `axum` feature (default): [`RequireAuth`] extractor with
@@ -21,12 +21,12 @@
 //! # Decisions
 //!
 //! * **Scheme case.** `bearer` and `BEARER` are accepted: RFC 7235 §2.1 makes
-//!   authentication schemes case-insensitive. Seed 004 compared `Bearer`
-//!   case-sensitively; everything else about its error codes is kept.
+//!   authentication schemes case-insensitive. The Python guide compared
+//!   `Bearer` case-sensitively; everything else about its error codes is kept.
 //! * **Header strictness.** Exactly `<scheme> 1*SP <token>`; a third part, a
 //!   tab, a character outside RFC 6750's `b64token` or two `Authorization`
-//!   headers are `auth.authorization_token_invalid_format` (the seed
-//!   silently used the second word).
+//!   headers are `auth.authorization_token_invalid_format` (the Python
+//!   guide silently used the second word).
 //! * **Answers.** 401 with `WWW-Authenticate: Bearer` (no `error` attribute
 //!   when no bearer credentials were sent, RFC 6750 §3.1),
 //!   `error="invalid_request"` for a malformed header, `error="invalid_token"`

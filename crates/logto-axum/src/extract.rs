@@ -1,4 +1,5 @@
-//! The extractors: [`Auth`] (the visitor's client) and [`Authenticated`] (seed 001's decorator).
+//! The extractors: [`Auth`] (the visitor's client) and [`Authenticated`] (the `@authenticated`
+//! decorator of Logto's Python web-app guide).
 
 use std::future::Future;
 use std::ops::Deref;
@@ -134,7 +135,8 @@ impl UserData for UserInfo {
     }
 }
 
-/// Seed 001's `authenticated(shouldRedirect, fetchUserInfo)` decorator as an extractor.
+/// The `authenticated(shouldRedirect, fetchUserInfo)` decorator of Logto's guide to adding
+/// authentication to a Python web app, as an extractor.
 ///
 /// Signed out (or with a session Logto no longer honours), the request is rejected: a browser is
 /// redirected to the sign-in route and back to this page afterwards, a script asking for JSON gets

@@ -1,6 +1,7 @@
 //! # Logto sign-in for axum
 //!
-//! Seed 001's Flask integration, for [axum](https://docs.rs/axum) 0.8:
+//! The Flask integration of Logto's guide to adding authentication to a Python web app, for
+//! [axum](https://docs.rs/axum) 0.8:
 //!
 //! - [`Logto`]: the app-wide handle. [`Logto::router`] serves `/sign-in`, `/callback` and
 //!   `/sign-out`; [`Logto::layer`] adds the session middleware (a [`tower_sessions`] store of your

@@ -1,4 +1,5 @@
-//! [`LogtoClient`]: the per-user facade of seed 000's tutorial.
+//! [`LogtoClient`]: the per-user facade, the Rust form of the `LogtoClient` in Logto's Python SDK
+//! tutorial.
 
 use std::fmt;
 

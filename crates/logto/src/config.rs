@@ -19,8 +19,9 @@ pub const RESERVED_SCOPES: [&str; 3] = ["openid", "offline_access", "profile"];
 /// [`UserInfoScope::Organizations`].
 pub const ORGANIZATIONS_RESOURCE: &str = "urn:logto:resource:organizations";
 
-/// The scopes of Logto's user claims (seed 001's table). Plain strings work wherever a scope is
-/// asked for; this enum names the ones Logto knows.
+/// The scopes of Logto's user claims (the scopes table of Logto's guide to adding authentication to
+/// a Python web app). Plain strings work wherever a scope is asked for; this enum names the ones
+/// Logto knows.
 ///
 /// ```
 /// use logto::UserInfoScope;

@@ -200,10 +200,11 @@ impl Members {
     }
 }
 
-/// The claims of Logto's ID token (seed 001's table), from Logto's `scope.ts`: the base claims of
-/// the granted scopes, plus the "extended" ones the tenant enables in its ID token settings (by
-/// default `roles`, `organizations` and `organization_roles`; `custom_data`, `identities`,
-/// `sso_identities` and `organization_data` only when enabled, else only userinfo has them).
+/// The claims of Logto's ID token (the claims table of Logto's guide to adding authentication to a
+/// Python web app), from Logto's `scope.ts`: the base claims of the granted scopes, plus the
+/// "extended" ones the tenant enables in its ID token settings (by default `roles`, `organizations`
+/// and `organization_roles`; `custom_data`, `identities`, `sso_identities` and `organization_data`
+/// only when enabled, else only userinfo has them).
 ///
 /// Claims of scopes that were not requested are [absent](Claim::Absent); requested ones the user
 /// has no value for are [`null`](Claim::Null). `created_at` and `updated_at` are in
@@ -420,8 +421,9 @@ impl<'de> Deserialize<'de> for UserInfo {
     }
 }
 
-/// A social identity linked to the user (seed 002: the user's account at an OAuth 2.0 provider),
-/// as Logto stores it (`identityGuard` in `@logto/schemas`): `{"userId", "details"?}`.
+/// A social identity linked to the user (through a social connector: the user's account at an
+/// OAuth 2.0 provider such as GitHub), as Logto stores it (`identityGuard` in `@logto/schemas`):
+/// `{"userId", "details"?}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Identity {
@@ -447,8 +449,8 @@ impl<'de> Deserialize<'de> for Identity {
     }
 }
 
-/// An enterprise SSO identity linked to the user (seed 003: the user's account at an OIDC or SAML
-/// IdP). Logto's userinfo sends exactly `{"issuer", "identityId", "detail"}` (`scope.ts`), all
+/// An enterprise SSO identity linked to the user (the user's account at an OIDC or SAML identity
+/// provider). Logto's userinfo sends exactly `{"issuer", "identityId", "detail"}` (`scope.ts`), all
 /// three always (`detail` is `{}` when empty); the SSO connector is not part of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
