@@ -3,6 +3,8 @@
 //! refresh with and without rotation, public clients, sign-out with revocation, and a grant
 //! revoked in Logto. Each test provisions its own apps and users; production defaults throughout.
 
+mod support;
+
 use std::collections::HashMap;
 
 use logto::{
@@ -11,6 +13,7 @@ use logto::{
 };
 use logto_test_support::{App, RealLogto, User, World};
 use serde_json::{Value, json};
+use support::EVERY_USER_INFO_SCOPE;
 use url::Url;
 
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
@@ -23,19 +26,10 @@ async fn world() -> Option<(RealLogto, World)> {
     Some((logto, world))
 }
 
-/// Every user-info scope of seed 001's table, both APIs and their scopes, the organization scopes.
+/// Every user-info scope, both APIs and their scopes, the organization scopes.
 fn builder(logto: &RealLogto, world: &World, app: &App) -> LogtoConfigBuilder {
     let mut builder = LogtoConfig::builder(logto.endpoint(), &app.id)
-        .scopes([
-            UserInfoScope::Email,
-            UserInfoScope::Phone,
-            UserInfoScope::Address,
-            UserInfoScope::CustomData,
-            UserInfoScope::Identities,
-            UserInfoScope::Roles,
-            UserInfoScope::Organizations,
-            UserInfoScope::OrganizationRoles,
-        ])
+        .scopes(EVERY_USER_INFO_SCOPE)
         .scopes([
             "shopping:read",
             "shopping:write",

@@ -14,20 +14,23 @@ pub use logto_test_support::{ALICE, BOB};
 pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
 pub const POST_LOGOUT_URI: &str = "http://127.0.0.1/";
 
+/// The scopes of every user claim Logto has (the table of Logto's guide).
+pub const EVERY_USER_INFO_SCOPE: [UserInfoScope; 8] = [
+    UserInfoScope::Email,
+    UserInfoScope::Phone,
+    UserInfoScope::Address,
+    UserInfoScope::CustomData,
+    UserInfoScope::Identities,
+    UserInfoScope::Roles,
+    UserInfoScope::Organizations,
+    UserInfoScope::OrganizationRoles,
+];
+
 /// The confidential web app of the test IdP with every user-info scope and both APIs.
 pub fn builder(idp: &TestIdp) -> LogtoConfigBuilder {
     LogtoConfig::builder(idp.endpoint(), WEB_APP_ID)
         .app_secret(WEB_APP_SECRET)
-        .scopes([
-            UserInfoScope::Email,
-            UserInfoScope::Phone,
-            UserInfoScope::Address,
-            UserInfoScope::CustomData,
-            UserInfoScope::Identities,
-            UserInfoScope::Roles,
-            UserInfoScope::Organizations,
-            UserInfoScope::OrganizationRoles,
-        ])
+        .scopes(EVERY_USER_INFO_SCOPE)
         .scopes([
             "shopping:read",
             "shopping:write",
