@@ -114,3 +114,8 @@ pub use info::{AuthInfo, ORGANIZATION_AUDIENCE_PREFIX};
 pub use logto_jwt;
 pub use scopes::{ScopeMatch, ScopeRequirement};
 pub use validator::{ExpectedAudience, Validator, ValidatorBuilder};
+
+/// The README's code blocks, compiled by `cargo test --doc` (the example is the axum extractor).
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}

@@ -37,3 +37,8 @@ pub use claims::{Audience, RegisteredClaims, unix_now};
 pub use error::Error;
 pub use jwk::{KeySet, PublicKey};
 pub use token::{Header, UnverifiedToken, VerifiedToken};
+
+/// The README's code blocks, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}

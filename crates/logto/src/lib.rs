@@ -64,3 +64,8 @@ pub use protocol::sign_in::{
     DirectSignIn, FirstScreen, Identifier, InteractionMode, SignInOptions,
 };
 pub use storage::{MemoryStorage, Storage, StorageKey};
+
+/// The README's code blocks, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}
