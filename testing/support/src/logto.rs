@@ -697,7 +697,7 @@ impl LogtoBrowser {
     /// API, and follows Logto's redirects until one leaves Logto; returns that URL. With a Logto
     /// session in this browser already, no sign-in happens (unless `prompt=login`).
     pub async fn sign_in(&self, authorization_url: &str, user: &User) -> String {
-        let first = self.follow(authorization_url).await;
+        let first = self.follow(authorization_url, Forms::Submit).await;
         if !self.on_logto(&first) {
             return first.to_string();
         }
@@ -723,7 +723,7 @@ impl LogtoBrowser {
         .await;
         let submitted = self.experience(Method::POST, "/submit", json!({})).await;
         let next = string(&submitted, "redirectTo");
-        let out = self.follow(&next).await;
+        let out = self.follow(&next, Forms::Submit).await;
         assert!(
             !self.on_logto(&out),
             "after signing in as {}, Logto stayed on its own page {out}",
@@ -736,38 +736,13 @@ impl LogtoBrowser {
     /// Logto): for an authorization URL, the sign-in page chosen by its parameters
     /// (`/sign-in`, `/register`, `/direct/social/<target>?fallback=…`, with `login_hint`…).
     pub async fn first_page(&self, url: &str) -> Url {
-        let mut url = Url::parse(url).unwrap_or_else(|e| panic!("invalid URL {url:?}: {e}"));
-        for _ in 0..MAX_STEPS {
-            if !self.on_logto(&url) {
-                return url;
-            }
-            let response = self
-                .client
-                .get(url.clone())
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
-            let status = response.status();
-            if !status.is_redirection() {
-                assert!(status.is_success(), "Logto answered {status} at {url}");
-                return url;
-            }
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_else(|| panic!("{status} without a Location at {url}"));
-            url = url
-                .join(location)
-                .unwrap_or_else(|e| panic!("bad Location {location:?}: {e}"));
-        }
-        panic!("more than {MAX_STEPS} redirects on Logto");
+        self.follow(url, Forms::Stop).await
     }
 
     /// Follows `url` on Logto (auto-submitted forms such as the sign-out confirmation included)
     /// until a redirect leaves Logto or a page shows; returns that URL.
     pub async fn visit(&self, url: &str) -> String {
-        self.follow(url).await.to_string()
+        self.follow(url, Forms::Submit).await.to_string()
     }
 
     async fn experience(&self, method: Method, path: &str, body: Value) -> Value {
@@ -798,7 +773,7 @@ impl LogtoBrowser {
 
     /// GETs and follows redirects (and auto-submitting forms) while on Logto; stops at a URL off
     /// Logto, or at a Logto page without a form (e.g. the sign-in page), and returns it.
-    async fn follow(&self, start: &str) -> Url {
+    async fn follow(&self, start: &str, forms: Forms) -> Url {
         let mut url = Url::parse(start).unwrap_or_else(|e| panic!("invalid URL {start:?}: {e}"));
         let mut post: Option<Vec<(String, String)>> = None;
         for _ in 0..MAX_STEPS {
@@ -833,7 +808,7 @@ impl LogtoBrowser {
             );
             match Form::first_in(&body) {
                 // oidc-provider's auto-submitting forms (sign-out confirmation).
-                Some(form) if !form.action.is_empty() => {
+                Some(form) if forms == Forms::Submit && !form.action.is_empty() => {
                     url = url
                         .join(&form.action)
                         .unwrap_or_else(|e| panic!("bad form action {:?}: {e}", form.action));
@@ -849,6 +824,13 @@ impl LogtoBrowser {
         }
         panic!("more than {MAX_STEPS} steps on Logto from {start}");
     }
+}
+
+/// Whether [`LogtoBrowser::follow`] submits the forms of the pages it meets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Forms {
+    Submit,
+    Stop,
 }
 
 /// The named inputs anywhere in `html` whose `form` attribute is `form_id`.
