@@ -67,7 +67,8 @@ async function main() {
   };
   const logto = path.join(build, 'logto');
   say('seeding the database');
-  run(path.join(build, 'node-bin', 'node'), ['packages/cli/bin/logto.js', 'db', 'seed'], {
+  // One seed at a time per build: the CLI copies its alteration scripts into the build's tree.
+  run('flock', [path.join(build, 'seed.lock'), path.join(build, 'node-bin', 'node'), 'packages/cli/bin/logto.js', 'db', 'seed'], {
     cwd: logto,
     env,
     log: 'seed.log',
