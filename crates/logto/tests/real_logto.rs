@@ -93,7 +93,7 @@ async fn sign_in_gives_the_claims_of_every_scope() {
     let claims = client.get_id_token_claims().await.unwrap();
     assert_eq!(claims.iss, logto.issuer());
     assert_eq!(claims.sub, world.alice.id);
-    assert_eq!(claims.aud, [world.web_app.id.clone()]);
+    assert_eq!(claims.aud, std::slice::from_ref(&world.web_app.id));
     assert_eq!(claims.name.as_deref(), Some("Alice Liddell"));
     assert_eq!(
         claims.username.as_deref(),
@@ -280,7 +280,10 @@ async fn api_resource_organization_and_organization_level_tokens() {
         .get_access_token_claims(&world.shopping.indicator)
         .await
         .unwrap();
-    assert_eq!(shopping.aud, [world.shopping.indicator.clone()]);
+    assert_eq!(
+        shopping.aud,
+        std::slice::from_ref(&world.shopping.indicator)
+    );
     assert_eq!(shopping.sub, world.alice.id);
     assert_eq!(
         shopping.client_id.as_deref(),
@@ -317,7 +320,7 @@ async fn api_resource_organization_and_organization_level_tokens() {
         .await
         .unwrap();
     let claims = logto::AccessTokenClaims::decode_unverified(&token).unwrap();
-    assert_eq!(claims.aud, [world.shopping.indicator.clone()]);
+    assert_eq!(claims.aud, std::slice::from_ref(&world.shopping.indicator));
     assert_eq!(claims.organization_id.as_deref(), Some(world.acme.as_str()));
     // Logto grants the organization role's API scopes (admin: shopping:read) and, besides them,
     // those of the user's own roles (packages/core/src/libraries/user.ts).
