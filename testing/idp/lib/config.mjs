@@ -141,6 +141,10 @@ const DEFAULTS = {
   // The extended claims the tenant's ID token settings enable: Logto's default for a tenant
   // (schemas/src/seeds/logto-config.ts createDefaultIdTokenConfig). Userinfo has them all anyway.
   id_token_extended_claims: ['roles', 'organizations', 'organization_roles'],
+  // Renames members of userinfo (/oidc/me) responses: `{"<claim>": "<field name>"}`, e.g.
+  // {"sub":"uid","email":"mail"} makes userinfo send `uid` and `mail` instead of `sub` and `email`
+  // (a plain OAuth 2.0 provider with its own profile format). Empty: the claims' own names.
+  userinfo_field_names: {},
 };
 
 const KNOWN_KEYS = new Set([...Object.keys(DEFAULTS), 'clients', 'users', 'resources']);
@@ -170,6 +174,7 @@ function integerAtLeast(value, min, name) {
  * Builds the effective configuration from the user-supplied JSON object (or undefined).
  * Returns { signing_alg, access_token_ttl, id_token_ttl, refresh_token_ttl,
  *           refresh_token_reuse_grace_seconds, organization_token_scopes, id_token_extended_claims,
+ *           userinfo_field_names,
  *           clients, users, resources }.
  */
 export function loadConfig(input = {}) {
@@ -197,6 +202,12 @@ export function loadConfig(input = {}) {
     fail(`"id_token_extended_claims" must be an array of ${EXTENDED_CLAIMS.join(', ')}`);
   }
 
+  const names = config.userinfo_field_names;
+  if (names === null || typeof names !== 'object' || Array.isArray(names)
+    || !Object.values(names).every((name) => typeof name === 'string' && name)) {
+    fail('"userinfo_field_names" must be an object of claim name → non-empty field name');
+  }
+
   config.resources = mergeBy(DEFAULT_RESOURCES, input.resources, 'indicator', 'resources');
   for (const resource of config.resources) {
     if (!Array.isArray(resource.scopes)) fail(`resource ${resource.indicator} needs a "scopes" array`);
@@ -222,6 +233,11 @@ export function loadConfig(input = {}) {
 
   config.clients = mergeBy(DEFAULT_CLIENTS, input.clients, 'client_id', 'clients')
     .map((client) => ({ ...CLIENT_DEFAULTS, ...client }));
+  for (const client of config.clients) {
+    if (client.pkce_required !== undefined && typeof client.pkce_required !== 'boolean') {
+      fail(`client ${client.client_id}: "pkce_required" must be a boolean`);
+    }
+  }
 
   return config;
 }

@@ -70,8 +70,14 @@ export function buildProvider(idp) {
       'ui_locales', 'identifier', 'one_time_token', 'google_one_tap_credential',
     ],
 
-    // Logto's rule (init.ts): PKCE S256 for every client but client_secret_basic ones.
-    pkce: { required: (_ctx, client) => client.clientAuthMethod !== 'client_secret_basic' },
+    // Logto's rule (init.ts): PKCE S256 for every client but client_secret_basic ones, unless the
+    // client's entry says otherwise with `pkce_required` (a plain OAuth 2.0 client sends none).
+    pkce: {
+      required: (_ctx, client) => {
+        const entry = config.clients.find((c) => c.client_id === client.clientId);
+        return entry?.pkce_required ?? client.clientAuthMethod !== 'client_secret_basic';
+      },
+    },
     rotateRefreshToken: true,
     // Refresh tokens only with offline_access (oidc-provider drops offline_access from the request
     // unless prompt includes consent).
@@ -149,6 +155,15 @@ export function buildProvider(idp) {
   // Outermost first: the test override of token responses, then Logto-style error bodies.
   provider.use(idp.tokenEndpointMiddleware);
   provider.use(logtoErrorBodies);
+  // `userinfo_field_names`: userinfo's members under other names (a non-OIDC profile format).
+  provider.use(async (ctx, next) => {
+    await next();
+    const names = config.userinfo_field_names;
+    if (ctx.oidc?.route !== 'userinfo' || ctx.status !== 200 || Object.keys(names).length === 0) return;
+    const body = typeof ctx.body === 'string' ? JSON.parse(ctx.body) : ctx.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+    ctx.body = Object.fromEntries(Object.entries(body).map(([key, value]) => [names[key] ?? key, value]));
+  });
 
   // Log every rejected request to stderr: invaluable when a test fails on an OAuth error.
   provider.on('server_error', (_ctx, error) => console.error('oidc-provider server_error:', error));
