@@ -1101,3 +1101,500 @@ fn digits(text: &str) -> String {
         .take(10)
         .collect()
 }
+
+// ---------------------------------------------------------------- social and SSO connectors
+
+/// A social connector created in Logto.
+#[derive(Debug, Clone)]
+pub struct SocialConnector {
+    /// Logto's id of the connector (in its callback URI, `<logto>/callback/<id>`).
+    pub id: String,
+    /// Its `metadata.target`: the identities' key (`identities.<target>`) and
+    /// `direct_sign_in=social:<target>`.
+    pub target: String,
+}
+
+/// The fields of an OAuth 2.0 social connector's configuration (Logto's `oauth2` connector,
+/// `packages/connectors/connector-oauth2`) that point at the upstream provider.
+#[derive(Debug, Clone)]
+pub struct OAuth2Upstream {
+    /// `authorizationEndpoint`.
+    pub authorization_endpoint: String,
+    /// `tokenEndpoint`.
+    pub token_endpoint: String,
+    /// `userInfoEndpoint`.
+    pub user_info_endpoint: String,
+    /// `clientId`.
+    pub client_id: String,
+    /// `clientSecret`.
+    pub client_secret: String,
+    /// `tokenEndpointAuthMethod`: `client_secret_post` (Logto's default), `client_secret_basic`
+    /// or `client_secret_jwt`.
+    pub token_endpoint_auth_method: String,
+    /// `scope`.
+    pub scope: String,
+    /// `profileMap`: Logto's profile field (`id`, `email`, `phone`, `name`, `avatar`) → the
+    /// upstream's userinfo field.
+    pub profile_map: Value,
+}
+
+impl OAuth2Upstream {
+    /// The connector configuration Logto stores (`tokenEndpointResponseType` `json`: the
+    /// connector's default, `query-string`, does not parse a JSON token response).
+    pub fn config(&self) -> Value {
+        json!({
+            "authorizationEndpoint": self.authorization_endpoint,
+            "tokenEndpoint": self.token_endpoint,
+            "userInfoEndpoint": self.user_info_endpoint,
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret,
+            "tokenEndpointAuthMethod": self.token_endpoint_auth_method,
+            "tokenEndpointResponseType": "json",
+            "scope": self.scope,
+            "profileMap": self.profile_map,
+            "customConfig": {},
+        })
+    }
+}
+
+/// Serializes this process's and other test processes' read-modify-write of the tenant-wide sign-in
+/// experience (`socialSignInConnectorTargets` is one list for all tests).
+fn sign_in_experience_lock() -> std::fs::File {
+    let path = std::env::temp_dir().join("logto-rs-sign-in-exp.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+    file
+}
+
+impl RealLogto {
+    /// `<logto>/callback/<connector id>`: the redirect URI Logto's sign-in pages give a social or
+    /// SSO connector (`packages/experience/src`: `${origin}/callback/${connectorId}`); the
+    /// upstream provider must accept it.
+    pub fn connector_callback_uri(&self, connector_id: &str) -> String {
+        self.url(&format!("/callback/{connector_id}"))
+    }
+
+    /// A fresh connector id, to know the callback URI before the connector exists (Logto's
+    /// `POST /api/connectors` takes a proposed `id`).
+    pub fn new_connector_id(&self) -> String {
+        format!("conn{}", &random_suffix()[..12])
+    }
+
+    /// Creates an OAuth 2.0 social connector (factory `oauth2`) with this id (see
+    /// [`new_connector_id`](Self::new_connector_id)), a unique `metadata.target` and `config` (e.g.
+    /// [`OAuth2Upstream::config`]), and enables it in the sign-in experience.
+    pub async fn create_oauth2_connector(&self, id: &str, config: Value) -> SocialConnector {
+        let target = format!("oauth2-{}", &random_suffix()[..10]);
+        let connector = self
+            .api(
+                Method::POST,
+                "/api/connectors",
+                Some(json!({
+                    "id": id,
+                    "connectorId": "oauth2",
+                    "config": config,
+                    "metadata": {
+                        "target": target,
+                        "name": { "en": format!("OAuth 2.0 {target}") },
+                        "logo": "https://example.com/oauth2.svg",
+                        "logoDark": null,
+                    },
+                })),
+            )
+            .await;
+        assert_eq!(connector["id"], json!(id), "{connector}");
+        self.enable_social_sign_in(&target).await;
+        SocialConnector {
+            id: id.to_owned(),
+            target,
+        }
+    }
+
+    /// Replaces a connector's configuration.
+    pub async fn update_connector_config(&self, connector_id: &str, config: Value) {
+        self.api(
+            Method::PATCH,
+            &format!("/api/connectors/{connector_id}"),
+            Some(json!({ "config": config })),
+        )
+        .await;
+    }
+
+    /// Adds `target` to the sign-in experience's `socialSignInConnectorTargets` (tenant-wide:
+    /// keeps every other target; tests running at once take turns through a lock file).
+    pub async fn enable_social_sign_in(&self, target: &str) {
+        let _lock = sign_in_experience_lock();
+        let sie = self.api(Method::GET, "/api/sign-in-exp", None).await;
+        let mut targets: Vec<Value> = sie["socialSignInConnectorTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !targets.contains(&json!(target)) {
+            targets.push(json!(target));
+            let updated = self
+                .api(
+                    Method::PATCH,
+                    "/api/sign-in-exp",
+                    Some(json!({ "socialSignInConnectorTargets": targets })),
+                )
+                .await;
+            assert!(
+                updated["socialSignInConnectorTargets"]
+                    .as_array()
+                    .is_some_and(|list| list.contains(&json!(target))),
+                "{target} not enabled: {updated}"
+            );
+        }
+    }
+
+    /// Turns on enterprise SSO in the sign-in experience (`singleSignOnEnabled`, tenant-wide).
+    pub async fn enable_single_sign_on(&self) {
+        let _lock = sign_in_experience_lock();
+        let sie = self.api(Method::GET, "/api/sign-in-exp", None).await;
+        if sie["singleSignOnEnabled"] != json!(true) {
+            self.api(
+                Method::PATCH,
+                "/api/sign-in-exp",
+                Some(json!({ "singleSignOnEnabled": true })),
+            )
+            .await;
+        }
+    }
+
+    /// Creates an OIDC enterprise SSO connector for these email domains, not yet configured (its id
+    /// is needed for the upstream's redirect URI first: see
+    /// [`configure_oidc_sso_connector`](Self::configure_oidc_sso_connector)); returns its id.
+    pub async fn create_oidc_sso_connector(&self, domains: &[&str]) -> String {
+        let connector = self
+            .api(
+                Method::POST,
+                "/api/sso-connectors",
+                Some(json!({
+                    "providerName": "OIDC",
+                    "connectorName": self.unique("sso"),
+                    "domains": domains,
+                })),
+            )
+            .await;
+        string(&connector, "id")
+    }
+
+    /// Configures an OIDC SSO connector (Logto fetches the issuer's discovery document to check
+    /// it) and turns on SSO in the sign-in experience.
+    pub async fn configure_oidc_sso_connector(
+        &self,
+        connector_id: &str,
+        issuer: &str,
+        client_id: &str,
+        client_secret: &str,
+        scope: &str,
+    ) {
+        self.api(
+            Method::PATCH,
+            &format!("/api/sso-connectors/{connector_id}"),
+            Some(json!({
+                "config": {
+                    "issuer": issuer,
+                    "clientId": client_id,
+                    "clientSecret": client_secret,
+                    "scope": scope,
+                },
+            })),
+        )
+        .await;
+        self.enable_single_sign_on().await;
+    }
+}
+
+/// What the user does at the upstream provider (the test IdP) during a connector sign-in.
+#[derive(Debug, Clone, Copy)]
+pub enum AtUpstream<'a> {
+    /// Signs in with this username and password (`IdpBrowser` steps: the login form).
+    SignIn(&'a crate::IdpBrowser, &'a str, &'a str),
+    /// Cancels on the upstream's sign-in page (its `a#cancel`: `error=oidc.aborted`).
+    Cancel,
+}
+
+/// How a connector sign-in through Logto ended.
+#[derive(Debug, Clone)]
+pub enum ConnectorSignIn {
+    /// Logto redirected off itself: the app's redirect URI (with `code`… or `error`).
+    Redirected(String),
+    /// A step of the Experience API failed, as Logto's sign-in page would see it (it shows the
+    /// message and stays on Logto): the step, the status and Logto's error body.
+    Failed {
+        /// e.g. `POST /verification/social/<id>/verify`.
+        step: String,
+        /// The HTTP status.
+        status: u16,
+        /// Logto's error body (`{"code","message",…}`).
+        body: Value,
+    },
+}
+
+impl ConnectorSignIn {
+    /// The app's callback URL; panics when the sign-in failed at Logto.
+    pub fn callback(self) -> String {
+        match self {
+            ConnectorSignIn::Redirected(url) => url,
+            failed => panic!("the connector sign-in failed at Logto: {failed:?}"),
+        }
+    }
+}
+
+impl LogtoBrowser {
+    /// Signs in through a social or enterprise SSO connector, doing what Logto's sign-in page does
+    /// (`packages/experience/src`): the authorization URL's `direct_sign_in=social:<target>` (the
+    /// enabled social connector with that target) or `sso:<id>`, else its `login_hint`'s email
+    /// domain (`GET /api/experience/sso-connectors?email=`) picks the connector; then the
+    /// connector's verification (`authorization-uri` with `redirectUri` `<logto>/callback/<id>`),
+    /// the upstream (`at_upstream`), back to Logto's callback: `verify`, `identification` (a new
+    /// user: `user.identity_not_exist`, so the `Register` event and identification again; a
+    /// username when Logto asks for one, `user.missing_profile`), `submit`, and Logto's redirects
+    /// off itself. With a Logto session in this browser already, no sign-in happens.
+    pub async fn sign_in_with_connector(
+        &self,
+        authorization_url: &str,
+        at_upstream: AtUpstream<'_>,
+    ) -> ConnectorSignIn {
+        let first = self.follow(authorization_url, Forms::Stop).await;
+        if !self.on_logto(&first) {
+            return ConnectorSignIn::Redirected(first.to_string());
+        }
+        let params: BTreeMap<String, String> = Url::parse(authorization_url)
+            .expect("authorization URL")
+            .query_pairs()
+            .into_owned()
+            .collect();
+        let settings = self.get_json("/api/.well-known/sign-in-exp").await;
+        self.experience(Method::PUT, "", json!({ "interactionEvent": "SignIn" }))
+            .await;
+
+        let (kind, connector_id) = match params.get("direct_sign_in").map(|v| v.split_once(':')) {
+            Some(Some(("social", target))) => {
+                let connector = settings["socialConnectors"]
+                    .as_array()
+                    .and_then(|list| list.iter().find(|c| c["target"] == json!(target)))
+                    .unwrap_or_else(|| {
+                        panic!("no enabled social connector with target {target} (the page would fall back to sign-in)")
+                    });
+                ("social", string(connector, "id"))
+            }
+            Some(Some(("sso", id))) => {
+                let enabled = settings["ssoConnectors"]
+                    .as_array()
+                    .is_some_and(|list| list.iter().any(|c| c["id"] == json!(id)));
+                assert!(
+                    enabled,
+                    "SSO connector {id} is not offered by the sign-in experience"
+                );
+                ("sso", id.to_owned())
+            }
+            _ => {
+                let email = params.get("login_hint").unwrap_or_else(|| {
+                    panic!("neither direct_sign_in nor login_hint in {authorization_url}")
+                });
+                let mut url = self.logto.join("api/experience/sso-connectors").unwrap();
+                url.query_pairs_mut().append_pair("email", email);
+                let found = self.get_json(url.as_str()).await;
+                let id = found["connectorIds"][0]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no SSO connector for {email}: {found}"));
+                ("sso", id.to_owned())
+            }
+        };
+
+        let state = random_suffix();
+        let redirect_uri = self
+            .logto
+            .join(&format!("callback/{connector_id}"))
+            .unwrap();
+        let created = self
+            .experience(
+                Method::POST,
+                &format!("/verification/{kind}/{connector_id}/authorization-uri"),
+                json!({ "state": state, "redirectUri": redirect_uri.as_str() }),
+            )
+            .await;
+        let verification_id = string(&created, "verificationId");
+        let upstream_url = string(&created, "authorizationUri");
+
+        let back = match at_upstream {
+            AtUpstream::SignIn(browser, username, password) => {
+                browser.sign_in(&upstream_url, username, password).await
+            }
+            AtUpstream::Cancel => self.cancel_upstream(&upstream_url).await,
+        };
+        let back =
+            Url::parse(&back).unwrap_or_else(|e| panic!("bad upstream redirect {back}: {e}"));
+        assert_eq!(
+            (back.origin(), back.path()),
+            (redirect_uri.origin(), redirect_uri.path()),
+            "the upstream did not come back to Logto's callback: {back}"
+        );
+        // Logto's callback page: the state must be the one stored, then the query goes to verify.
+        let mut data: serde_json::Map<String, Value> = back
+            .query_pairs()
+            .into_owned()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        assert_eq!(data.remove("state"), Some(json!(state)), "state at {back}");
+        data.insert("redirectUri".into(), json!(redirect_uri.as_str()));
+
+        let step = format!("POST /verification/{kind}/{connector_id}/verify");
+        let (status, body) = self
+            .try_experience(
+                Method::POST,
+                &format!("/verification/{kind}/{connector_id}/verify"),
+                json!({ "verificationId": verification_id, "connectorData": data }),
+            )
+            .await;
+        if !status.is_success() {
+            return ConnectorSignIn::Failed {
+                step,
+                status: status.as_u16(),
+                body,
+            };
+        }
+
+        let identify = json!({ "verificationId": verification_id });
+        let (status, body) = self
+            .try_experience(Method::POST, "/identification", identify.clone())
+            .await;
+        if !status.is_success() {
+            assert_eq!(
+                body["code"], "user.identity_not_exist",
+                "identification answered {status}: {body}"
+            );
+            // A new user: the page registers with the verified identity.
+            self.experience(
+                Method::PUT,
+                "/interaction-event",
+                json!({ "interactionEvent": "Register" }),
+            )
+            .await;
+            let (status, body) = self
+                .try_experience(Method::POST, "/identification", identify)
+                .await;
+            if !status.is_success() {
+                self.provide_missing_profile(&body, "identification").await;
+            }
+        }
+        let mut submitted = Value::Null;
+        for _ in 0..3 {
+            let (status, body) = self
+                .try_experience(Method::POST, "/submit", json!({}))
+                .await;
+            if status.is_success() {
+                submitted = body;
+                break;
+            }
+            self.provide_missing_profile(&body, "submit").await;
+        }
+        let next = string(&submitted, "redirectTo");
+        let out = self.follow(&next, Forms::Submit).await;
+        assert!(
+            !self.on_logto(&out),
+            "after the connector sign-in, Logto stayed on its own page {out}"
+        );
+        ConnectorSignIn::Redirected(out.to_string())
+    }
+
+    /// After `user.missing_profile`: gives what Logto asks for, as its "continue" page would (a new
+    /// username); panics on any other error.
+    async fn provide_missing_profile(&self, error: &Value, step: &str) {
+        assert_eq!(
+            error["code"], "user.missing_profile",
+            "{step} answered: {error}"
+        );
+        let missing = error["data"]["missingProfile"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            missing,
+            vec![json!("username")],
+            "Logto asks for a profile this helper does not give: {error}"
+        );
+        let username = format!("user_{}", &random_suffix()[..12]);
+        self.experience(
+            Method::POST,
+            "/profile",
+            json!({ "type": "username", "value": username }),
+        )
+        .await;
+    }
+
+    /// At the upstream (the test IdP): opens the authorization URL and presses its cancel link;
+    /// returns where the upstream redirects off itself (Logto's callback with an `error`).
+    async fn cancel_upstream(&self, authorization_url: &str) -> String {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            .expect("build the upstream client");
+        let mut url = Url::parse(authorization_url).expect("upstream authorization URL");
+        let upstream = url.origin();
+        for _ in 0..MAX_STEPS {
+            if url.origin() != upstream {
+                return url.to_string();
+            }
+            let response = client
+                .get(url.clone())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("request to {url} failed: {e}"));
+            if let Some(location) = response.headers().get(LOCATION) {
+                url = url.join(location.to_str().unwrap()).unwrap();
+                continue;
+            }
+            assert!(
+                url.path().starts_with("/interaction/") && response.status().is_success(),
+                "no sign-in page at the upstream: {} at {url}",
+                response.status()
+            );
+            url = url.join(&format!("{}/abort", url.path())).unwrap();
+        }
+        panic!("more than {MAX_STEPS} steps at the upstream from {authorization_url}");
+    }
+
+    async fn get_json(&self, url_or_path: &str) -> Value {
+        let url = self.logto.join(url_or_path).unwrap();
+        let response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "GET {url} answered {status}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: {e}: {text}"))
+    }
+
+    async fn try_experience(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let url = self.logto.join(&format!("api/experience{path}")).unwrap();
+        let response = self
+            .client
+            .request(method.clone(), url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("Experience API {method} {path}: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+}
