@@ -10,17 +10,19 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::pages;
-use crate::settings::Settings;
+use crate::settings::{Connectors, Settings};
 
 /// What the pages need to know about the configuration.
 #[derive(Clone)]
 struct Site {
     resources: Vec<String>,
+    connectors: Connectors,
 }
 
 pub fn router(settings: &Settings) -> Router {
     let site = Site {
         resources: settings.resources.clone(),
+        connectors: settings.connectors.clone(),
     };
     Router::new()
         .route("/", get(home))
@@ -46,7 +48,7 @@ async fn home(
 ) -> Result<Response, Rejection> {
     if !auth.is_authenticated().await.map_err(|e| auth.reject(e))? {
         let body = json!({ "authenticated": false, "claims": null });
-        return Ok(respond(&auth, body, pages::signed_out));
+        return Ok(respond(&auth, body, || pages::signed_out(&site.connectors)));
     }
     let claims = auth
         .get_id_token_claims()

@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Pages (HTML, or JSON with `Accept: application/json`):
-//! * `GET /`: signed out, links to sign in or sign up; signed in, the ID-token claims.
+//! * `GET /`: signed out, links to sign in or sign up, "Continue with <provider>" (a social
+//!   connector) and "Sign in with SSO" (a work-email form, or one SSO connector); signed in, the
+//!   ID-token claims.
 //!   JSON: `{"authenticated": bool, "claims": {…} | null}`.
 //! * `GET /sign-in` (`interaction_mode`, `direct_sign_in`, `login_hint`, `first_screen`,
 //!   `organization_id`, `return_to`), `GET /callback`, `GET /sign-out`.

@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::settings::Connectors;
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -30,6 +32,8 @@ body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:
 pre{{background:#f4f4f6;padding:.75rem;border-radius:6px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}}
 a.button{{display:inline-block;padding:.5rem 1rem;margin-right:.5rem;border-radius:6px;background:#5d34f2;color:#fff;text-decoration:none}}
 nav{{margin-bottom:1.5rem}} li{{margin:.3rem 0}}
+form input[type=email]{{padding:.45rem;margin:0 .5rem;border:1px solid #bbb;border-radius:6px}}
+form button{{padding:.5rem 1rem;border:0;border-radius:6px;background:#5d34f2;color:#fff;cursor:pointer}}
 </style>
 </head>
 <body>
@@ -53,12 +57,53 @@ pub fn json_section(heading: &str, id: &str, value: &Value) -> String {
     )
 }
 
-pub fn signed_out() -> String {
+/// The signed-out home page: sign in or up, and the ways past Logto's sign-in page (a social
+/// connector, enterprise SSO by work email or by connector).
+pub fn signed_out(connectors: &Connectors) -> String {
+    let mut buttons = String::from(
+        r#"<a class="button" id="sign-in" href="/sign-in">Sign in</a><a class="button" id="sign-up" href="/sign-in?interaction_mode=signUp">Sign up</a>"#,
+    );
+    if let Some((target, name)) = &connectors.social {
+        buttons.push_str(&format!(
+            r#"<a class="button" id="sign-in-social" href="{}">Continue with {}</a>"#,
+            escape(&sign_in_url(&[(
+                "direct_sign_in",
+                &format!("social:{target}")
+            )])),
+            escape(name)
+        ));
+    }
+    if let Some(connector_id) = &connectors.sso_connector_id {
+        buttons.push_str(&format!(
+            r#"<a class="button" id="sign-in-sso" href="{}">Sign in with SSO</a>"#,
+            escape(&sign_in_url(&[(
+                "direct_sign_in",
+                &format!("sso:{connector_id}")
+            )]))
+        ));
+    }
+    // A GET form: the browser sends /sign-in?first_screen=single_sign_on&login_hint=<email>.
+    // Logto opens its single sign-on page, which finds the SSO connector by the email's domain.
+    let sso_form = r#"<form id="sign-in-sso-form" method="get" action="/sign-in">
+<input type="hidden" name="first_screen" value="single_sign_on">
+<label for="sign-in-sso-email">Work email</label>
+<input type="email" id="sign-in-sso-email" name="login_hint" required autocomplete="email" placeholder="you@company.com">
+<button type="submit" id="sign-in-sso-submit">Continue with SSO</button>
+</form>"#;
     document(
         "Logto Rust sample",
-        r#"<p id="signed-out">You are not signed in.</p>
-<p><a class="button" id="sign-in" href="/sign-in">Sign in</a><a class="button" id="sign-up" href="/sign-in?interaction_mode=signUp">Sign up</a></p>"#,
+        &format!(
+            "<p id=\"signed-out\">You are not signed in.</p>\n<p>{buttons}</p>\n<h2>Single sign-on</h2>\n{sso_form}\n"
+        ),
     )
+}
+
+/// `/sign-in` with these query parameters, URL-encoded.
+fn sign_in_url(params: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    format!("/sign-in?{query}")
 }
 
 pub fn signed_in(claims: &Value, resources: &[String], organizations: &[String]) -> String {

@@ -21,6 +21,18 @@ pub struct Settings {
     pub port: u16,
     pub base_url: Option<String>,
     pub session_store: SessionStoreKind,
+    /// The extra sign-in buttons of the signed-out home page.
+    pub connectors: Connectors,
+}
+
+/// The sign-in buttons that go past Logto's sign-in page, straight to one connector.
+#[derive(Clone, Default)]
+pub struct Connectors {
+    /// A social connector: its target in Logto (`LOGTO_SOCIAL_TARGET`) and the name to show
+    /// (`LOGTO_SOCIAL_NAME`, default: the target).
+    pub social: Option<(String, String)>,
+    /// An enterprise SSO connector's id (`LOGTO_SSO_CONNECTOR_ID`).
+    pub sso_connector_id: Option<String>,
 }
 
 pub const HELP: &str = "\
@@ -37,6 +49,13 @@ Environment variables:
   HOST               address to listen on (default 127.0.0.1)
   SESSION_STORE      memory (default) or a redis:// (rediss:// for TLS) URL shared by several
                      app processes
+  LOGTO_SOCIAL_TARGET
+                     a social connector's target (its \"Identity provider name\" in Logto
+                     Console, e.g. github): adds \"Continue with <name>\", straight to it
+  LOGTO_SOCIAL_NAME  the provider's name on that button (default: the target)
+  LOGTO_SSO_CONNECTOR_ID
+                     an enterprise SSO connector's id: adds \"Sign in with SSO\", straight to it
+                     (the work-email SSO form is always there: it opens Logto's SSO page)
 Or run scripts/dev.sh, which starts a local test Logto and this app together.";
 
 fn list(value: &str) -> Vec<String> {
@@ -83,6 +102,16 @@ impl Settings {
             port,
             base_url: var("BASE_URL"),
             session_store,
+            connectors: Connectors {
+                social: var("LOGTO_SOCIAL_TARGET").map(|target| {
+                    let target = target.trim().to_owned();
+                    let name = var("LOGTO_SOCIAL_NAME")
+                        .map(|name| name.trim().to_owned())
+                        .unwrap_or_else(|| target.clone());
+                    (target, name)
+                }),
+                sso_connector_id: var("LOGTO_SSO_CONNECTOR_ID").map(|id| id.trim().to_owned()),
+            },
         })
     }
 }

@@ -138,3 +138,157 @@ async fn html_pages_for_people() {
 fn url_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// The signed-out home page's ways past Logto's sign-in page: "Continue with <provider>" (a social
+/// connector), "Sign in with SSO" (one SSO connector) and the work-email SSO form. Each goes to the
+/// app's `/sign-in`, which sends the browser to Logto's authorization endpoint with
+/// `direct_sign_in`, or `first_screen=single_sign_on` and `login_hint`.
+#[tokio::test]
+async fn contract_connector_sign_in_links() {
+    let idp = TestIdp::start().await;
+    let app = WebApp::start_with_env(
+        &idp,
+        "memory",
+        &[
+            ("LOGTO_SOCIAL_TARGET", "acme-oauth2"),
+            ("LOGTO_SOCIAL_NAME", "Acme & Co"),
+            ("LOGTO_SSO_CONNECTOR_ID", "sso-conn-1"),
+        ],
+    )
+    .await;
+    let client = Browser::new();
+
+    // The JSON answer is the same as without the buttons.
+    let (status, body) = client.get_json(&app.url("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({ "authenticated": false, "claims": null }));
+
+    let page = client.get(&app.url("/")).await.text().await.unwrap();
+    let social = tag(&page, "sign-in-social");
+    assert_eq!(
+        attribute(social, "href"),
+        "/sign-in?direct_sign_in=social%3Aacme-oauth2",
+        "{page}"
+    );
+    assert!(page.contains("Continue with Acme &amp; Co</a>"), "{page}");
+    let sso = tag(&page, "sign-in-sso");
+    assert_eq!(
+        attribute(sso, "href"),
+        "/sign-in?direct_sign_in=sso%3Asso-conn-1",
+        "{page}"
+    );
+    assert!(page.contains(">Sign in with SSO</a>"), "{page}");
+
+    // The work-email form, submitted as a browser does (GET: its fields, in order, as the query).
+    let form = tag(&page, "sign-in-sso-form");
+    assert_eq!(attribute(form, "action"), "/sign-in");
+    assert_eq!(attribute(form, "method"), "get");
+    let hidden = tag_after(
+        &page,
+        "<form id=\"sign-in-sso-form\"",
+        "<input type=\"hidden\"",
+    );
+    assert_eq!(attribute(hidden, "name"), "first_screen");
+    assert_eq!(attribute(hidden, "value"), "single_sign_on");
+    let email = tag(&page, "sign-in-sso-email");
+    assert_eq!(attribute(email, "name"), "login_hint");
+    assert_eq!(attribute(email, "type"), "email");
+    let submitted = format!(
+        "{}?{}",
+        attribute(form, "action"),
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair(&attribute(hidden, "name"), &attribute(hidden, "value"))
+            .append_pair(&attribute(email, "name"), "jane+sso@corp.example")
+            .finish()
+    );
+    assert_eq!(
+        submitted,
+        "/sign-in?first_screen=single_sign_on&login_hint=jane%2Bsso%40corp.example"
+    );
+
+    // Following each: a redirect to Logto's authorization endpoint with the parameters set.
+    let authorization = format!("{}/oidc/auth", idp.endpoint());
+    for (path, expected, unexpected) in [
+        (
+            attribute(social, "href"),
+            vec![("direct_sign_in", "social:acme-oauth2")],
+            vec!["first_screen", "login_hint"],
+        ),
+        (
+            attribute(sso, "href"),
+            vec![("direct_sign_in", "sso:sso-conn-1")],
+            vec!["first_screen", "login_hint"],
+        ),
+        (
+            submitted,
+            vec![
+                ("first_screen", "single_sign_on"),
+                ("login_hint", "jane+sso@corp.example"),
+            ],
+            vec!["direct_sign_in"],
+        ),
+    ] {
+        let response = client.get(&app.url(&path)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        let target = url::Url::parse(&location(&response)).unwrap();
+        assert_eq!(
+            format!("{}{}", target.origin().ascii_serialization(), target.path()),
+            authorization,
+            "{path}"
+        );
+        let query: Vec<(String, String)> = target.query_pairs().into_owned().collect();
+        let get = |name: &str| {
+            query
+                .iter()
+                .filter(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+                .collect::<Vec<_>>()
+        };
+        for (name, value) in expected {
+            assert_eq!(get(name), [value], "{path}: {name} in {target}");
+        }
+        for name in unexpected {
+            assert!(get(name).is_empty(), "{path}: {name} in {target}");
+        }
+        assert_eq!(get("redirect_uri"), [app.url("/callback")], "{target}");
+    }
+
+    // Without the variables, only the work-email form is there.
+    let plain = WebApp::start(&idp, "memory").await;
+    let page = client.get(&plain.url("/")).await.text().await.unwrap();
+    assert!(!page.contains("id=\"sign-in-social\""), "{page}");
+    assert!(!page.contains("id=\"sign-in-sso\""), "{page}");
+    assert!(page.contains("id=\"sign-in-sso-email\""), "{page}");
+}
+
+/// The start tag of the element with this id (`<a id="…" …>`).
+fn tag<'a>(page: &'a str, id: &str) -> &'a str {
+    let at = page
+        .find(&format!(" id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {page}"));
+    let start = page[..at].rfind('<').unwrap();
+    let end = at + page[at..].find('>').unwrap();
+    &page[start..=end]
+}
+
+/// The first start tag beginning with `prefix` after `anchor`.
+fn tag_after<'a>(page: &'a str, anchor: &str, prefix: &str) -> &'a str {
+    let from = page
+        .find(anchor)
+        .unwrap_or_else(|| panic!("no {anchor} in {page}"));
+    let start = from + page[from..].find(prefix).unwrap();
+    let end = start + page[start..].find('>').unwrap();
+    &page[start..=end]
+}
+
+/// An attribute of a start tag, HTML-unescaped (`&amp;` only: the sample escapes nothing else
+/// in URLs).
+fn attribute(tag: &str, name: &str) -> String {
+    let marker = format!(" {name}=\"");
+    let start = tag
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {tag}"))
+        + marker.len();
+    let end = start + tag[start..].find('"').unwrap();
+    tag[start..end].replace("&amp;", "&")
+}

@@ -67,8 +67,30 @@ impl WebApp {
         WebApp::launch(free_port(), &sample).await
     }
 
+    /// [`WebApp::start`] with more environment variables (`LOGTO_SOCIAL_TARGET`…).
+    pub async fn start_with_env(
+        idp: &TestIdp,
+        session_store: &str,
+        env: &[(&str, &str)],
+    ) -> WebApp {
+        let sample = Sample {
+            endpoint: idp.endpoint(),
+            app_id: WEB_APP_ID,
+            app_secret: WEB_APP_SECRET,
+            scopes: "email custom_data urn:logto:scope:organizations shopping:read",
+            resources: SHOPPING_API,
+            session_store,
+        };
+        WebApp::launch_with_env(free_port(), &sample, env).await
+    }
+
     /// Starts the sample on `port` with these settings.
     pub async fn launch(port: u16, sample: &Sample<'_>) -> WebApp {
+        WebApp::launch_with_env(port, sample, &[]).await
+    }
+
+    /// Starts the sample on `port` with these settings and more environment variables.
+    pub async fn launch_with_env(port: u16, sample: &Sample<'_>, env: &[(&str, &str)]) -> WebApp {
         let url = format!("http://127.0.0.1:{port}");
         let mut child = Command::new(binary())
             .env("LOGTO_ENDPOINT", sample.endpoint)
@@ -80,6 +102,11 @@ impl WebApp {
             .env("BASE_URL", &url)
             .env("SESSION_STORE", sample.session_store)
             .env("RUST_LOG", "warn")
+            // Only the buttons asked for here, whatever the test runner's environment has.
+            .env_remove("LOGTO_SOCIAL_TARGET")
+            .env_remove("LOGTO_SOCIAL_NAME")
+            .env_remove("LOGTO_SSO_CONNECTOR_ID")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
