@@ -1482,9 +1482,21 @@ impl LogtoBrowser {
             let (status, body) = self
                 .try_experience(Method::POST, "/identification", identify)
                 .await;
-            if !status.is_success() {
+            let (mut status, mut body) = (status, body);
+            // What Logto asks for, then identification again (the page's `fulfillProfile`).
+            for _ in 0..3 {
+                if status.is_success() {
+                    break;
+                }
                 self.provide_missing_profile(&body, "identification").await;
+                (status, body) = self
+                    .try_experience(Method::POST, "/identification", json!({}))
+                    .await;
             }
+            assert!(
+                status.is_success(),
+                "identification answered {status}: {body}"
+            );
         }
         let mut submitted = Value::Null;
         for _ in 0..3 {

@@ -1,0 +1,213 @@
+//! Sign-in through Logto's connectors against the real Logto (testing/logto): an OAuth 2.0 social
+//! connector (Logto's `oauth2` connector, with a `profileMap` for an upstream whose profile uses
+//! its own field names) and an OIDC enterprise SSO connector, the upstreams being the project's
+//! test IdP (testing/idp). Each test provisions its own app, connectors and upstream users;
+//! production defaults throughout (the sign-in experience only gains the test's connector).
+
+use logto::{DirectSignIn, LogtoClient, LogtoConfig, MemoryStorage, SignInOptions, UserInfoScope};
+use logto_test_support::logto::{AtUpstream, ConnectorSignIn, OAuth2Upstream, SocialConnector};
+use logto_test_support::{App, AppKind, RealLogto, TestIdp};
+use serde_json::{Value, json};
+
+const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+const POST_LOGOUT_URI: &str = "http://127.0.0.1:9/";
+const UPSTREAM_PASSWORD: &str = "upstream-password";
+
+/// 10 random hex characters.
+fn tag(logto: &RealLogto) -> String {
+    logto.unique("t")[2..12].to_owned()
+}
+
+/// An upstream user: its id (`sub` / `uid`), username and profile.
+#[derive(Debug, Clone)]
+struct UpstreamUser {
+    id: String,
+    username: String,
+    name: String,
+    email: String,
+    picture: String,
+}
+
+impl UpstreamUser {
+    fn new(logto: &RealLogto, prefix: &str, email_domain: &str) -> Self {
+        let tag = tag(logto);
+        UpstreamUser {
+            id: format!("{prefix}-id-{tag}"),
+            username: format!("{prefix}_{tag}"),
+            name: format!("{prefix} Upstream {tag}"),
+            email: format!("{prefix}-{tag}@{email_domain}"),
+            picture: format!("https://{email_domain}/{prefix}-{tag}.png"),
+        }
+    }
+
+    fn idp_user(&self) -> Value {
+        json!({
+            "id": self.id,
+            "username": self.username,
+            "password": UPSTREAM_PASSWORD,
+            "name": self.name,
+            "email": self.email,
+            "picture": self.picture,
+        })
+    }
+}
+
+/// A social upstream (the test IdP as a plain OAuth 2.0 provider whose userinfo says `uid`,
+/// `mail`, `display_name`, `photo`) and Logto's OAuth 2.0 connector to it.
+struct Social {
+    idp: TestIdp,
+    connector: SocialConnector,
+    user: UpstreamUser,
+}
+
+async fn social(logto: &RealLogto, auth_method: &str, client_secret_in_logto: &str) -> Social {
+    let id = logto.new_connector_id();
+    let user = UpstreamUser::new(logto, "carol", "social.example");
+    let idp = TestIdp::start_with(json!({
+        "userinfo_field_names": {
+            "sub": "uid", "email": "mail", "name": "display_name", "picture": "photo",
+        },
+        "clients": [{
+            "client_id": "logto-social",
+            "client_secret": "social-secret",
+            "token_endpoint_auth_method": auth_method,
+            "pkce_required": false,
+            "redirect_uris": [logto.connector_callback_uri(&id)],
+        }],
+        "users": [user.idp_user()],
+    }))
+    .await;
+    let upstream = OAuth2Upstream {
+        authorization_endpoint: idp.url("/oidc/auth"),
+        token_endpoint: idp.url("/oidc/token"),
+        user_info_endpoint: idp.url("/oidc/me"),
+        client_id: "logto-social".into(),
+        client_secret: client_secret_in_logto.into(),
+        token_endpoint_auth_method: auth_method.into(),
+        scope: "openid profile email".into(),
+        profile_map: json!({
+            "id": "uid", "email": "mail", "name": "display_name", "avatar": "photo",
+        }),
+    };
+    let connector = logto.create_oauth2_connector(&id, upstream.config()).await;
+    Social {
+        idp,
+        connector,
+        user,
+    }
+}
+
+/// An enterprise OIDC upstream (standard claims, a company email domain) and Logto's OIDC SSO
+/// connector for that domain.
+struct Sso {
+    idp: TestIdp,
+    connector_id: String,
+    user: UpstreamUser,
+}
+
+async fn sso(logto: &RealLogto, client_secret_in_logto: &str) -> Sso {
+    let domain = format!("corp-{}.example", tag(logto));
+    let connector_id = logto.create_oidc_sso_connector(&[&domain]).await;
+    let user = UpstreamUser::new(logto, "dave", &domain);
+    let idp = TestIdp::start_with(json!({
+        "clients": [{
+            "client_id": "logto-sso",
+            "client_secret": "sso-secret",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "redirect_uris": [logto.connector_callback_uri(&connector_id)],
+        }],
+        "users": [user.idp_user()],
+    }))
+    .await;
+    logto
+        .configure_oidc_sso_connector(
+            &connector_id,
+            &idp.issuer(),
+            "logto-sso",
+            client_secret_in_logto,
+            "openid profile email",
+        )
+        .await;
+    Sso {
+        idp,
+        connector_id,
+        user,
+    }
+}
+
+async fn app(logto: &RealLogto) -> App {
+    logto
+        .create_app(AppKind::Traditional, &[REDIRECT_URI], &[POST_LOGOUT_URI])
+        .await
+}
+
+fn client(logto: &RealLogto, app: &App) -> LogtoClient {
+    let config = LogtoConfig::builder(logto.endpoint(), &app.id)
+        .app_secret(app.secret.as_deref().unwrap())
+        .scopes([UserInfoScope::Email, UserInfoScope::Identities])
+        .build()
+        .unwrap();
+    LogtoClient::new(config, MemoryStorage::new())
+}
+
+/// Signs `client` in through the connector `options` name, signing in at the upstream.
+async fn sign_in_through(
+    logto: &RealLogto,
+    client: &LogtoClient,
+    options: SignInOptions,
+    upstream: &TestIdp,
+    user: &UpstreamUser,
+) {
+    let url = client.sign_in_with(options).await.unwrap();
+    let callback = logto
+        .browser()
+        .sign_in_with_connector(
+            &url,
+            AtUpstream::SignIn(&upstream.browser(), &user.username, UPSTREAM_PASSWORD),
+        )
+        .await
+        .callback();
+    client.handle_sign_in_callback(&callback).await.unwrap();
+}
+
+fn direct(how: DirectSignIn) -> SignInOptions {
+    SignInOptions::new(REDIRECT_URI).direct_sign_in(how)
+}
+
+#[tokio::test]
+async fn social_sign_in_maps_the_upstream_profile_and_finds_the_same_user_again() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let social = social(&logto, "client_secret_post", "social-secret").await;
+    let app = app(&logto).await;
+    let client = client(&logto, &app);
+    let options = || direct(DirectSignIn::social(&social.connector.target));
+    sign_in_through(&logto, &client, options(), &social.idp, &social.user).await;
+
+    let claims = client.get_id_token_claims().await.unwrap();
+    assert_eq!(claims.name.as_deref(), Some(social.user.name.as_str()));
+    assert_eq!(claims.email.as_deref(), Some(social.user.email.as_str()));
+    assert_eq!(
+        claims.picture.as_deref(),
+        Some(social.user.picture.as_str())
+    );
+    let info = client.fetch_user_info().await.unwrap();
+    eprintln!("userinfo: {}", serde_json::to_string(&info).unwrap());
+    assert_eq!(info.sub, claims.sub);
+    let identity = &info.identities.as_ref().unwrap()[&social.connector.target];
+    assert_eq!(identity.user_id, social.user.id);
+    let details = identity.details.as_ref().unwrap();
+    assert_eq!(details["id"], json!(social.user.id));
+    assert_eq!(details["email"], json!(social.user.email));
+    assert_eq!(details["name"], json!(social.user.name));
+    assert_eq!(details["avatar"], json!(social.user.picture));
+    // The upstream's own profile, as it sent it.
+    assert_eq!(details["rawData"]["uid"], json!(social.user.id));
+    assert_eq!(details["rawData"]["mail"], json!(social.user.email));
+
+    // Again, with a new Logto session: the same Logto user.
+    let again = self::client(&logto, &app);
+    sign_in_through(&logto, &again, options(), &social.idp, &social.user).await;
+    assert_eq!(again.get_id_token_claims().await.unwrap().sub, claims.sub);
+}
