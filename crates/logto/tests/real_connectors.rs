@@ -211,3 +211,146 @@ async fn social_sign_in_maps_the_upstream_profile_and_finds_the_same_user_again(
     sign_in_through(&logto, &again, options(), &social.idp, &social.user).await;
     assert_eq!(again.get_id_token_claims().await.unwrap().sub, claims.sub);
 }
+
+/// Every `tokenEndpointAuthMethod` Logto's OAuth 2.0 connector offers
+/// (`connector-oauth2/src/oauth2/types.ts`): the upstream client is registered with that method.
+#[tokio::test]
+async fn social_sign_in_with_each_token_endpoint_auth_method() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let app = app(&logto).await;
+    for method in [
+        "client_secret_post",
+        "client_secret_basic",
+        "client_secret_jwt",
+    ] {
+        let social = social(&logto, method, "social-secret").await;
+        let client = client(&logto, &app);
+        let options = direct(DirectSignIn::social(&social.connector.target));
+        sign_in_through(&logto, &client, options, &social.idp, &social.user).await;
+        let info = client.fetch_user_info().await.unwrap();
+        let identity = &info.identities.as_ref().unwrap()[&social.connector.target];
+        assert_eq!(identity.user_id, social.user.id, "{method}");
+        let token_requests = social.idp.stats().await.authorization_code_grants;
+        assert_eq!(token_requests, 1, "{method}");
+    }
+}
+
+#[tokio::test]
+async fn sso_sign_in_directly_and_by_a_company_login_hint() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let sso = sso(&logto, "sso-secret").await;
+    let app = app(&logto).await;
+    let client = client(&logto, &app);
+    sign_in_through(
+        &logto,
+        &client,
+        direct(DirectSignIn::sso(&sso.connector_id)),
+        &sso.idp,
+        &sso.user,
+    )
+    .await;
+    let claims = client.get_id_token_claims().await.unwrap();
+    assert_eq!(claims.name.as_deref(), Some(sso.user.name.as_str()));
+    assert_eq!(claims.email.as_deref(), Some(sso.user.email.as_str()));
+    assert_eq!(claims.picture.as_deref(), Some(sso.user.picture.as_str()));
+    let info = client.fetch_user_info().await.unwrap();
+    eprintln!("userinfo: {}", serde_json::to_string(&info).unwrap());
+    let identities = info.sso_identities.as_deref().unwrap();
+    assert_eq!(identities.len(), 1, "{identities:?}");
+    assert_eq!(identities[0].issuer, sso.idp.issuer());
+    assert_eq!(identities[0].identity_id, sso.user.id);
+    assert_eq!(identities[0].detail["email"], json!(sso.user.email));
+    assert_eq!(identities[0].detail["name"], json!(sso.user.name));
+    assert!(identities[0].extra.is_empty(), "{:?}", identities[0].extra);
+    assert!(info.identities.as_ref().unwrap().is_empty());
+
+    // The company address alone routes to the connector; the same Logto user.
+    let again = self::client(&logto, &app);
+    let hint = SignInOptions::new(REDIRECT_URI).login_hint(sso.user.email.as_str());
+    sign_in_through(&logto, &again, hint, &sso.idp, &sso.user).await;
+    assert_eq!(again.get_id_token_claims().await.unwrap().sub, claims.sub);
+}
+
+/// What Logto does with an upstream failure: its sign-in page shows the error and stays on Logto
+/// (no redirect to the app); the client has nothing stored, and a sign-in afterwards works.
+#[tokio::test]
+async fn upstream_cancel_and_bad_client_secret_leave_nothing_and_a_sign_in_works_after() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let app = app(&logto).await;
+
+    // The user cancels at the social upstream.
+    let social = social(&logto, "client_secret_post", "social-secret").await;
+    let client = client(&logto, &app);
+    let options = || direct(DirectSignIn::social(&social.connector.target));
+    let url = client.sign_in_with(options()).await.unwrap();
+    let outcome = logto
+        .browser()
+        .sign_in_with_connector(&url, AtUpstream::Cancel)
+        .await;
+    eprintln!("cancel: {outcome:?}");
+    let ConnectorSignIn::Failed { status, body, .. } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(status, 400, "{body}");
+    assert!(!client.is_authenticated().await.unwrap());
+    sign_in_through(&logto, &client, options(), &social.idp, &social.user).await;
+    assert!(client.is_authenticated().await.unwrap());
+
+    // A wrong client secret in Logto's social connector: the upstream refuses the code exchange.
+    let bad = self::social(&logto, "client_secret_post", "wrong-secret").await;
+    let client = self::client(&logto, &app);
+    let url = client
+        .sign_in_with(direct(DirectSignIn::social(&bad.connector.target)))
+        .await
+        .unwrap();
+    let outcome = logto
+        .browser()
+        .sign_in_with_connector(
+            &url,
+            AtUpstream::SignIn(&bad.idp.browser(), &bad.user.username, UPSTREAM_PASSWORD),
+        )
+        .await;
+    eprintln!("bad social secret: {outcome:?}");
+    assert!(
+        matches!(outcome, ConnectorSignIn::Failed { .. }),
+        "{outcome:?}"
+    );
+    assert!(!client.is_authenticated().await.unwrap());
+
+    // A wrong client secret in the SSO connector.
+    let bad_sso = sso(&logto, "wrong-secret").await;
+    let url = client
+        .sign_in_with(direct(DirectSignIn::sso(&bad_sso.connector_id)))
+        .await
+        .unwrap();
+    let outcome = logto
+        .browser()
+        .sign_in_with_connector(
+            &url,
+            AtUpstream::SignIn(
+                &bad_sso.idp.browser(),
+                &bad_sso.user.username,
+                UPSTREAM_PASSWORD,
+            ),
+        )
+        .await;
+    eprintln!("bad SSO secret: {outcome:?}");
+    assert!(
+        matches!(outcome, ConnectorSignIn::Failed { .. }),
+        "{outcome:?}"
+    );
+    assert!(!client.is_authenticated().await.unwrap());
+
+    // The same client signs in afterwards (a password user of Logto).
+    let user = logto.create_user("erin", Value::Null).await;
+    let url = client.sign_in(REDIRECT_URI).await.unwrap();
+    let callback = logto.sign_in(&url, &user).await;
+    client.handle_sign_in_callback(&callback).await.unwrap();
+    assert_eq!(client.get_id_token_claims().await.unwrap().sub, user.id);
+}

@@ -1355,7 +1355,7 @@ impl LogtoBrowser {
     /// domain (`GET /api/experience/sso-connectors?email=`) picks the connector; then the
     /// connector's verification (`authorization-uri` with `redirectUri` `<logto>/callback/<id>`),
     /// the upstream (`at_upstream`), back to Logto's callback: `verify`, `identification` (a new
-    /// user: `user.identity_not_exist`, so the `Register` event and identification again; a
+    /// user: `user.identity_not_exist` or `user.sso_identity_not_exist`, so the `Register` event and identification again; a
     /// username when Logto asks for one, `user.missing_profile`), `submit`, and Logto's redirects
     /// off itself. With a Logto session in this browser already, no sign-in happens.
     pub async fn sign_in_with_connector(
@@ -1468,8 +1468,10 @@ impl LogtoBrowser {
             .try_experience(Method::POST, "/identification", identify.clone())
             .await;
         if !status.is_success() {
-            assert_eq!(
-                body["code"], "user.identity_not_exist",
+            // `user.identity_not_exist` (social), `user.sso_identity_not_exist` (SSO).
+            assert!(
+                ["user.identity_not_exist", "user.sso_identity_not_exist"]
+                    .contains(&body["code"].as_str().unwrap_or_default()),
                 "identification answered {status}: {body}"
             );
             // A new user: the page registers with the verified identity.
