@@ -275,8 +275,10 @@ async fn sso_sign_in_directly_and_by_a_company_login_hint() {
     assert_eq!(again.get_id_token_claims().await.unwrap().sub, claims.sub);
 }
 
-/// What Logto does with an upstream failure: its sign-in page shows the error and stays on Logto
-/// (no redirect to the app); the client has nothing stored, and a sign-in afterwards works.
+/// What Logto 1.37.1 does with an upstream failure: the connector's `verify` fails, and its sign-in
+/// page shows the message and stays on Logto (`use-social-sign-in-listener.ts`,
+/// `use-single-sign-on-listener.ts`): nothing comes back to the app's callback. The client has
+/// nothing stored, and a sign-in afterwards works.
 #[tokio::test]
 async fn upstream_cancel_and_bad_client_secret_leave_nothing_and_a_sign_in_works_after() {
     let Some(logto) = RealLogto::connect().await else {
@@ -297,7 +299,10 @@ async fn upstream_cancel_and_bad_client_secret_leave_nothing_and_a_sign_in_works
     let ConnectorSignIn::Failed { status, body, .. } = outcome else {
         panic!("{outcome:?}");
     };
+    // Logto's OAuth 2.0 connector gets the upstream's `error` where it expects a `code`.
     assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "connector.general", "{body}");
+    assert_eq!(body["data"]["error"], "oidc.aborted", "{body}");
     assert!(!client.is_authenticated().await.unwrap());
     sign_in_through(&logto, &client, options(), &social.idp, &social.user).await;
     assert!(client.is_authenticated().await.unwrap());
@@ -317,9 +322,13 @@ async fn upstream_cancel_and_bad_client_secret_leave_nothing_and_a_sign_in_works
         )
         .await;
     eprintln!("bad social secret: {outcome:?}");
-    assert!(
-        matches!(outcome, ConnectorSignIn::Failed { .. }),
-        "{outcome:?}"
+    let ConnectorSignIn::Failed { status, body, .. } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(
+        (status, &body["code"]),
+        (400, &json!("connector.general")),
+        "{body}"
     );
     assert!(!client.is_authenticated().await.unwrap());
 
@@ -341,9 +350,19 @@ async fn upstream_cancel_and_bad_client_secret_leave_nothing_and_a_sign_in_works
         )
         .await;
     eprintln!("bad SSO secret: {outcome:?}");
+    let ConnectorSignIn::Failed { status, body, .. } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(
+        (status, &body["code"]),
+        (500, &json!("connector.authorization_failed")),
+        "{body}"
+    );
     assert!(
-        matches!(outcome, ConnectorSignIn::Failed { .. }),
-        "{outcome:?}"
+        body["data"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("invalid_client")),
+        "{body}"
     );
     assert!(!client.is_authenticated().await.unwrap());
 
