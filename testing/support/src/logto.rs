@@ -1158,18 +1158,40 @@ impl OAuth2Upstream {
 }
 
 /// Serializes this process's and other test processes' read-modify-write of the tenant-wide sign-in
-/// experience (`socialSignInConnectorTargets` is one list for all tests).
-fn sign_in_experience_lock() -> std::fs::File {
+/// experience (`socialSignInConnectorTargets` is one list for all tests): a lock file created
+/// exclusively, removed when dropped (one older than 30 s is taken as left by a crashed test).
+struct SignInExperienceLock(PathBuf);
+
+impl Drop for SignInExperienceLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn sign_in_experience_lock() -> SignInExperienceLock {
     let path = std::env::temp_dir().join("logto-rs-sign-in-exp.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    file.lock()
-        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
-    file
+    for _ in 0..3000 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => return SignInExperienceLock(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let stale = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > Duration::from_secs(30));
+                if stale {
+                    let _ = std::fs::remove_file(&path);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("create {}: {e}", path.display()),
+        }
+    }
+    panic!("{} stayed locked for 30 s", path.display());
 }
 
 impl RealLogto {
@@ -1229,7 +1251,7 @@ impl RealLogto {
     /// Adds `target` to the sign-in experience's `socialSignInConnectorTargets` (tenant-wide:
     /// keeps every other target; tests running at once take turns through a lock file).
     pub async fn enable_social_sign_in(&self, target: &str) {
-        let _lock = sign_in_experience_lock();
+        let _lock = sign_in_experience_lock().await;
         let sie = self.api(Method::GET, "/api/sign-in-exp", None).await;
         let mut targets: Vec<Value> = sie["socialSignInConnectorTargets"]
             .as_array()
@@ -1255,7 +1277,7 @@ impl RealLogto {
 
     /// Turns on enterprise SSO in the sign-in experience (`singleSignOnEnabled`, tenant-wide).
     pub async fn enable_single_sign_on(&self) {
-        let _lock = sign_in_experience_lock();
+        let _lock = sign_in_experience_lock().await;
         let sie = self.api(Method::GET, "/api/sign-in-exp", None).await;
         if sie["singleSignOnEnabled"] != json!(true) {
             self.api(
