@@ -5,134 +5,37 @@
 //! production defaults throughout (the sign-in experience only gains the test's connector).
 
 use logto::{DirectSignIn, LogtoClient, LogtoConfig, MemoryStorage, SignInOptions, UserInfoScope};
-use logto_test_support::logto::{AtUpstream, ConnectorSignIn, OAuth2Upstream, SocialConnector};
+use logto_test_support::logto::{
+    AtUpstream, ConnectorSignIn, SocialUpstream, SsoUpstream, UPSTREAM_PASSWORD, UpstreamUser,
+};
 use logto_test_support::{App, AppKind, RealLogto, TestIdp};
 use serde_json::{Value, json};
 
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 const POST_LOGOUT_URI: &str = "http://127.0.0.1:9/";
-const UPSTREAM_PASSWORD: &str = "upstream-password";
 
 /// 10 random hex characters.
 fn tag(logto: &RealLogto) -> String {
     logto.unique("t")[2..12].to_owned()
 }
 
-/// An upstream user: its id (`sub` / `uid`), username and profile.
-#[derive(Debug, Clone)]
-struct UpstreamUser {
-    id: String,
-    username: String,
-    name: String,
-    email: String,
-    picture: String,
-}
-
-impl UpstreamUser {
-    fn new(logto: &RealLogto, prefix: &str, email_domain: &str) -> Self {
-        let tag = tag(logto);
-        UpstreamUser {
-            id: format!("{prefix}-id-{tag}"),
-            username: format!("{prefix}_{tag}"),
-            name: format!("{prefix} Upstream {tag}"),
-            email: format!("{prefix}-{tag}@{email_domain}"),
-            picture: format!("https://{email_domain}/{prefix}-{tag}.png"),
-        }
-    }
-
-    fn idp_user(&self) -> Value {
-        json!({
-            "id": self.id,
-            "username": self.username,
-            "password": UPSTREAM_PASSWORD,
-            "name": self.name,
-            "email": self.email,
-            "picture": self.picture,
-        })
-    }
-}
-
-/// A social upstream (the test IdP as a plain OAuth 2.0 provider whose userinfo says `uid`,
-/// `mail`, `display_name`, `photo`) and Logto's OAuth 2.0 connector to it.
-struct Social {
-    idp: TestIdp,
-    connector: SocialConnector,
-    user: UpstreamUser,
-}
-
-async fn social(logto: &RealLogto, auth_method: &str, client_secret_in_logto: &str) -> Social {
-    let id = logto.new_connector_id();
-    let user = UpstreamUser::new(logto, "carol", "social.example");
-    let idp = TestIdp::start_with(json!({
-        "userinfo_field_names": {
-            "sub": "uid", "email": "mail", "name": "display_name", "picture": "photo",
-        },
-        "clients": [{
-            "client_id": "logto-social",
-            "client_secret": "social-secret",
-            "token_endpoint_auth_method": auth_method,
-            "pkce_required": false,
-            "redirect_uris": [logto.connector_callback_uri(&id)],
-        }],
-        "users": [user.idp_user()],
-    }))
-    .await;
-    let upstream = OAuth2Upstream {
-        authorization_endpoint: idp.url("/oidc/auth"),
-        token_endpoint: idp.url("/oidc/token"),
-        user_info_endpoint: idp.url("/oidc/me"),
-        client_id: "logto-social".into(),
-        client_secret: client_secret_in_logto.into(),
-        token_endpoint_auth_method: auth_method.into(),
-        scope: "openid profile email".into(),
-        profile_map: json!({
-            "id": "uid", "email": "mail", "name": "display_name", "avatar": "photo",
-        }),
-    };
-    let connector = logto.create_oauth2_connector(&id, upstream.config()).await;
-    Social {
-        idp,
-        connector,
-        user,
-    }
-}
-
-/// An enterprise OIDC upstream (standard claims, a company email domain) and Logto's OIDC SSO
-/// connector for that domain.
-struct Sso {
-    idp: TestIdp,
-    connector_id: String,
-    user: UpstreamUser,
-}
-
-async fn sso(logto: &RealLogto, client_secret_in_logto: &str) -> Sso {
-    let domain = format!("corp-{}.example", tag(logto));
-    let connector_id = logto.create_oidc_sso_connector(&[&domain]).await;
-    let user = UpstreamUser::new(logto, "dave", &domain);
-    let idp = TestIdp::start_with(json!({
-        "clients": [{
-            "client_id": "logto-sso",
-            "client_secret": "sso-secret",
-            "token_endpoint_auth_method": "client_secret_basic",
-            "redirect_uris": [logto.connector_callback_uri(&connector_id)],
-        }],
-        "users": [user.idp_user()],
-    }))
-    .await;
+async fn social(
+    logto: &RealLogto,
+    auth_method: &str,
+    client_secret_in_logto: &str,
+) -> SocialUpstream {
+    let user = UpstreamUser::new("carol", &tag(logto), "social.example");
     logto
-        .configure_oidc_sso_connector(
-            &connector_id,
-            &idp.issuer(),
-            "logto-sso",
-            client_secret_in_logto,
-            "openid profile email",
-        )
-        .await;
-    Sso {
-        idp,
-        connector_id,
-        user,
-    }
+        .social_upstream(user, auth_method, client_secret_in_logto)
+        .await
+}
+
+async fn sso(logto: &RealLogto, client_secret_in_logto: &str) -> SsoUpstream {
+    let domain = format!("corp-{}.example", tag(logto));
+    let user = UpstreamUser::new("dave", &tag(logto), &domain);
+    logto
+        .sso_upstream(user, &domain, client_secret_in_logto)
+        .await
 }
 
 async fn app(logto: &RealLogto) -> App {

@@ -23,7 +23,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use url::Url;
 
-use crate::Form;
+use crate::{Form, TestIdp};
 
 /// Environment variable naming the running Logto's `instance.json`.
 pub const INSTANCE_ENV: &str = "LOGTO_TEST_INSTANCE";
@@ -1632,5 +1632,159 @@ impl LogtoBrowser {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         (status, value)
+    }
+}
+
+// ---------------------------------------------------------------- upstream providers
+
+/// The password of every [`UpstreamUser`] at its upstream provider.
+pub const UPSTREAM_PASSWORD: &str = "upstream-password";
+
+/// A user of an upstream provider (not of Logto): its id (`sub`, or `uid` at a social upstream),
+/// username and profile.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct UpstreamUser {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub picture: String,
+}
+
+impl UpstreamUser {
+    /// `<prefix>-id-<tag>`, `<prefix>_<tag>`, `<prefix>-<tag>@<email_domain>`…; `tag` may be
+    /// empty (plain names, for the sample).
+    pub fn new(prefix: &str, tag: &str, email_domain: &str) -> Self {
+        let suffix = |sep: &str| {
+            if tag.is_empty() {
+                String::new()
+            } else {
+                format!("{sep}{tag}")
+            }
+        };
+        UpstreamUser {
+            id: format!("{prefix}-id{}", suffix("-")),
+            username: format!("{prefix}{}", suffix("_")),
+            name: format!("{prefix} Upstream{}", suffix(" ")),
+            email: format!("{prefix}{}@{email_domain}", suffix("-")),
+            picture: format!("https://{email_domain}/{prefix}{}.png", suffix("-")),
+        }
+    }
+
+    /// The user as the test IdP's configuration lists it (password [`UPSTREAM_PASSWORD`]).
+    pub fn idp_user(&self) -> Value {
+        json!({
+            "id": self.id,
+            "username": self.username,
+            "password": UPSTREAM_PASSWORD,
+            "name": self.name,
+            "email": self.email,
+            "picture": self.picture,
+        })
+    }
+}
+
+/// A social upstream (the test IdP as a plain OAuth 2.0 provider whose userinfo says `uid`,
+/// `mail`, `display_name`, `photo`) and Logto's OAuth 2.0 connector to it, with a `profileMap`.
+/// The upstream stops when this is dropped.
+#[derive(Debug)]
+#[allow(missing_docs)]
+pub struct SocialUpstream {
+    pub idp: TestIdp,
+    pub connector: SocialConnector,
+    pub user: UpstreamUser,
+}
+
+/// An enterprise OIDC upstream (the test IdP, standard claims, users of one email domain) and
+/// Logto's OIDC SSO connector for that domain. The upstream stops when this is dropped.
+#[derive(Debug)]
+#[allow(missing_docs)]
+pub struct SsoUpstream {
+    pub idp: TestIdp,
+    pub connector_id: String,
+    pub domain: String,
+    pub user: UpstreamUser,
+}
+
+impl RealLogto {
+    /// Starts a social upstream with `user` and connects Logto to it with an OAuth 2.0 connector
+    /// using `token_endpoint_auth_method` and `client_secret_in_logto` (the upstream's is
+    /// `social-secret`), enabled in the sign-in experience.
+    pub async fn social_upstream(
+        &self,
+        user: UpstreamUser,
+        token_endpoint_auth_method: &str,
+        client_secret_in_logto: &str,
+    ) -> SocialUpstream {
+        let id = self.new_connector_id();
+        let idp = TestIdp::start_with(json!({
+            "userinfo_field_names": {
+                "sub": "uid", "email": "mail", "name": "display_name", "picture": "photo",
+            },
+            "clients": [{
+                "client_id": "logto-social",
+                "client_secret": "social-secret",
+                "token_endpoint_auth_method": token_endpoint_auth_method,
+                "pkce_required": false,
+                "redirect_uris": [self.connector_callback_uri(&id)],
+            }],
+            "users": [user.idp_user()],
+        }))
+        .await;
+        let upstream = OAuth2Upstream {
+            authorization_endpoint: idp.url("/oidc/auth"),
+            token_endpoint: idp.url("/oidc/token"),
+            user_info_endpoint: idp.url("/oidc/me"),
+            client_id: "logto-social".into(),
+            client_secret: client_secret_in_logto.into(),
+            token_endpoint_auth_method: token_endpoint_auth_method.into(),
+            scope: "openid profile email".into(),
+            profile_map: json!({
+                "id": "uid", "email": "mail", "name": "display_name", "avatar": "photo",
+            }),
+        };
+        let connector = self.create_oauth2_connector(&id, upstream.config()).await;
+        SocialUpstream {
+            idp,
+            connector,
+            user,
+        }
+    }
+
+    /// Starts an enterprise OIDC upstream with `user` and connects Logto to it with an OIDC SSO
+    /// connector for `domain`, using `client_secret_in_logto` (the upstream's is `sso-secret`);
+    /// enterprise SSO is switched on.
+    pub async fn sso_upstream(
+        &self,
+        user: UpstreamUser,
+        domain: &str,
+        client_secret_in_logto: &str,
+    ) -> SsoUpstream {
+        let connector_id = self.create_oidc_sso_connector(&[domain]).await;
+        let idp = TestIdp::start_with(json!({
+            "clients": [{
+                "client_id": "logto-sso",
+                "client_secret": "sso-secret",
+                "token_endpoint_auth_method": "client_secret_basic",
+                "redirect_uris": [self.connector_callback_uri(&connector_id)],
+            }],
+            "users": [user.idp_user()],
+        }))
+        .await;
+        self.configure_oidc_sso_connector(
+            &connector_id,
+            &idp.issuer(),
+            "logto-sso",
+            client_secret_in_logto,
+            "openid profile email",
+        )
+        .await;
+        SsoUpstream {
+            idp,
+            connector_id,
+            domain: domain.to_owned(),
+            user,
+        }
     }
 }
