@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the real Logto (built from source on the first run, see testing/logto/) with the sample's
-# users, API resources and organizations, and the sample web app against it; prints the URL to open
-# and the users to sign in with. Ctrl-C stops everything.
+# users, API resources, organizations, a social connector and an enterprise SSO connector (their
+# upstream providers run locally), and the sample web app against it; prints the URL to open and the
+# users to sign in with. Ctrl-C stops everything.
 #
 #   scripts/dev.sh                       # app on http://localhost:3000, Logto on a free port
 #   PORT=4000 scripts/dev.sh
@@ -29,9 +30,12 @@ done
 
 run_dir="$(mktemp -d)"
 server_pid=""
+tenant_pid=""
 app_pid=""
 cleanup() {
   if [ -n "$app_pid" ]; then kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true; fi
+  exec 9>&- 2>/dev/null || true # the upstream providers stop
+  if [ -n "$tenant_pid" ]; then wait "$tenant_pid" 2>/dev/null || true; fi
   exec 8>&- 2>/dev/null || true
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$run_dir"
@@ -39,11 +43,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits for the JSON ready line of a server started in the background.
+# Waits until a program started in the background (pid $1) writes a line matching $3 to $2.
 wait_ready() {
-  local file="$1" what="$2"
-  until grep -q '"ready":true' "$file" 2>/dev/null; do
-    kill -0 "$server_pid" 2>/dev/null || { echo "dev.sh: $what did not start (see above)" >&2; exit 1; }
+  local pid="$1" file="$2" pattern="$3" what="$4"
+  until grep -q "$pattern" "$file" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { echo "dev.sh: $what did not start (see above)" >&2; exit 1; }
     sleep 0.2
   done
 }
@@ -58,7 +62,7 @@ if $use_test_idp; then
   cargo build --example web-app
   node testing/idp/server.mjs --port "$IDP_PORT" --no-stdin-exit >"$run_dir/ready" &
   server_pid=$!
-  wait_ready "$run_dir/ready" "the test IdP (is port $IDP_PORT free? set IDP_PORT)"
+  wait_ready "$server_pid" "$run_dir/ready" '"ready":true' "the test IdP (is port $IDP_PORT free? set IDP_PORT)"
   export LOGTO_ENDPOINT="http://127.0.0.1:$IDP_PORT" LOGTO_APP_ID=web-app LOGTO_APP_SECRET=web-app-secret
   export LOGTO_RESOURCES="${LOGTO_RESOURCES:-https://shopping.example.com/api https://store.example.com/api}"
   logto_name="Test IdP (an imitation of Logto)"
@@ -71,12 +75,28 @@ else
   node testing/logto/server.mjs --state "$run_dir/logto" <"$run_dir/stdin" >"$run_dir/ready" &
   server_pid=$!
   exec 8>"$run_dir/stdin" # Logto runs while this stays open
-  wait_ready "$run_dir/ready" "Logto"
-  echo "== creating the sample's users, API resources and organizations"
-  sample="$(target/debug/logto-sample-tenant "$run_dir/logto/instance.json" "$BASE_URL")"
-  eval "$sample"
-  export LOGTO_ENDPOINT LOGTO_APP_ID LOGTO_APP_SECRET LOGTO_RESOURCES
+  wait_ready "$server_pid" "$run_dir/ready" '"ready":true' "Logto"
+  if [ ! -d testing/idp/node_modules ]; then
+    echo "== installing the upstream providers' npm packages (npm ci --prefix testing/idp)"
+    npm ci --prefix testing/idp --no-audit --no-fund --loglevel=error
+  fi
+  echo "== creating the sample's users, API resources, organizations and connectors"
+  mkfifo "$run_dir/tenant-stdin"
+  target/debug/logto-sample-tenant "$run_dir/logto/instance.json" "$BASE_URL" \
+    <"$run_dir/tenant-stdin" >"$run_dir/tenant" &
+  tenant_pid=$!
+  exec 9>"$run_dir/tenant-stdin" # the upstream providers run while this stays open
+  wait_ready "$tenant_pid" "$run_dir/tenant" '^SAMPLE_READY=1' "the sample's set-up"
+  eval "$(cat "$run_dir/tenant")"
+  export LOGTO_ENDPOINT LOGTO_APP_ID LOGTO_APP_SECRET LOGTO_RESOURCES \
+    LOGTO_SOCIAL_TARGET LOGTO_SOCIAL_NAME LOGTO_SSO_CONNECTOR_ID
   logto_name="Logto 1.37.1 (its sign-in pages; state is fresh on every run)"
+  connectors="
+  Or, on the home page: \"Continue with $LOGTO_SOCIAL_NAME\" as $SAMPLE_SOCIAL_USER / upstream-password
+  (a social OAuth 2.0 provider at $SAMPLE_SOCIAL_URL), or \"Sign in with SSO\" as
+  $SAMPLE_SSO_USER / upstream-password ($SAMPLE_SSO_EMAIL, enterprise OIDC at $SAMPLE_SSO_URL).
+  The first time, Logto creates the user and asks for a username.
+"
 fi
 
 cat <<MSG
@@ -85,7 +105,7 @@ cat <<MSG
   Open:        $BASE_URL
   Sign in as:  alice / alice-password   (profile, roles, organizations Acme and Globex)
                bob / bob-password       (a username only)
-
+${connectors:-}
   Ctrl-C stops the app and Logto.
 
 MSG
