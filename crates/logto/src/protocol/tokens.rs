@@ -154,8 +154,9 @@ impl CachedAccessToken {
         CachedAccessToken {
             token: response.access_token.clone(),
             scope: response.scope.clone(),
-            expires_at: now + lifetime,
-            refresh_at: now + lifetime - margin,
+            // `expires_in` comes from the network: a huge one saturates instead of overflowing.
+            expires_at: now.saturating_add(lifetime),
+            refresh_at: now.saturating_add(lifetime - margin),
         }
     }
 
@@ -222,6 +223,15 @@ mod tests {
         assert!(token.is_fresh(939));
         assert!(!token.is_fresh(940));
         assert_eq!(token.expires_at, 1000);
+    }
+
+    #[test]
+    fn a_huge_lifetime_saturates() {
+        let token = CachedAccessToken::from_response(&response(u64::MAX), 1_800_000_000);
+        assert_eq!(token.expires_at, u64::MAX);
+        assert!(token.is_fresh(1_800_000_000));
+        let token = CachedAccessToken::from_response(&response(u64::MAX), u64::MAX);
+        assert_eq!(token.expires_at, u64::MAX);
     }
 
     #[test]

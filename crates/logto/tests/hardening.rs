@@ -1,0 +1,99 @@
+//! Hardening against what a misbehaving or hostile token endpoint may send, and against misuse of
+//! the client's arguments: each test forges one response (or argument) and expects a typed error or
+//! a sane result, never a panic, and nothing lost.
+
+mod support;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use logto::LogtoClient;
+use logto_test_support::{ALICE_SUB, SHOPPING_API, TestIdp, WEB_APP_ID};
+use serde_json::json;
+use support::*;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The `nonce` of an authorization URL.
+fn nonce_of(authorization_url: &str) -> String {
+    url::Url::parse(authorization_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "nonce")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+/// Starts alice's sign-in; returns the callback URL and a valid ID token (signed by the IdP) for
+/// that sign-in, for a forged token response.
+async fn pending_sign_in(idp: &TestIdp, client: &LogtoClient) -> (String, String) {
+    let url = client.sign_in(REDIRECT_URI).await.unwrap();
+    let nonce = nonce_of(&url);
+    let callback = idp.sign_in(&url, ALICE.0, ALICE.1).await;
+    let id_token = idp
+        .sign(
+            json!({
+                "iss": idp.issuer(), "sub": ALICE_SUB, "aud": WEB_APP_ID,
+                "exp": now() + 3600, "iat": now(), "nonce": nonce
+            }),
+            None,
+            "idp",
+        )
+        .await;
+    (callback, id_token)
+}
+
+/// Makes the IdP's next token response exactly `body` (a JSON text, sent as is).
+async fn answer_next_token_request_with(idp: &TestIdp, body: String) {
+    idp.override_next_token_response(json!({
+        "raw": {"status": 200, "content_type": "application/json", "body": body}
+    }))
+    .await;
+}
+
+// --- 1. Time arithmetic on values from the network saturates. ---
+
+const HUGE: &str = "18446744073709551615";
+
+#[tokio::test]
+async fn a_huge_expires_in_at_the_callback_does_not_overflow() {
+    let idp = TestIdp::start().await;
+    let client = client(&idp);
+    let (callback, id_token) = pending_sign_in(&idp, &client).await;
+    answer_next_token_request_with(
+        &idp,
+        format!(
+            r#"{{"access_token":"at-huge","id_token":"{id_token}","expires_in":{HUGE},"token_type":"Bearer","scope":"openid"}}"#
+        ),
+    )
+    .await;
+    client.handle_sign_in_callback(&callback).await.unwrap();
+    assert_eq!(client.get_access_token("").await.unwrap(), "at-huge");
+}
+
+#[tokio::test]
+async fn a_huge_expires_in_on_refresh_does_not_overflow() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let refresh_token = client.get_refresh_token().await.unwrap();
+    answer_next_token_request_with(
+        &idp,
+        format!(r#"{{"access_token":"at-huge","expires_in":{HUGE},"token_type":"Bearer"}}"#),
+    )
+    .await;
+    assert_eq!(
+        client.get_access_token(SHOPPING_API).await.unwrap(),
+        "at-huge"
+    );
+    assert_eq!(client.get_refresh_token().await.unwrap(), refresh_token);
+    // Cached, and still usable.
+    assert_eq!(
+        client.get_access_token(SHOPPING_API).await.unwrap(),
+        "at-huge"
+    );
+}
