@@ -1,5 +1,6 @@
 //! [`LogtoLayer`]: sessions with a safe cookie, plus the [`Logto`] handle for the extractors.
 
+use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -8,6 +9,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
 use crate::handle::Logto;
@@ -24,17 +27,63 @@ pub(crate) struct Bound {
 
 /// The middleware of [`Logto::layer`]: a [`SessionManagerLayer`] with Logto's cookie settings,
 /// around a service that makes the [`Logto`] handle available to the extractors.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the handle, never the sessions or tokens in the store.
+#[derive(Clone)]
 pub struct LogtoLayer<Store: SessionStore> {
-    sessions: SessionManagerLayer<Store>,
+    sessions: SessionManagerLayer<SessionStoreOf<Store>>,
     logto: Logto,
-    store: Arc<Store>,
+    store: Arc<SessionStoreOf<Store>>,
+}
+
+impl<Store: SessionStore> fmt::Debug for LogtoLayer<Store> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogtoLayer")
+            .field("logto", &self.logto)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session store as [`LogtoLayer`] hands it to the session middleware: the app's store,
+/// with a `Debug` that names the store's type and never shows its records (sessions, pending
+/// sign-ins, tokens). Every [`Session`](tower_sessions::Session) of the middleware, the
+/// middleware itself and [`LogtoLayer`] print the store through it.
+#[derive(Clone)]
+pub struct SessionStoreOf<Store>(Store);
+
+impl<Store> fmt::Debug for SessionStoreOf<Store> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SessionStore")
+            .field(&std::any::type_name::<Store>())
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.0.create(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.0.save(record).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.0.load(id).await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.delete(id).await
+    }
 }
 
 impl<Store: SessionStore + Clone> LogtoLayer<Store> {
     pub(crate) fn new(logto: Logto, store: Store) -> Self {
         let ttl =
             time::Duration::try_from(logto.inner.session_ttl).unwrap_or(time::Duration::weeks(2));
+        let store = SessionStoreOf(store);
         let sessions = SessionManagerLayer::new(store.clone())
             .with_name(COOKIE_NAME)
             .with_http_only(true)
@@ -54,7 +103,8 @@ impl<Svc, Store> Layer<Svc> for LogtoLayer<Store>
 where
     Store: SessionStore,
 {
-    type Service = <SessionManagerLayer<Store> as Layer<LogtoService<Svc>>>::Service;
+    type Service =
+        <SessionManagerLayer<SessionStoreOf<Store>> as Layer<LogtoService<Svc>>>::Service;
 
     fn layer(&self, inner: Svc) -> Self::Service {
         let bound = Bound {

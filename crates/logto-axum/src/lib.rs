@@ -72,7 +72,7 @@ mod storage;
 pub use error::{Error, Rejection};
 pub use extract::{Auth, Authenticated, UserData};
 pub use handle::{Logto, LogtoBuilder};
-pub use layer::{LogtoLayer, LogtoService};
+pub use layer::{LogtoLayer, LogtoService, SessionStoreOf};
 pub use lock::RefreshLock;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
