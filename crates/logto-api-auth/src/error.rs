@@ -68,6 +68,29 @@ pub enum AuthError {
     /// The validator was configured wrongly.
     #[error("invalid validator configuration: {0}")]
     Config(String),
+    /// The discovery document names another issuer than the tenant it was
+    /// fetched from (OpenID Connect Discovery §4.3): it is not trusted.
+    #[error(
+        "the discovered issuer {discovered:?} is not {expected:?}; check the endpoint (the Logto endpoint, without /oidc)"
+    )]
+    IssuerMismatch {
+        /// The issuer the validator was configured for (`<endpoint>/oidc`).
+        expected: String,
+        /// The issuer the discovery document named (shortened).
+        discovered: String,
+    },
+    /// A URL the validator would fetch from (the endpoint or the
+    /// `jwks_uri`) is plain `http://` on a host other than the loopback
+    /// interface: keys could be swapped on the way.
+    #[error(
+        "the {what} {url:?} is plain http on a non-loopback host; use https, or call .allow_insecure_http(true) (for development only)"
+    )]
+    InsecureUrl {
+        /// Which URL: `endpoint` or `jwks_uri`.
+        what: &'static str,
+        /// The URL refused (shortened).
+        url: String,
+    },
 }
 
 impl AuthError {
@@ -90,7 +113,10 @@ impl AuthError {
             | AuthError::InvalidToken(_) => 401,
             AuthError::InsufficientScope(_) => 403,
             AuthError::KeysUnavailable(_) => 503,
-            AuthError::Discovery(_) | AuthError::Config(_) => 500,
+            AuthError::Discovery(_)
+            | AuthError::Config(_)
+            | AuthError::IssuerMismatch { .. }
+            | AuthError::InsecureUrl { .. } => 500,
         }
     }
 
@@ -105,7 +131,10 @@ impl AuthError {
             AuthError::InvalidToken(_) => "invalid_token",
             AuthError::InsufficientScope(_) => "insufficient_scope",
             AuthError::KeysUnavailable(_) => "auth.keys_unavailable",
-            AuthError::Discovery(_) | AuthError::Config(_) => "internal_error",
+            AuthError::Discovery(_)
+            | AuthError::Config(_)
+            | AuthError::IssuerMismatch { .. }
+            | AuthError::InsecureUrl { .. } => "internal_error",
         }
     }
 
@@ -120,7 +149,10 @@ impl AuthError {
             AuthError::InvalidToken(_) => "The access token is invalid.",
             AuthError::InsufficientScope(_) => "The access token lacks a required scope.",
             AuthError::KeysUnavailable(_) => "Token validation is temporarily unavailable.",
-            AuthError::Discovery(_) | AuthError::Config(_) => "Internal server error.",
+            AuthError::Discovery(_)
+            | AuthError::Config(_)
+            | AuthError::IssuerMismatch { .. }
+            | AuthError::InsecureUrl { .. } => "Internal server error.",
         }
     }
 

@@ -62,6 +62,13 @@
 //!   until the interval has passed since that fetch, then the first one
 //!   fetches the new key and passes. Tokens signed with the previous key pass
 //!   while Logto publishes it.
+//! * **Discovery** is trusted only for the tenant it was asked of: the
+//!   discovered `issuer` must be `<endpoint>/oidc` (trailing slash
+//!   tolerated), else [`AuthError::IssuerMismatch`]. The endpoint and the
+//!   `jwks_uri` must be `https://`, or `http://` on a loopback host
+//!   (`127.0.0.0/8`, `::1`, `localhost`), else [`AuthError::InsecureUrl`];
+//!   [`ValidatorBuilder::allow_insecure_http`] lifts this, for development
+//!   only.
 //! * **Key material** only comes from the discovered `jwks_uri`: `jku`,
 //!   `x5u`, `jwk`, `x5c` and any `crit` header are refused. An RSA JWK
 //!   without `alg` is taken as RS256.

@@ -58,6 +58,7 @@ pub struct ValidatorBuilder {
     min_refresh_interval: Duration,
     jwks_max_age: Duration,
     max_token_len: usize,
+    allow_insecure_http: bool,
 }
 
 impl fmt::Debug for ValidatorBuilder {
@@ -82,6 +83,7 @@ impl ValidatorBuilder {
             min_refresh_interval: Duration::from_secs(30),
             jwks_max_age: Duration::from_secs(600),
             max_token_len: 16 * 1024,
+            allow_insecure_http: false,
         }
     }
 
@@ -157,13 +159,27 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Allows plain `http://` for the endpoint and the `jwks_uri` on hosts
+    /// other than the loopback interface (default `false`). **For
+    /// development only**: over plain http, anyone on the path can swap the
+    /// signing keys and forge tokens. `http://` on a loopback host
+    /// (`127.0.0.0/8`, `::1`, `localhost`) is always allowed.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// Runs discovery (unless built from metadata) and builds the
     /// validator. The JWKS is fetched on first use.
     ///
     /// # Errors
     /// [`AuthError::Config`] when the audience is missing or a URL is
-    /// invalid; [`AuthError::Discovery`] when the OpenID configuration
-    /// cannot be fetched or read.
+    /// invalid; [`AuthError::InsecureUrl`] when the endpoint or the
+    /// `jwks_uri` is plain `http://` on a non-loopback host (see
+    /// [`allow_insecure_http`](Self::allow_insecure_http));
+    /// [`AuthError::Discovery`] when the OpenID configuration cannot be
+    /// fetched or read; [`AuthError::IssuerMismatch`] when it names another
+    /// issuer than `<endpoint>/oidc`.
     pub async fn build(self) -> Result<Validator, AuthError> {
         let audience = self.audience.clone().ok_or_else(|| {
             AuthError::Config(
@@ -182,10 +198,13 @@ impl ValidatorBuilder {
             .build()
             .map_err(|e| AuthError::Config(format!("cannot build the HTTP client: {e}")))?;
         let (issuer, jwks_uri) = match &self.source {
-            Source::Endpoint(endpoint) => discover(&http, endpoint, self.timeout).await?,
-            Source::Metadata { issuer, jwks_uri } => {
-                (issuer.clone(), parse_http_url(jwks_uri, "jwks_uri")?)
+            Source::Endpoint(endpoint) => {
+                discover(&http, endpoint, self.timeout, self.allow_insecure_http).await?
             }
+            Source::Metadata { issuer, jwks_uri } => (
+                issuer.clone(),
+                parse_http_url(jwks_uri, "jwks_uri", self.allow_insecure_http)?,
+            ),
         };
         let jwks = JwksCache::new(
             jwks_uri,
@@ -209,23 +228,69 @@ impl ValidatorBuilder {
     }
 }
 
-fn parse_http_url(s: &str, what: &str) -> Result<Url, AuthError> {
+/// Parses an https URL, or an http one on a loopback host (or anywhere when
+/// `allow_insecure_http`).
+fn parse_http_url(
+    s: &str,
+    what: &'static str,
+    allow_insecure_http: bool,
+) -> Result<Url, AuthError> {
     let url =
         Url::parse(s).map_err(|e| AuthError::Config(format!("`{what}` is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(AuthError::Config(format!(
-            "`{what}` must be an http(s) URL"
-        )));
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&url) => {}
+        "http" => {
+            return Err(AuthError::InsecureUrl {
+                what,
+                url: shorten(s),
+            });
+        }
+        _ => {
+            return Err(AuthError::Config(format!(
+                "`{what}` must be an http(s) URL"
+            )));
+        }
     }
     Ok(url)
+}
+
+/// True when `url`'s host is the loopback interface: `127.0.0.0/8`, `::1` or
+/// `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Shortens a value taken from the network or the configuration before it
+/// goes into an error.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 200;
+    let s: String = s.chars().filter(|c| !c.is_control()).collect();
+    if s.chars().count() > MAX {
+        let mut t: String = s.chars().take(MAX).collect();
+        t.push('…');
+        t
+    } else {
+        s
+    }
 }
 
 async fn discover(
     http: &reqwest::Client,
     endpoint: &str,
     timeout: Duration,
+    allow_insecure_http: bool,
 ) -> Result<(String, Url), AuthError> {
-    let base = parse_http_url(endpoint.trim_end_matches('/'), "endpoint")?;
+    let base = parse_http_url(
+        endpoint.trim_end_matches('/'),
+        "endpoint",
+        allow_insecure_http,
+    )?;
     if base.query().is_some() || base.fragment().is_some() {
         return Err(AuthError::Config(
             "the endpoint must not have a query or fragment".into(),
@@ -283,7 +348,16 @@ async fn discover(
             "{url} is not an OpenID configuration (issuer, jwks_uri)"
         ))
     })?;
-    let jwks_uri = parse_http_url(&meta.jwks_uri, "jwks_uri")?;
+    // OpenID Connect Discovery §4.3: the issuer must be the one the document
+    // was asked of, or tokens would be checked against a foreign issuer.
+    let expected = format!("{}/oidc", base.as_str().trim_end_matches('/'));
+    if meta.issuer.trim_end_matches('/') != expected {
+        return Err(AuthError::IssuerMismatch {
+            expected,
+            discovered: shorten(&meta.issuer),
+        });
+    }
+    let jwks_uri = parse_http_url(&meta.jwks_uri, "jwks_uri", allow_insecure_http)?;
     Ok((meta.issuer, jwks_uri))
 }
 

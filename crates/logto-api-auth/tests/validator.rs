@@ -614,3 +614,155 @@ async fn error_display_never_contains_the_token() {
         r#"{"code":"invalid_token","message":"The access token is invalid."}"#
     );
 }
+
+/// A discovery endpoint at `http://127.0.0.1:<port>` answering `document(endpoint)`.
+async fn discovery_server(document: impl Fn(&str) -> serde_json::Value) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let body = document(&endpoint).to_string();
+    let app = axum::Router::new().route(
+        "/oidc/.well-known/openid-configuration",
+        axum::routing::get(move || async move { ([("content-type", "application/json")], body) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    endpoint
+}
+
+#[tokio::test]
+async fn a_discovered_issuer_other_than_the_endpoint_is_refused() {
+    let endpoint = discovery_server(
+        |e| json!({"issuer": "https://evil.example/oidc", "jwks_uri": format!("{e}/oidc/jwks")}),
+    )
+    .await;
+    let err = Validator::builder(&endpoint)
+        .resource(RESOURCE)
+        .build()
+        .await
+        .unwrap_err();
+    match &err {
+        AuthError::IssuerMismatch {
+            expected,
+            discovered,
+        } => {
+            assert_eq!(expected, &format!("{endpoint}/oidc"));
+            assert_eq!(discovered, "https://evil.example/oidc");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.status(), 500);
+    // Another path on the same host is another issuer too.
+    let endpoint = discovery_server(
+        |e| json!({"issuer": format!("{e}/other/oidc"), "jwks_uri": format!("{e}/oidc/jwks")}),
+    )
+    .await;
+    let err = Validator::builder(&endpoint)
+        .resource(RESOURCE)
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::IssuerMismatch { .. }), "{err}");
+    // A trailing slash on either side is tolerated; the issuer is kept as discovered.
+    let endpoint = discovery_server(
+        |e| json!({"issuer": format!("{e}/oidc/"), "jwks_uri": format!("{e}/oidc/jwks")}),
+    )
+    .await;
+    let v = Validator::builder(format!("{endpoint}/"))
+        .resource(RESOURCE)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(v.issuer(), format!("{endpoint}/oidc/"));
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_off_the_loopback_interface() {
+    // A discovered jwks_uri over plain http to another host.
+    let endpoint = discovery_server(
+        |e| json!({"issuer": format!("{e}/oidc"), "jwks_uri": "http://keys.example.com/oidc/jwks"}),
+    )
+    .await;
+    let err = Validator::builder(&endpoint)
+        .resource(RESOURCE)
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AuthError::InsecureUrl {
+                what: "jwks_uri",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("allow_insecure_http(true)"),
+        "{err}"
+    );
+    Validator::builder(&endpoint)
+        .resource(RESOURCE)
+        .allow_insecure_http(true)
+        .build()
+        .await
+        .unwrap();
+    // The endpoint itself, refused before any request.
+    for endpoint in ["http://tenant.example.com", "http://10.0.0.1:3001/"] {
+        let err = Validator::builder(endpoint)
+            .resource(RESOURCE)
+            .build()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AuthError::InsecureUrl {
+                    what: "endpoint",
+                    ..
+                }
+            ),
+            "{endpoint}: {err}"
+        );
+    }
+    // Opted in: the endpoint is tried (and here cannot be reached).
+    let err = Validator::builder("http://192.0.2.1")
+        .resource(RESOURCE)
+        .allow_insecure_http(true)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::Discovery(_)), "{err}");
+    // Metadata: the jwks_uri likewise; https and loopback http are fine.
+    let err = Validator::builder_from_metadata(
+        "https://tenant.example.com/oidc",
+        "http://tenant.example.com/oidc/jwks",
+    )
+    .resource(RESOURCE)
+    .build()
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AuthError::InsecureUrl {
+                what: "jwks_uri",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    for jwks_uri in [
+        "https://tenant.example.com/oidc/jwks",
+        "http://127.0.0.1:3001/oidc/jwks",
+        "http://127.8.9.10/oidc/jwks",
+        "http://[::1]:3001/oidc/jwks",
+        "http://localhost:3001/oidc/jwks",
+    ] {
+        Validator::builder_from_metadata("https://tenant.example.com/oidc", jwks_uri)
+            .resource(RESOURCE)
+            .build()
+            .await
+            .unwrap_or_else(|e| panic!("{jwks_uri}: {e}"));
+    }
+}
