@@ -1,7 +1,7 @@
 //! The crate's [`Error`] and the [`Rejection`] response built from it.
 
 use axum::Json;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use logto::LogtoError;
 
@@ -143,6 +143,25 @@ impl std::fmt::Display for Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
+        private(self.response())
+    }
+}
+
+/// `response` marked never to be cached (`Cache-Control: no-store`) and to send no `Referer` on
+/// (`Referrer-Policy: no-referrer`): the routes' URLs carry the code and state of a sign-in, and
+/// error pages may show them.
+pub(crate) fn private(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+impl Rejection {
+    fn response(self) -> Response {
         let status = self.error.status();
         if status.is_server_error() {
             tracing::error!(error = %self.error, "logto-axum request failed");

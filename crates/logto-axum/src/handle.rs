@@ -108,6 +108,10 @@ impl Logto {
     /// path, or shows an error page. `/sign-out` clears the session and redirects to Logto's
     /// sign-out, which comes back to the post sign-out URL.
     ///
+    /// Their responses, like every [`Rejection`](crate::Rejection), carry
+    /// `Cache-Control: no-store` and `Referrer-Policy: no-referrer`: the callback's URL holds the
+    /// code and state of the sign-in, and error pages may show them.
+    ///
     /// They need [`layer`](Self::layer) on the app.
     pub fn router<S>(&self) -> Router<S>
     where

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use logto::{DirectSignIn, FirstScreen, InteractionMode, SignInOptions};
 use serde::Deserialize;
 
-use crate::error::{Error, Rejection};
+use crate::error::{Error, Rejection, private};
 use crate::extract::Auth;
 
 /// The session key of the page to land on after the sign-in.
@@ -99,7 +99,7 @@ pub(crate) async fn sign_in(
         None => session.remove_value(RETURN_TO).await.map(drop),
     };
     stored.map_err(|e| auth.reject(e))?;
-    Ok(Redirect::to(&url).into_response())
+    Ok(private(Redirect::to(&url).into_response()))
 }
 
 /// `GET /callback`: completes the sign-in, renews the session id and redirects into the app.
@@ -135,7 +135,7 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
         .map_err(|e| auth.reject(e))?
         .filter(|path| is_local_path(path))
         .unwrap_or_else(|| logto.local(&logto.inner.post_sign_in_redirect));
-    Ok(Redirect::to(&target).into_response())
+    Ok(private(Redirect::to(&target).into_response()))
 }
 
 /// `GET|POST /sign-out`: clears the session and redirects to Logto's sign-out.
@@ -145,7 +145,7 @@ pub(crate) async fn sign_out(auth: Auth) -> Result<Response, Rejection> {
         .await
         .map_err(|e| auth.reject(e))?;
     auth.session().flush().await.map_err(|e| auth.reject(e))?;
-    Ok(Redirect::to(&url).into_response())
+    Ok(private(Redirect::to(&url).into_response()))
 }
 
 #[cfg(test)]

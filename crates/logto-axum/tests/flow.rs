@@ -376,3 +376,61 @@ async fn routes_without_the_layer_say_how_to_fix_it() {
     );
     server.abort();
 }
+
+/// The callback URL carries the code and state, and error pages may show them: their responses
+/// are never cached and send no `Referer` onwards.
+#[tokio::test]
+async fn callback_and_error_pages_are_private() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+    let browser = Browser::new();
+    let assert_private = |what: &str, response: &reqwest::Response| {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{what}"
+        );
+        assert_eq!(
+            header("cache-control").as_deref(),
+            Some("no-store"),
+            "{what}"
+        );
+    };
+
+    // A successful callback.
+    let response = browser.get(&app.url("/sign-in")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let callback = idp.sign_in(&location(&response), ALICE.0, ALICE.1).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_private("the callback's redirect", &response);
+
+    // A failed callback, as a page and as JSON.
+    let stranger = Browser::new();
+    let response = stranger.get(&app.url("/callback?code=abc&state=xyz")).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_private("the callback's error page", &response);
+    let response = stranger
+        .http
+        .get(app.url("/callback?code=abc&state=xyz"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_private("the callback's JSON error", &response);
+
+    // Other error pages.
+    let response = browser
+        .get(&app.url("/sign-in?interaction_mode=maybe"))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_private("the sign-in's error page", &response);
+}
