@@ -112,6 +112,7 @@ impl<S: Storage> LogtoClient<S> {
             code_verifier: &session.code_verifier,
         };
         let response = self.provider().token(&self.client_auth(), &grant).await?;
+        response.check_token_type()?;
         let id_token = response
             .id_token
             .clone()
@@ -390,11 +391,19 @@ impl<S: Storage> LogtoClient<S> {
                 used_refresh_token: refresh_token.clone(),
                 tokens: tokens.clone(),
             });
-            if response.id_token.is_some() {
-                // The old refresh token is spent: keep the new one before verifying the ID token,
-                // which may wait for Logto's keys (and be cancelled meanwhile).
+        }
+        if let Err(error) = response.check_token_type() {
+            // Not a token this client can use; the refresh token Logto rotated to (if it did) is
+            // kept, since the old one is spent.
+            if rotated {
                 self.put(StorageKey::Tokens, &tokens).await?;
             }
+            return Err(error);
+        }
+        if rotated && response.id_token.is_some() {
+            // The old refresh token is spent: keep the new one before verifying the ID token,
+            // which may wait for Logto's keys (and be cancelled meanwhile).
+            self.put(StorageKey::Tokens, &tokens).await?;
         }
 
         if let Some(id_token) = &response.id_token {

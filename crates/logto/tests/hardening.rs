@@ -6,9 +6,9 @@ mod support;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use logto::LogtoClient;
+use logto::{LogtoClient, LogtoError, Storage, StorageKey};
 use logto_test_support::{ALICE_SUB, SHOPPING_API, TestIdp, WEB_APP_ID};
-use serde_json::json;
+use serde_json::{Value, json};
 use support::*;
 
 fn now() -> u64 {
@@ -56,6 +56,14 @@ async fn answer_next_token_request_with(idp: &TestIdp, body: String) {
     .await;
 }
 
+async fn assert_signed_out(client: &LogtoClient) {
+    assert!(!client.is_authenticated().await.unwrap());
+    assert_eq!(
+        client.storage().get(StorageKey::Tokens).await.unwrap(),
+        None
+    );
+}
+
 // --- 1. Time arithmetic on values from the network saturates. ---
 
 const HUGE: &str = "18446744073709551615";
@@ -95,5 +103,76 @@ async fn a_huge_expires_in_on_refresh_does_not_overflow() {
     assert_eq!(
         client.get_access_token(SHOPPING_API).await.unwrap(),
         "at-huge"
+    );
+}
+
+// --- 2. Only bearer tokens are accepted. ---
+
+fn not_bearer() -> Vec<Value> {
+    vec![json!("mac"), json!("DPoP"), json!(""), Value::Null]
+}
+
+fn assert_not_bearer(err: &LogtoError, token_type: &Value) {
+    assert!(
+        matches!(err, LogtoError::UnexpectedResponse { detail, .. } if detail.contains("token_type") || detail.contains("token type")),
+        "{token_type}: {err}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_response_that_is_not_bearer_fails_the_callback_and_stores_nothing() {
+    let idp = TestIdp::start().await;
+    for token_type in not_bearer() {
+        let client = client(&idp);
+        let callback = callback_url(&idp, &client, ALICE).await;
+        idp.override_next_token_response(json!({"merge": {"token_type": token_type}}))
+            .await;
+        let err = client.handle_sign_in_callback(&callback).await.unwrap_err();
+        assert_not_bearer(&err, &token_type);
+        assert_signed_out(&client).await;
+    }
+    // Any case of Bearer is fine (RFC 6749 §7.1).
+    let client = client(&idp);
+    let callback = callback_url(&idp, &client, ALICE).await;
+    idp.override_next_token_response(json!({"merge": {"token_type": "bEaReR"}}))
+        .await;
+    client.handle_sign_in_callback(&callback).await.unwrap();
+    assert!(client.is_authenticated().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_refresh_that_is_not_bearer_fails_and_keeps_the_refresh_token() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let refresh_token = client.get_refresh_token().await.unwrap();
+    for token_type in not_bearer() {
+        // Logto gives a confidential client the same refresh token back (no rotation).
+        idp.override_next_token_response(
+            json!({"merge": {"token_type": token_type, "refresh_token": refresh_token}}),
+        )
+        .await;
+        let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+        assert_not_bearer(&err, &token_type);
+        assert!(client.is_authenticated().await.unwrap());
+        assert_eq!(client.get_refresh_token().await.unwrap(), refresh_token);
+    }
+    // The token is not cached: the next call refreshes again, and gets a bearer token.
+    client.get_access_token(SHOPPING_API).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refresh_that_is_not_bearer_keeps_the_refresh_token_logto_rotated_to() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    idp.override_next_token_response(
+        json!({"merge": {"token_type": "mac", "refresh_token": "rotated-refresh-token"}}),
+    )
+    .await;
+    let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert_not_bearer(&err, &json!("mac"));
+    assert!(client.is_authenticated().await.unwrap());
+    assert_eq!(
+        client.get_refresh_token().await.unwrap().as_deref(),
+        Some("rotated-refresh-token")
     );
 }

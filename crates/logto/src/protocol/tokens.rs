@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::LogtoError;
+
 /// Access tokens are refreshed when less than this is left of their lifetime (as Logto's SDKs
 /// do), or less than half of it (rounded up) for tokens that live under two minutes: a 1 s token
 /// is never reused.
@@ -22,6 +24,28 @@ pub(crate) struct TokenResponse {
     pub(crate) expires_in: Option<u64>,
     #[serde(default)]
     pub(crate) scope: Option<String>,
+    #[serde(default)]
+    pub(crate) token_type: Option<String>,
+}
+
+impl TokenResponse {
+    /// Refuses a token type other than `Bearer` (RFC 6749 §7.1, case-insensitive; RFC 6750): the
+    /// client only knows how to use bearer tokens, and Logto issues nothing else.
+    pub(crate) fn check_token_type(&self) -> Result<(), LogtoError> {
+        match self.token_type.as_deref() {
+            Some(token_type) if token_type.eq_ignore_ascii_case("bearer") => Ok(()),
+            other => Err(LogtoError::UnexpectedResponse {
+                operation: "token request",
+                status: 200,
+                detail: match other {
+                    Some(token_type) => format!(
+                        "the token type {token_type:?} is not Bearer, the only one this client can use"
+                    ),
+                    None => "the token response has no token_type (Bearer expected)".into(),
+                },
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for TokenResponse {
@@ -29,6 +53,7 @@ impl fmt::Debug for TokenResponse {
         f.debug_struct("TokenResponse")
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
+            .field("token_type", &self.token_type)
             .finish_non_exhaustive()
     }
 }
@@ -214,6 +239,24 @@ mod tests {
             id_token: None,
             expires_in: Some(expires_in),
             scope: None,
+            token_type: Some("Bearer".into()),
+        }
+    }
+
+    #[test]
+    fn only_bearer_tokens_are_accepted() {
+        let mut response = response(60);
+        for ok in ["Bearer", "bearer", "BEARER"] {
+            response.token_type = Some(ok.into());
+            response.check_token_type().unwrap();
+        }
+        for bad in [Some("mac"), Some("DPoP"), Some(""), Some("Bearer "), None] {
+            response.token_type = bad.map(Into::into);
+            let err = response.check_token_type().unwrap_err();
+            assert!(
+                matches!(err, LogtoError::UnexpectedResponse { .. }),
+                "{bad:?}: {err}"
+            );
         }
     }
 
