@@ -285,19 +285,16 @@ impl JwksCache {
     /// errors when the key set had to be fetched and could not be.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, Error> {
         let unverified = UnverifiedToken::parse(token, self.inner.options.max_token_len)?;
-        let header = unverified.header();
         let seen = self.inner.attempts.load(Ordering::Acquire);
         if let Some(set) = self.current() {
             self.refresh_if_stale();
-            match set.find(header.kid.as_deref(), header.alg) {
-                Ok(key) => return unverified.verify(key),
+            match set.verify(&unverified) {
                 Err(Error::UnknownKey { .. }) => {}
-                Err(e) => return Err(e),
+                result => return result,
             }
         }
         let set = self.refresh_after(seen).await?;
-        let key = set.find(header.kid.as_deref(), header.alg)?;
-        unverified.verify(key)
+        set.verify(&unverified)
     }
 
     /// Verifies a token that this program received from the issuer itself:
@@ -330,25 +327,22 @@ impl JwksCache {
     /// nothing against it.
     pub async fn verify_from_issuer(&self, token: &str) -> Result<VerifiedToken, Error> {
         let unverified = UnverifiedToken::parse(token, self.inner.options.max_token_len)?;
-        let header = unverified.header();
         let seen = self.inner.attempts.load(Ordering::Acquire);
         if let Some(set) = self.current() {
             self.refresh_if_stale();
-            match set.find(header.kid.as_deref(), header.alg) {
-                Ok(key) => return unverified.verify(key),
+            match set.verify(&unverified) {
                 Err(Error::UnknownKey { .. }) => {}
-                Err(e) => return Err(e),
+                result => return result,
             }
         }
         let (set, fetch_error) = self.refetch_after(seen).await;
-        let found = match &set {
-            Some(set) => set.find(header.kid.as_deref(), header.alg),
+        let verified = match &set {
+            Some(set) => set.verify(&unverified),
             None => Err(Error::JwksFetch("no key set fetched yet".into())),
         };
-        match (found, fetch_error) {
-            (Ok(key), _) => unverified.verify(key),
+        match (verified, fetch_error) {
             (Err(Error::UnknownKey { .. }), Some(fetch_error)) => Err(fetch_error),
-            (Err(e), _) => Err(e),
+            (result, _) => result,
         }
     }
 

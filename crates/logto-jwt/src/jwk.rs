@@ -5,7 +5,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
-use crate::{Algorithm, Error};
+use crate::{Algorithm, Error, UnverifiedToken, VerifiedToken};
+
+/// Most entries a JWKS document may hold (usable or not). Issuers publish a
+/// handful; a bigger document is refused rather than parsed key by key.
+pub const MAX_JWKS_KEYS: usize = 100;
 
 /// One verification key, parsed once from a JWK.
 ///
@@ -212,7 +216,8 @@ impl PublicKey {
 /// A set of verification keys, from a JWKS document.
 ///
 /// Keys that cannot be used (unknown types, encryption keys, bad encodings)
-/// are skipped, not fatal.
+/// are skipped, not fatal. Several keys may share a `kid`: a token naming it
+/// is tried against each of them ([`KeySet::verify`]).
 ///
 /// ```
 /// use logto_jwt::{Algorithm, KeySet};
@@ -238,10 +243,16 @@ impl KeySet {
     ///
     /// # Errors
     /// [`Error::InvalidJwks`] when the document is not a JSON object with a
-    /// `keys` array.
+    /// `keys` array, or that array has more than [`MAX_JWKS_KEYS`] entries.
     pub fn from_json(json: &[u8]) -> Result<KeySet, Error> {
         let raw: RawSet = serde_json::from_slice(json)
             .map_err(|_| Error::InvalidJwks("not a JSON object with a `keys` array".into()))?;
+        if raw.keys.len() > MAX_JWKS_KEYS {
+            return Err(Error::InvalidJwks(format!(
+                "{} keys, over the limit of {MAX_JWKS_KEYS}",
+                raw.keys.len()
+            )));
+        }
         let mut keys = Vec::with_capacity(raw.keys.len());
         for value in raw.keys {
             match PublicKey::from_value(value) {
@@ -277,7 +288,8 @@ impl KeySet {
     }
 
     /// Picks the key for a token: by `kid` when the token has one, else the
-    /// only key of algorithm `alg`.
+    /// only key of algorithm `alg`. When several keys share the `kid`, this
+    /// is the first of algorithm `alg`; [`KeySet::verify`] tries them all.
     ///
     /// # Errors
     /// [`Error::UnknownKey`] when no key fits; [`Error::AlgorithmMismatch`]
@@ -307,5 +319,33 @@ impl KeySet {
                 }
             }
         }
+    }
+
+    /// Verifies `token`'s signature with the key it names: as
+    /// [`find`](Self::find) picks it, except that a `kid` held by several
+    /// keys is ambiguous, so each of those keys of the token's algorithm is
+    /// tried in turn until one verifies.
+    ///
+    /// # Errors
+    /// Those of [`find`](Self::find), and [`Error::InvalidSignature`] when
+    /// no candidate key verifies the signature (or [`Error::Malformed`] for a
+    /// payload that is not base64url).
+    pub fn verify(&self, token: &UnverifiedToken<'_>) -> Result<VerifiedToken, Error> {
+        let header = token.header();
+        let first = self.find(header.kid.as_deref(), header.alg)?;
+        let result = token.verify(first);
+        let Some(kid) = header.kid.as_deref() else {
+            return result;
+        };
+        if !matches!(result, Err(Error::InvalidSignature)) {
+            return result;
+        }
+        let mut others = self
+            .keys
+            .iter()
+            .filter(|k| k.kid() == Some(kid) && k.alg == header.alg && !std::ptr::eq(*k, first));
+        others
+            .find_map(|k| token.verify(k).ok())
+            .ok_or(Error::InvalidSignature)
     }
 }

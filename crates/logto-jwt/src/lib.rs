@@ -35,7 +35,7 @@ pub use alg::Algorithm;
 pub use cache::{JwksCache, JwksOptions};
 pub use claims::{Audience, RegisteredClaims, unix_now};
 pub use error::Error;
-pub use jwk::{KeySet, PublicKey};
+pub use jwk::{KeySet, MAX_JWKS_KEYS, PublicKey};
 pub use token::{Header, UnverifiedToken, VerifiedToken};
 
 /// The README's code blocks, compiled by `cargo test --doc`.

@@ -361,3 +361,53 @@ async fn key_set_prefetch_and_oversize_documents() {
     let c = cache(uri, Duration::ZERO);
     assert!(matches!(c.key_set().await, Err(Error::InvalidJwks(_))));
 }
+
+#[tokio::test]
+async fn a_kid_shared_by_several_keys_verifies_tokens_of_each() {
+    let first = TestKey::generate("ES384", "dup");
+    let second = TestKey::generate("ES384", "dup");
+    let (server, uri) = Server::start(jwks(&[&first, &second])).await;
+    let cache = cache(uri, Duration::from_secs(60));
+    cache
+        .verify(&first.sign(&claims(), json!({})))
+        .await
+        .unwrap();
+    cache
+        .verify(&second.sign(&claims(), json!({})))
+        .await
+        .unwrap();
+    cache
+        .verify_from_issuer(&second.sign(&claims(), json!({})))
+        .await
+        .unwrap();
+    let stranger = TestKey::generate("ES384", "dup").sign(&claims(), json!({}));
+    assert_eq!(
+        cache.verify(&stranger).await.unwrap_err(),
+        Error::InvalidSignature
+    );
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_jwks_with_too_many_keys_is_refused_and_the_old_keys_kept() {
+    let k = TestKey::generate("ES384", "k");
+    let new = TestKey::generate("ES384", "new");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let c = cache(uri.clone(), Duration::ZERO);
+    let token = k.sign(&claims(), json!({}));
+    c.verify(&token).await.unwrap();
+    let many: Vec<_> = std::iter::once(new.jwk(true))
+        .chain(std::iter::repeat_n(k.jwk(true), 100))
+        .collect();
+    server.set(StatusCode::OK, json!({ "keys": many }).to_string());
+    // The new key is in the document, but the document is refused.
+    assert!(matches!(
+        c.verify(&new.sign(&claims(), json!({}))).await,
+        Err(Error::UnknownKey { .. })
+    ));
+    assert_eq!(server.hits(), 2);
+    c.verify(&token).await.unwrap();
+    // Nothing held yet: the error itself.
+    let fresh = cache(uri, Duration::ZERO);
+    assert!(matches!(fresh.key_set().await, Err(Error::InvalidJwks(_))));
+}

@@ -2,7 +2,9 @@
 
 mod support;
 
-use logto_jwt::{Algorithm, Error, KeySet, PublicKey, RegisteredClaims, UnverifiedToken};
+use logto_jwt::{
+    Algorithm, Error, KeySet, MAX_JWKS_KEYS, PublicKey, RegisteredClaims, UnverifiedToken,
+};
 use serde_json::json;
 use support::{ALL_ALGS, TestKey, b64, claims, jwks, sign_with_header};
 
@@ -339,4 +341,52 @@ fn debug_output_never_contains_the_token() {
     let verified = parsed.verify(&key_of(&k, true)).unwrap();
     let dbg = format!("{verified:?}");
     assert!(!dbg.contains(sig_part) && !dbg.contains("u1"));
+}
+
+#[test]
+fn a_kid_shared_by_several_keys_tries_each_of_them() {
+    let first = TestKey::generate("ES256", "dup");
+    let second = TestKey::generate("ES256", "dup");
+    let other_alg = TestKey::generate("EdDSA", "dup");
+    let set = KeySet::from_json(jwks(&[&first, &other_alg, &second]).as_bytes()).unwrap();
+    assert_eq!(set.len(), 3);
+    for k in [&first, &second, &other_alg] {
+        let token = k.sign(&claims(), json!({}));
+        let parsed = UnverifiedToken::parse(&token, MAX).unwrap();
+        set.verify(&parsed)
+            .unwrap_or_else(|e| panic!("{}: {e}", k.alg));
+    }
+    // A key that is not in the set, under the same kid, still fails.
+    let stranger = TestKey::generate("ES256", "dup").sign(&claims(), json!({}));
+    let parsed = UnverifiedToken::parse(&stranger, MAX).unwrap();
+    assert_eq!(set.verify(&parsed).unwrap_err(), Error::InvalidSignature);
+    // No key of the token's algorithm under that kid.
+    let es384 = TestKey::generate("ES384", "dup").sign(&claims(), json!({}));
+    let parsed = UnverifiedToken::parse(&es384, MAX).unwrap();
+    assert!(matches!(
+        set.verify(&parsed),
+        Err(Error::AlgorithmMismatch { .. })
+    ));
+    let unknown = TestKey::generate("ES256", "nope").sign(&claims(), json!({}));
+    let parsed = UnverifiedToken::parse(&unknown, MAX).unwrap();
+    assert!(matches!(set.verify(&parsed), Err(Error::UnknownKey { .. })));
+}
+
+#[test]
+fn a_jwks_with_too_many_keys_is_refused() {
+    let k = TestKey::generate("ES256", "k").jwk(true);
+    let doc = |n: usize| json!({"keys": vec![k.clone(); n]}).to_string();
+    assert_eq!(
+        KeySet::from_json(doc(MAX_JWKS_KEYS).as_bytes())
+            .unwrap()
+            .len(),
+        MAX_JWKS_KEYS
+    );
+    assert_eq!(MAX_JWKS_KEYS, 100);
+    for n in [MAX_JWKS_KEYS + 1, 10_000] {
+        assert!(matches!(
+            KeySet::from_json(doc(n).as_bytes()),
+            Err(Error::InvalidJwks(_))
+        ));
+    }
 }
