@@ -117,8 +117,13 @@ impl<S: Storage> LogtoClient<S> {
             .id_token
             .clone()
             .ok_or_else(|| LogtoError::id_token("the token response has no ID token"))?;
-        self.verify_id_token(&id_token, Some(&session.nonce), None)
-            .await?;
+        self.verify_id_token(
+            &id_token,
+            Some(&session.nonce),
+            None,
+            &response.access_token,
+        )
+        .await?;
 
         let mut tokens = SessionTokens {
             session_id: random::random_string(16),
@@ -407,7 +412,10 @@ impl<S: Storage> LogtoClient<S> {
         }
 
         if let Some(id_token) = &response.id_token {
-            match self.verify_id_token(id_token, None, Some(&subject)).await {
+            match self
+                .verify_id_token(id_token, None, Some(&subject), &response.access_token)
+                .await
+            {
                 Ok(_) => tokens.id_token = id_token.clone(),
                 Err(error @ LogtoError::InvalidIdToken { .. }) => {
                     // What came back cannot be trusted: end the session rather than keep one
@@ -448,8 +456,12 @@ impl<S: Storage> LogtoClient<S> {
         token: &str,
         nonce: Option<&str>,
         subject: Option<&str>,
+        access_token: &str,
     ) -> Result<IdTokenClaims, LogtoError> {
-        let claims = self.config.verify_id_token_from_logto(token, nonce).await?;
+        let claims = self
+            .config
+            .verify_id_token_from_logto(token, nonce, access_token)
+            .await?;
         if let Some(subject) = subject {
             if claims.sub != subject {
                 return Err(LogtoError::id_token(

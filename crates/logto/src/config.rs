@@ -235,19 +235,22 @@ impl LogtoConfig {
         id_token: &str,
         nonce: Option<&str>,
     ) -> Result<IdTokenClaims, LogtoError> {
-        self.verify_id_token_with(id_token, nonce, KeyRefetch::RateLimited)
+        self.verify_id_token_with(id_token, nonce, None, KeyRefetch::RateLimited)
             .await
     }
 
     /// [`verify_id_token`](Self::verify_id_token) for an ID token the client itself just received
     /// from Logto's token endpoint: an unknown key id always refetches Logto's keys (single
     /// flight), whatever the minimum refresh interval, since it means Logto rotated its key.
+    /// `access_token` is the one the token response brought with the ID token: the ID token's
+    /// `at_hash`, when present, must match it.
     pub(crate) async fn verify_id_token_from_logto(
         &self,
         id_token: &str,
         nonce: Option<&str>,
+        access_token: &str,
     ) -> Result<IdTokenClaims, LogtoError> {
-        self.verify_id_token_with(id_token, nonce, KeyRefetch::Always)
+        self.verify_id_token_with(id_token, nonce, Some(access_token), KeyRefetch::Always)
             .await
     }
 
@@ -255,6 +258,7 @@ impl LogtoConfig {
         &self,
         id_token: &str,
         nonce: Option<&str>,
+        access_token: Option<&str>,
         refetch: KeyRefetch,
     ) -> Result<IdTokenClaims, LogtoError> {
         let provider = self.provider();
@@ -265,6 +269,7 @@ impl LogtoConfig {
             KeyRefetch::Always => jwks.verify_from_issuer(id_token).await,
         }
         .map_err(signature_error)?;
+        id_token::check_header(verified.header())?;
         let claims: IdTokenClaims =
             verified
                 .claims()
@@ -278,8 +283,9 @@ impl LogtoConfig {
             nonce,
             leeway: self.inner.leeway.as_secs(),
             now: now_unix(),
+            access_token,
         };
-        id_token::check(&claims, &expected)?;
+        id_token::check_with_alg(&claims, verified.header().alg, &expected)?;
         Ok(claims)
     }
 

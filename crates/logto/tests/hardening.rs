@@ -176,3 +176,100 @@ async fn a_refresh_that_is_not_bearer_keeps_the_refresh_token_logto_rotated_to()
         Some("rotated-refresh-token")
     );
 }
+
+// --- 3. The ID token at sign-in: subject, type, audiences, at_hash. ---
+
+/// Signs alice in with the IdP's next token response altered by `over`; returns the error, after
+/// checking that nothing was stored.
+async fn sign_in_with_forged_id_token(over: Value) -> LogtoError {
+    let idp = TestIdp::start().await;
+    let client = client(&idp);
+    let callback = callback_url(&idp, &client, ALICE).await;
+    idp.override_next_token_response(over.clone()).await;
+    let err = client.handle_sign_in_callback(&callback).await.unwrap_err();
+    assert_signed_out(&client).await;
+    err
+}
+
+fn assert_invalid_id_token(err: &LogtoError, needle: &str) {
+    match err {
+        LogtoError::InvalidIdToken { reason, .. } => assert!(
+            reason.contains(needle),
+            "{reason:?} should mention {needle:?}"
+        ),
+        other => panic!("expected an invalid ID token ({needle}), got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn an_id_token_with_an_empty_subject_is_refused() {
+    let err = sign_in_with_forged_id_token(json!({"id_token_claims": {"sub": ""}})).await;
+    assert_invalid_id_token(&err, "subject");
+}
+
+#[tokio::test]
+async fn an_access_token_presented_as_an_id_token_is_refused() {
+    for typ in ["at+jwt", "application/at+jwt"] {
+        let err = sign_in_with_forged_id_token(json!({"id_token_header": {"typ": typ}})).await;
+        assert_invalid_id_token(&err, "typ");
+    }
+}
+
+#[tokio::test]
+async fn an_id_token_without_typ_or_with_any_case_of_jwt_is_accepted() {
+    let idp = TestIdp::start().await;
+    for typ in [Value::Null, json!("jwt"), json!("application/jwt")] {
+        let client = client(&idp);
+        let callback = callback_url(&idp, &client, ALICE).await;
+        idp.override_next_token_response(json!({"id_token_header": {"typ": typ}}))
+            .await;
+        client.handle_sign_in_callback(&callback).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_id_token_for_an_extra_untrusted_audience_is_refused() {
+    let err = sign_in_with_forged_id_token(json!({"id_token_claims": {
+        "aud": [WEB_APP_ID, "https://untrusted.example"], "azp": WEB_APP_ID
+    }}))
+    .await;
+    assert_invalid_id_token(&err, "https://untrusted.example");
+}
+
+#[tokio::test]
+async fn an_id_token_whose_at_hash_does_not_match_is_refused() {
+    let err = sign_in_with_forged_id_token(
+        json!({"id_token_claims": {"at_hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}),
+    )
+    .await;
+    assert_invalid_id_token(&err, "at_hash");
+    // The at_hash of another access token.
+    let err =
+        sign_in_with_forged_id_token(json!({"merge": {"access_token": "another-token"}})).await;
+    assert_invalid_id_token(&err, "at_hash");
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_whose_at_hash_does_not_match_ends_the_session() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    idp.override_next_token_response(
+        json!({"id_token_claims": {"at_hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}),
+    )
+    .await;
+    let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert_invalid_id_token(&err, "at_hash");
+    assert_signed_out(&client).await;
+}
+
+#[tokio::test]
+async fn at_hash_is_checked_with_the_hash_of_each_algorithm() {
+    // The IdP computes at_hash as oidc-provider does; sign-in and refresh verify it.
+    for alg in ["ES256", "ES512", "RS256", "PS256", "EdDSA"] {
+        let idp = TestIdp::start_with(json!({ "signing_alg": alg })).await;
+        let client = signed_in(&idp).await;
+        client.get_access_token(SHOPPING_API).await.unwrap();
+        let raw = client.get_id_token().await.unwrap();
+        assert!(raw.contains('.'), "{alg}");
+    }
+}

@@ -1,5 +1,10 @@
 //! The claim checks of an ID token whose signature has been verified (OpenID Connect Core §3.1.3.7).
 
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use logto_jwt::{Algorithm, Header};
+
 use super::callback::constant_time_eq;
 use super::claims::IdTokenClaims;
 use crate::error::LogtoError;
@@ -12,6 +17,57 @@ pub(crate) struct Expected<'a> {
     pub(crate) nonce: Option<&'a str>,
     pub(crate) leeway: u64,
     pub(crate) now: u64,
+    /// The access token of the token response the ID token came with: its `at_hash`, when
+    /// present, must match it (OpenID Connect Core §3.1.3.8). `None` for an ID token on its own.
+    pub(crate) access_token: Option<&'a str>,
+}
+
+/// Refuses a JWS that does not say it is an ID token: a `typ` other than absent, `JWT` or
+/// `application/jwt` (an access token, `at+jwt`, is not an ID token).
+pub(crate) fn check_header(header: &Header) -> Result<(), LogtoError> {
+    match header.typ.as_deref() {
+        None => Ok(()),
+        Some(typ)
+            if typ.eq_ignore_ascii_case("JWT") || typ.eq_ignore_ascii_case("application/jwt") =>
+        {
+            Ok(())
+        }
+        Some(typ) => Err(LogtoError::id_token(format!(
+            "the token type (typ) {typ:?} is not an ID token's (JWT)"
+        ))),
+    }
+}
+
+/// `at_hash` of `access_token` for a token signed with `alg`: the left half of the hash of the
+/// access token, base64url (OpenID Connect Core §3.1.3.6), with the hash of the signature
+/// algorithm (SHA-512 for EdDSA with Ed25519, as oidc-provider does).
+pub(crate) fn at_hash(access_token: &str, alg: Algorithm) -> String {
+    let hash = match alg {
+        Algorithm::Es256 | Algorithm::Rs256 | Algorithm::Ps256 => &digest::SHA256,
+        Algorithm::Es384 | Algorithm::Rs384 | Algorithm::Ps384 => &digest::SHA384,
+        _ => &digest::SHA512,
+    };
+    let digest = digest::digest(hash, access_token.as_bytes());
+    let bytes = digest.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}
+
+/// Checks the claims and, with `alg` (the verified header's), the `at_hash`.
+pub(crate) fn check_with_alg(
+    claims: &IdTokenClaims,
+    alg: Algorithm,
+    expected: &Expected<'_>,
+) -> Result<(), LogtoError> {
+    check(claims, expected)?;
+    if let (Some(claimed), Some(access_token)) = (claims.at_hash.as_deref(), expected.access_token)
+    {
+        if !constant_time_eq(claimed, &at_hash(access_token, alg)) {
+            return Err(LogtoError::id_token(
+                "at_hash does not match the access token it came with",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn check(claims: &IdTokenClaims, expected: &Expected<'_>) -> Result<(), LogtoError> {
@@ -20,6 +76,9 @@ pub(crate) fn check(claims: &IdTokenClaims, expected: &Expected<'_>) -> Result<(
             "issuer {:?} is not Logto's issuer {:?}",
             claims.iss, expected.issuer
         )));
+    }
+    if claims.sub.is_empty() {
+        return Err(LogtoError::id_token("the subject (sub) is empty"));
     }
     if !claims.aud.iter().any(|aud| aud == expected.client_id) {
         return Err(LogtoError::id_token(
@@ -32,6 +91,12 @@ pub(crate) fn check(claims: &IdTokenClaims, expected: &Expected<'_>) -> Result<(
             return Err(LogtoError::id_token(
                 "several audiences and the authorized party (azp) is not this app",
             ));
+        }
+        // OpenID Connect Core §3.1.3.7: only this app is a trusted audience.
+        if let Some(untrusted) = claims.aud.iter().find(|aud| *aud != expected.client_id) {
+            return Err(LogtoError::id_token(format!(
+                "the audience {untrusted:?} is not this app, and no other audience is trusted"
+            )));
         }
     }
     if claims.exp.saturating_add(expected.leeway) <= expected.now {
@@ -81,6 +146,7 @@ mod tests {
             nonce: Some("n1"),
             leeway: 30,
             now: NOW,
+            access_token: Some("access-token"),
         }
     }
 
@@ -99,11 +165,67 @@ mod tests {
             &expected(),
         )
         .unwrap();
-        check(
-            &claims(json!({"aud": ["app", "other"], "azp": "app"})),
-            &expected(),
-        )
-        .unwrap();
+        check(&claims(json!({"aud": ["app"], "azp": "app"})), &expected()).unwrap();
+    }
+
+    #[test]
+    fn refuses_an_empty_subject_and_untrusted_audiences() {
+        assert!(reason(json!({"sub": ""})).contains("subject"));
+        assert!(
+            reason(json!({"aud": ["app", "https://untrusted.example"], "azp": "app"}))
+                .contains("https://untrusted.example")
+        );
+    }
+
+    #[test]
+    fn refuses_a_typ_other_than_jwt() {
+        let header = |typ: Option<&str>| {
+            let mut json = json!({"alg": "ES384", "kid": "k"});
+            if let Some(typ) = typ {
+                json["typ"] = json!(typ);
+            }
+            Header::from_json(json.to_string().as_bytes()).unwrap()
+        };
+        for ok in [None, Some("JWT"), Some("jwt"), Some("application/jwt")] {
+            check_header(&header(ok)).unwrap();
+        }
+        for bad in ["at+jwt", "application/at+jwt", "JOSE", ""] {
+            assert!(check_header(&header(Some(bad))).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn at_hash_is_checked_when_present() {
+        // OpenID Connect Core §A.3's example: the access token of the hybrid flow example and
+        // its at_hash (RS256).
+        assert_eq!(
+            at_hash(
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
+                Algorithm::Rs256
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        let good = at_hash("access-token", Algorithm::Es384);
+        assert_eq!(good.len(), 32, "24 bytes of SHA-384, base64url");
+        let with = |hash: &str| claims(json!({ "at_hash": hash }));
+        check_with_alg(&with(&good), Algorithm::Es384, &expected()).unwrap();
+        check_with_alg(&claims(json!({})), Algorithm::Es384, &expected()).unwrap();
+        for (hash, alg) in [
+            (good.as_str(), Algorithm::Es256),
+            ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", Algorithm::Es384),
+        ] {
+            match check_with_alg(&with(hash), alg, &expected()) {
+                Err(LogtoError::InvalidIdToken { reason, .. }) => {
+                    assert!(reason.contains("at_hash"), "{reason}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            at_hash("x", Algorithm::EdDsa).len(),
+            43,
+            "32 bytes of SHA-512"
+        );
     }
 
     #[test]
