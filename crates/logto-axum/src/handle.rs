@@ -129,7 +129,8 @@ impl Logto {
 
     /// The middleware the routes and extractors need: sessions in `store` (any
     /// [`tower_sessions`] store; the token records go there too) with a cookie that is
-    /// `HttpOnly`, `SameSite=Lax`, `Secure` when the base URL is `https`, and lasts as long as
+    /// `HttpOnly`, `SameSite=Lax`, `Secure` unless the base URL is `http` on a loopback host
+    /// (`localhost`, 127.0.0.0/8, `::1`), and lasts as long as
     /// the session TTL after its last change.
     pub fn layer<Store>(&self, store: Store) -> LogtoLayer<Store>
     where
@@ -145,6 +146,15 @@ impl Logto {
 
     pub(crate) fn is_https(&self) -> bool {
         self.inner.base_url.scheme() == "https"
+    }
+
+    /// Whether the session cookie is `Secure`: always, except for an `http` base URL on a
+    /// loopback host (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`), where browsers send no
+    /// cookie of a plain-http site otherwise. An `http` base URL on any other host is a
+    /// misconfiguration (a TLS proxy in front should be given as `https`); the cookie still never
+    /// travels in clear.
+    pub(crate) fn secure_cookie(&self) -> bool {
+        self.is_https() || !is_loopback(&self.inner.base_url)
     }
 
     /// The cookie path: the base URL's path, so an app under a prefix keeps its cookie there.
@@ -175,6 +185,22 @@ impl Logto {
     pub(crate) fn local(&self, path: &str) -> String {
         let prefix = self.inner.base_url.path().trim_end_matches('/');
         format!("{prefix}{path}")
+    }
+}
+
+/// Whether `url`'s host is the local machine: `localhost` (and its subdomains, which browsers
+/// resolve to it), 127.0.0.0/8 or `::1` (also as `::ffff:127.x.y.z`).
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_loopback())
+        }
+        None => false,
     }
 }
 
@@ -317,6 +343,28 @@ mod tests {
         );
         assert_eq!(logto.sign_in_location(Some("//evil.test")), "/shop/sign-in");
         assert!(logto.is_https());
+    }
+
+    #[test]
+    fn the_cookie_is_secure_unless_served_over_http_on_loopback() {
+        for (base_url, secure) in [
+            ("https://app.test", true),
+            ("https://localhost:3000", true),
+            ("http://app.example.com", true),
+            ("http://192.168.1.10:3000", true),
+            ("http://[2001:db8::1]", true),
+            ("http://localhost.example.com", true),
+            ("http://localhost:3000", false),
+            ("http://LOCALHOST./", false),
+            ("http://app.localhost:8080", false),
+            ("http://127.0.0.1:3000", false),
+            ("http://127.1.2.3", false),
+            ("http://[::1]:3000", false),
+            ("http://[::ffff:127.0.0.1]", false),
+        ] {
+            let logto = Logto::builder(config(), base_url).build().unwrap();
+            assert_eq!(logto.secure_cookie(), secure, "{base_url}");
+        }
     }
 
     #[test]

@@ -41,7 +41,7 @@
 //! ## Sessions
 //!
 //! The cookie holds only a session id (`HttpOnly`, `SameSite=Lax` so that the IdP's redirect back
-//! carries it, `Secure` when the base URL is `https`); tokens stay in the store, however large.
+//! carries it, `Secure` unless the base URL is `http` on a loopback host such as `localhost`); tokens stay in the store, however large.
 //! The session id changes when a sign-in completes. The tokens live in a record of their own in
 //! the same store, written the moment they change, so that a request finishing late never writes
 //! back an older copy of them.

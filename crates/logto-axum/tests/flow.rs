@@ -434,3 +434,31 @@ async fn callback_and_error_pages_are_private() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_private("the sign-in's error page", &response);
 }
+
+/// An `http` base URL on a host other than the local machine (a production misconfiguration)
+/// still never lets the session cookie travel in clear.
+#[tokio::test]
+async fn cookie_is_secure_for_a_non_loopback_http_base_url() {
+    let idp = TestIdp::start().await;
+    for (base_url, secure) in [
+        ("http://app.example.com", true),
+        ("http://10.1.2.3:8080", true),
+        ("http://localhost:3000", false),
+        ("http://127.0.0.2:3000", false),
+        ("http://[::1]:3000", false),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let logto = logto_axum::Logto::builder(config(&idp), base_url)
+            .build()
+            .unwrap();
+        let app = logto.router().layer(logto.layer(MemoryStore::default()));
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let response = Browser::new().get(&format!("http://{addr}/sign-in")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let cookie = session_cookie(&set_cookies(&response)).unwrap();
+        assert_eq!(cookie.contains("Secure"), secure, "{base_url}: {cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        server.abort();
+    }
+}
