@@ -354,11 +354,8 @@ impl<S: Storage> LogtoClient<S> {
             .clone()
             .ok_or(LogtoError::NoRefreshToken)?;
         // Read before the refresh token is spent: a failure here must not lose it.
-        #[derive(serde::Deserialize)]
-        struct Subject {
-            sub: String,
-        }
-        let subject = decode_unverified::<Subject>(&tokens.id_token, "the stored ID token")?.sub;
+        let original =
+            decode_unverified::<OriginalIdToken>(&tokens.id_token, "the stored ID token")?;
         let grant = Grant::RefreshToken {
             refresh_token: &refresh_token,
             target: &target,
@@ -413,7 +410,7 @@ impl<S: Storage> LogtoClient<S> {
 
         if let Some(id_token) = &response.id_token {
             match self
-                .verify_id_token(id_token, None, Some(&subject), &response.access_token)
+                .verify_id_token(id_token, None, Some(&original), &response.access_token)
                 .await
             {
                 Ok(_) => tokens.id_token = id_token.clone(),
@@ -455,19 +452,15 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         token: &str,
         nonce: Option<&str>,
-        subject: Option<&str>,
+        original: Option<&OriginalIdToken>,
         access_token: &str,
     ) -> Result<IdTokenClaims, LogtoError> {
         let claims = self
             .config
             .verify_id_token_from_logto(token, nonce, access_token)
             .await?;
-        if let Some(subject) = subject {
-            if claims.sub != subject {
-                return Err(LogtoError::id_token(
-                    "subject differs from the signed-in user's",
-                ));
-            }
+        if let Some(original) = original {
+            original.check_refreshed(&claims)?;
         }
         Ok(claims)
     }
@@ -540,6 +533,51 @@ impl<S: Storage> LogtoClient<S> {
             .set(key, raw)
             .await
             .map_err(LogtoError::Storage)
+    }
+}
+
+/// What a refreshed ID token must keep of the stored (original) one (OpenID Connect Core §12.2).
+#[derive(serde::Deserialize)]
+struct OriginalIdToken {
+    sub: String,
+    #[serde(default)]
+    azp: Option<serde_json::Value>,
+    #[serde(default)]
+    auth_time: Option<serde_json::Value>,
+    #[serde(default)]
+    nonce: Option<serde_json::Value>,
+}
+
+impl OriginalIdToken {
+    /// Refuses a refreshed ID token about another user, for another authorized party, with
+    /// another authentication time, or with a nonce other than the original one.
+    fn check_refreshed(&self, claims: &IdTokenClaims) -> Result<(), LogtoError> {
+        if claims.sub != self.sub {
+            return Err(LogtoError::id_token(
+                "subject differs from the signed-in user's",
+            ));
+        }
+        let present = |name: &str| claims.extra.get(name).filter(|v| !v.is_null());
+        if present("azp") != self.azp.as_ref() {
+            return Err(LogtoError::id_token(
+                "the authorized party (azp) differs from the original ID token's",
+            ));
+        }
+        if let Some(auth_time) = present("auth_time") {
+            if Some(auth_time) != self.auth_time.as_ref() {
+                return Err(LogtoError::id_token(
+                    "the authentication time (auth_time) differs from the original ID token's",
+                ));
+            }
+        }
+        if let Some(nonce) = claims.nonce.as_deref() {
+            if self.nonce.as_ref().and_then(|n| n.as_str()) != Some(nonce) {
+                return Err(LogtoError::id_token(
+                    "the nonce differs from the original ID token's",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

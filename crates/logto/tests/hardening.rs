@@ -273,3 +273,39 @@ async fn at_hash_is_checked_with_the_hash_of_each_algorithm() {
         assert!(raw.contains('.'), "{alg}");
     }
 }
+
+// --- 4. A refreshed ID token keeps the original's azp, auth_time and nonce (OIDC Core §12.2). ---
+
+#[tokio::test]
+async fn a_refreshed_id_token_that_changes_azp_auth_time_or_nonce_ends_the_session() {
+    let idp = TestIdp::start().await;
+    for (claims, needle) in [
+        (json!({"azp": "another-app"}), "azp"),
+        (json!({"azp": WEB_APP_ID}), "azp"),
+        (json!({"auth_time": 1_000_000_000u64}), "auth_time"),
+        (json!({"nonce": "another-nonce"}), "nonce"),
+    ] {
+        let client = signed_in(&idp).await;
+        let original = client.get_id_token_claims().await.unwrap();
+        assert!(original.extra.get("azp").is_none_or(Value::is_null));
+        idp.override_next_token_response(json!({ "id_token_claims": claims }))
+            .await;
+        let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+        assert_invalid_id_token(&err, needle);
+        assert_signed_out(&client).await;
+    }
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_with_the_original_nonce_or_none_is_accepted() {
+    let idp = TestIdp::start_with(json!({"access_token_ttl": 1})).await;
+    let client = signed_in(&idp).await;
+    let original = client.get_id_token_claims().await.unwrap();
+    let nonce = original.nonce.as_deref().unwrap().to_owned();
+    for claims in [json!({ "nonce": nonce }), json!({ "nonce": null })] {
+        idp.override_next_token_response(json!({ "id_token_claims": claims }))
+            .await;
+        client.get_access_token(SHOPPING_API).await.unwrap();
+        assert_eq!(client.get_id_token_claims().await.unwrap().sub, ALICE_SUB);
+    }
+}
