@@ -254,7 +254,7 @@ impl LogtoBuilder {
     }
 
     /// How long a session lives after its last change (default 14 days, Logto's refresh-token
-    /// lifetime).
+    /// lifetime). At least a minute; a TTL reaching past year 9999 saturates there.
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
         self

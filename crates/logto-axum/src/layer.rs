@@ -8,7 +8,6 @@ use axum::http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::cookie::time;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
@@ -81,8 +80,7 @@ impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
 
 impl<Store: SessionStore + Clone> LogtoLayer<Store> {
     pub(crate) fn new(logto: Logto, store: Store) -> Self {
-        let ttl =
-            time::Duration::try_from(logto.inner.session_ttl).unwrap_or(time::Duration::weeks(2));
+        let ttl = crate::storage::saturating_duration(logto.inner.session_ttl);
         let store = SessionStoreOf(store);
         let sessions = SessionManagerLayer::new(store.clone())
             .with_name(COOKIE_NAME)

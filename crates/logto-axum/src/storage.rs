@@ -101,8 +101,8 @@ impl SessionStorage {
     }
 
     async fn save_tokens(&self, value: String) -> Result<(), BoxError> {
-        let expiry_date =
-            OffsetDateTime::now_utc() + tower_sessions::cookie::time::Duration::try_from(self.ttl)?;
+        // A TTL past the end of time (year 9999) saturates, as the session's own expiry does.
+        let expiry_date = OffsetDateTime::now_utc().saturating_add(saturating_duration(self.ttl));
         let mut record = Record {
             id: Id::default(),
             data: HashMap::from([(TOKENS_FIELD.to_owned(), value.clone().into())]),
@@ -132,6 +132,12 @@ impl SessionStorage {
         self.state().tokens = Some(None);
         Ok(())
     }
+}
+
+/// `ttl` as a `time` duration, saturating at its largest.
+pub(crate) fn saturating_duration(ttl: Duration) -> tower_sessions::cookie::time::Duration {
+    tower_sessions::cookie::time::Duration::try_from(ttl)
+        .unwrap_or(tower_sessions::cookie::time::Duration::MAX)
 }
 
 impl Storage for SessionStorage {

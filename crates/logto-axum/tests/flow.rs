@@ -462,3 +462,38 @@ async fn cookie_is_secure_for_a_non_loopback_http_base_url() {
         server.abort();
     }
 }
+
+/// A session TTL far beyond year 9999 saturates: sign-in, pages and sign-out work.
+#[tokio::test]
+async fn a_huge_session_ttl_saturates() {
+    let idp = TestIdp::start().await;
+    for ttl in [
+        std::time::Duration::from_secs(1_000_000_000_000),
+        std::time::Duration::MAX,
+    ] {
+        let app = start_app(config(&idp), MemoryStore::default(), |builder| {
+            builder.session_ttl(ttl)
+        })
+        .await;
+        let browser = Browser::new();
+        let response = browser.get(&app.url("/sign-in")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{ttl:?}");
+        let cookie = session_cookie(&set_cookies(&response)).unwrap();
+        assert!(cookie.contains("Max-Age="), "{ttl:?}: {cookie}");
+        let callback = idp.sign_in(&location(&response), ALICE.0, ALICE.1).await;
+        let response = browser.get(&callback).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{ttl:?}: {}",
+            response.text().await.unwrap()
+        );
+        let (status, claims) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::OK, "{ttl:?}: {claims}");
+        assert_eq!(claims["sub"], "user-alice");
+        let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
+        assert_eq!(status, StatusCode::OK, "{ttl:?}: {user}");
+        let response = browser.get(&app.url("/sign-out")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{ttl:?}");
+    }
+}
