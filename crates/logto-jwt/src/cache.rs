@@ -17,6 +17,7 @@ const MAX_JWKS_BYTES: usize = 512 * 1024;
 /// use logto_jwt::JwksOptions;
 /// let options = JwksOptions::default()
 ///     .min_refresh_interval(Duration::from_secs(10))
+///     .max_retry_interval(Duration::from_secs(120))
 ///     .max_age(Duration::from_secs(300))
 ///     .timeout(Duration::from_secs(5))
 ///     .max_token_len(8 * 1024);
@@ -26,6 +27,7 @@ const MAX_JWKS_BYTES: usize = 512 * 1024;
 #[must_use]
 pub struct JwksOptions {
     min_refresh_interval: Duration,
+    max_retry_interval: Duration,
     max_age: Duration,
     timeout: Duration,
     max_token_len: usize,
@@ -35,6 +37,7 @@ impl Default for JwksOptions {
     fn default() -> Self {
         JwksOptions {
             min_refresh_interval: Duration::from_secs(30),
+            max_retry_interval: Duration::from_secs(300),
             max_age: Duration::from_secs(600),
             timeout: Duration::from_secs(10),
             max_token_len: 16 * 1024,
@@ -53,11 +56,27 @@ impl JwksOptions {
         self
     }
 
+    /// Longest time between two fetches while fetches keep failing (default
+    /// 5 min). After a failed fetch the next one waits the minimum refresh
+    /// interval, and each further failure doubles the wait, up to this cap;
+    /// a successful fetch resets it. This holds across requests (an issuer
+    /// answering 5xx gets one request per wait, not one per token), and no
+    /// request waits for it: in the meantime, verifications use the keys
+    /// held, or fail at once with the last fetch error when none are held.
+    /// Tokens received from the issuer itself
+    /// ([`JwksCache::verify_from_issuer`]) are not held back by it. Never
+    /// shorter than the minimum refresh interval.
+    pub fn max_retry_interval(mut self, interval: Duration) -> Self {
+        self.max_retry_interval = interval;
+        self
+    }
+
     /// How long a fetched key set is used before it is fetched again
     /// (default 10 min), so that a key the issuer removed stops verifying
     /// tokens. The refetch runs in the background: verifications go on with
     /// the keys held until the new set is complete, and keep them if the
-    /// fetch fails (retried after the minimum refresh interval). Never
+    /// fetch fails (retried as [`max_retry_interval`](Self::max_retry_interval)
+    /// says). Never
     /// shorter than the minimum refresh interval.
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
@@ -80,6 +99,12 @@ impl JwksOptions {
     #[must_use]
     pub fn get_min_refresh_interval(&self) -> Duration {
         self.min_refresh_interval
+    }
+
+    /// The configured longest wait between failing fetches.
+    #[must_use]
+    pub fn get_max_retry_interval(&self) -> Duration {
+        self.max_retry_interval
     }
 
     /// The configured maximum age of a key set.
@@ -114,7 +139,9 @@ impl JwksOptions {
 /// * Verifications with known keys never wait for a fetch: the key set is
 ///   swapped in when the new one is complete.
 /// * Every fetch is bounded by [`timeout`](JwksOptions::timeout); a failed
-///   fetch keeps the previous key set.
+///   fetch keeps the previous key set. Repeated failures back off
+///   exponentially, from the minimum refresh interval up to
+///   [`max_retry_interval`](JwksOptions::max_retry_interval).
 ///
 /// Cloning is cheap and clones share the key set.
 ///
@@ -162,6 +189,8 @@ struct Inner {
 struct FetchState {
     last_attempt: Option<Instant>,
     last_error: Option<Error>,
+    /// Fetches failed in a row since the last successful one.
+    failures: u32,
     /// The document the key set in force was read from.
     last_document: Option<Vec<u8>>,
 }
@@ -351,9 +380,8 @@ impl JwksCache {
     async fn refresh_after(&self, seen: u64) -> Result<Arc<KeySet>, Error> {
         let mut state = self.inner.fetch.lock().await;
         let fetched_meanwhile = self.inner.attempts.load(Ordering::Acquire) != seen;
-        let too_soon = state
-            .last_attempt
-            .is_some_and(|t| t.elapsed() < self.inner.options.min_refresh_interval);
+        let wait = self.retry_wait(state.failures);
+        let too_soon = state.last_attempt.is_some_and(|t| t.elapsed() < wait);
         if fetched_meanwhile || too_soon {
             return match (self.current(), &state.last_error) {
                 (Some(set), _) => Ok(set),
@@ -364,7 +392,7 @@ impl JwksCache {
         match self.fetch_locked(&mut state).await {
             Ok(set) => Ok(set),
             // Keep serving the previous keys (a stale set is tried again
-            // after the minimum interval); the caller sees the token's own
+            // after the retry wait); the caller sees the token's own
             // error (unknown key) rather than ours.
             Err(e) => self.current().ok_or(e),
         }
@@ -398,19 +426,32 @@ impl JwksCache {
                     .stale_at
                     .store(self.deadline(max_age), Ordering::Release);
                 state.last_error = None;
+                state.failures = 0;
             }
             Err(e) => {
                 tracing::warn!(error = %e, uri = %self.inner.uri, "JWKS fetch failed");
                 state.last_error = Some(e.clone());
+                state.failures = state.failures.saturating_add(1);
                 if self.current().is_some() {
-                    // A stale set is tried again after the minimum interval.
-                    let retry = self.deadline(self.inner.options.min_refresh_interval);
+                    // A stale set is tried again after the retry wait.
+                    let retry = self.deadline(self.retry_wait(state.failures));
                     self.inner.stale_at.fetch_max(retry, Ordering::AcqRel);
                 }
             }
         }
         self.inner.attempts.fetch_add(1, Ordering::AcqRel);
         result
+    }
+
+    /// How long after a fetch attempt the next one may start, when the last
+    /// `failures` attempts failed: the minimum refresh interval, doubled per
+    /// failure after the first, up to the maximum retry interval.
+    fn retry_wait(&self, failures: u32) -> Duration {
+        let options = &self.inner.options;
+        let min = options.min_refresh_interval;
+        let cap = options.max_retry_interval.max(min);
+        let doublings = failures.saturating_sub(1).min(31);
+        min.saturating_mul(1 << doublings).min(cap)
     }
 
     /// Puts the key set of a fetched `document` in force, unless it is the

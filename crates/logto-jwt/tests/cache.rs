@@ -411,3 +411,106 @@ async fn a_jwks_with_too_many_keys_is_refused_and_the_old_keys_kept() {
     let fresh = cache(uri, Duration::ZERO);
     assert!(matches!(fresh.key_set().await, Err(Error::InvalidJwks(_))));
 }
+
+/// A cache whose failing fetches back off from `interval` up to `cap`.
+fn backoff_cache(uri: url::Url, interval: Duration, cap: Duration) -> JwksCache {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    JwksCache::new(
+        uri,
+        http,
+        JwksOptions::default()
+            .min_refresh_interval(interval)
+            .max_retry_interval(cap)
+            .max_age(interval)
+            .timeout(Duration::from_millis(500)),
+    )
+}
+
+#[test]
+fn the_retry_cap_defaults_to_five_minutes() {
+    let options = JwksOptions::default();
+    assert_eq!(options.get_max_retry_interval(), Duration::from_secs(300));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_first_fetches_back_off_across_requests_and_reset_on_success() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(String::new()).await;
+    server.set(StatusCode::SERVICE_UNAVAILABLE, String::new());
+    let interval = Duration::from_millis(100);
+    let cache = backoff_cache(uri, interval, Duration::from_millis(800));
+    let token = Arc::new(k.sign(&claims(), json!({})));
+    // 1.6 s of requests, in bursts of concurrent ones: at a fetch per
+    // interval that would be 16 fetches; backing off (100, 200, 400, 800,
+    // 800 ms) it is about 5.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(1600) {
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (cache, token) = (cache.clone(), token.clone());
+                tokio::spawn(async move {
+                    let at = Instant::now();
+                    let result = cache.verify(&token).await;
+                    (result, at.elapsed())
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (result, took) = task.await.unwrap();
+            let err = result.unwrap_err();
+            assert!(
+                matches!(err, Error::JwksFetch(ref m) if m.contains("503")),
+                "{err:?}"
+            );
+            // Nobody waits for the backoff, nor longer than one fetch.
+            assert!(took < Duration::from_millis(1000), "{took:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let failing = server.hits();
+    assert!((2..=8).contains(&failing), "{failing} fetches in 1.6 s");
+
+    // Back up: served once the wait is over (at most the 800 ms cap).
+    server.set(StatusCode::OK, jwks(&[&k]));
+    let started = Instant::now();
+    while cache.verify(&token).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(3), "never retried");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The success reset the backoff: after a new failure, the next fetch
+    // comes one interval later, not 800 ms.
+    server.set(StatusCode::SERVICE_UNAVAILABLE, String::new());
+    let before = server.hits();
+    for i in 0..2 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let unknown = k.sign(&claims(), json!({"kid": format!("new-{i}")}));
+        assert!(matches!(
+            cache.verify(&unknown).await,
+            Err(Error::UnknownKey { .. })
+        ));
+    }
+    assert_eq!(server.hits(), before + 2);
+    cache.verify(&token).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stale_key_set_retries_a_failing_issuer_with_backoff() {
+    let k = TestKey::generate("ES384", "k");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    let cache = backoff_cache(uri, Duration::from_millis(50), Duration::from_millis(400));
+    let token = k.sign(&claims(), json!({}));
+    cache.verify(&token).await.unwrap();
+    server.set(StatusCode::SERVICE_UNAVAILABLE, String::new());
+    // 1.5 s of verifications with the stale keys: a background refetch per
+    // 50 ms would be about 30; backing off (50 … 400 ms) it is about 7.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(1500) {
+        cache.verify(&token).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let hits = server.hits();
+    assert!((3..=12).contains(&hits), "{hits} fetches in 1.5 s");
+}
