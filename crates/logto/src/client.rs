@@ -10,7 +10,9 @@ use crate::error::LogtoError;
 use crate::protocol::callback::match_callback;
 use crate::protocol::claims::{AccessTokenClaims, IdTokenClaims, UserInfo, decode_unverified};
 use crate::protocol::sign_in::{SignInOptions, SignInSession, authorization_url};
-use crate::protocol::tokens::{CachedAccessToken, Grant, SessionTokens, TokenTarget};
+use crate::protocol::tokens::{
+    CachedAccessToken, Grant, SessionTokens, TokenTarget, check_resource,
+};
 use crate::protocol::{now_unix, random, sign_out};
 use crate::provider::ClientAuth;
 use crate::refresh::Rotation;
@@ -125,13 +127,12 @@ impl<S: Storage> LogtoClient<S> {
         )
         .await?;
 
-        let mut tokens = SessionTokens {
-            session_id: random::random_string(16),
+        let mut tokens = SessionTokens::new(
+            random::random_string(16),
             id_token,
-            refresh_token: response.refresh_token.clone(),
-            access_tokens: Default::default(),
-            resources: Some(self.config.resources().to_vec()),
-        };
+            response.refresh_token.clone(),
+            self.config.resources().to_vec(),
+        );
         tokens.access_tokens.insert(
             TokenTarget::default().cache_key(),
             CachedAccessToken::from_response(&response, now_unix()),
@@ -192,7 +193,8 @@ impl<S: Storage> LogtoClient<S> {
     ///
     /// `resource` must be one of the config's [`resources`](crate::LogtoConfigBuilder::resources)
     /// the user signed in with, else [`LogtoError::ResourceNotConfigured`] comes back and nothing
-    /// is sent: Logto would refuse the request, and may spend the refresh token doing so.
+    /// is sent: Logto would refuse the request, and may spend the refresh token doing so. A
+    /// `resource` that is not an absolute URI without a fragment is [`LogtoError::InvalidArgument`].
     pub async fn get_access_token(&self, resource: &str) -> Result<String, LogtoError> {
         self.access_token(TokenTarget::new(resource, None)).await
     }
@@ -477,6 +479,7 @@ impl<S: Storage> LogtoClient<S> {
             self.require_organizations_scope()?;
         }
         if let Some(resource) = &target.resource {
+            check_resource(resource).map_err(LogtoError::InvalidArgument)?;
             if !self.config.resources().iter().any(|r| r == resource) {
                 return Err(LogtoError::ResourceNotConfigured {
                     resource: resource.clone(),
@@ -509,7 +512,10 @@ impl<S: Storage> LogtoClient<S> {
     }
 
     async fn tokens(&self) -> Result<Option<SessionTokens>, LogtoError> {
-        self.get(StorageKey::Tokens).await
+        Ok(self
+            .get::<SessionTokens>(StorageKey::Tokens)
+            .await?
+            .map(SessionTokens::upgraded))
     }
 
     async fn signed_in(&self) -> Result<SessionTokens, LogtoError> {

@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::error::LogtoError;
 use crate::protocol::claims::IdTokenClaims;
+use crate::protocol::tokens::check_resource;
 use crate::protocol::{id_token, now_unix};
 use crate::provider::Provider;
 use crate::refresh::RefreshLocks;
@@ -361,7 +362,8 @@ impl LogtoConfigBuilder {
         self
     }
 
-    /// Adds API resources (resource indicators) to request access tokens for.
+    /// Adds API resources (resource indicators) to request access tokens for: absolute URIs
+    /// without a fragment (RFC 8707 §2), else [`build`](Self::build) fails.
     pub fn resources<I, S>(mut self, resources: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -415,6 +417,9 @@ impl LogtoConfigBuilder {
         push_unique(&mut scopes, self.scopes);
         let mut resources = Vec::new();
         push_unique(&mut resources, self.resources);
+        for resource in &resources {
+            check_resource(resource).map_err(LogtoError::InvalidConfig)?;
+        }
         if scopes
             .iter()
             .any(|s| s == UserInfoScope::Organizations.as_str())
@@ -520,6 +525,13 @@ mod tests {
             ("https://logto.test", " "),
         ] {
             let err = LogtoConfig::builder(endpoint, app_id).build().unwrap_err();
+            assert!(matches!(err, LogtoError::InvalidConfig(_)), "{err}");
+        }
+        for resource in ["https://api.test#org", "api", "/api"] {
+            let err = LogtoConfig::builder("https://logto.test", "app")
+                .resources([resource])
+                .build()
+                .unwrap_err();
             assert!(matches!(err, LogtoError::InvalidConfig(_)), "{err}");
         }
     }

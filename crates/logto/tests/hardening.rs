@@ -7,7 +7,7 @@ mod support;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use logto::{LogtoClient, LogtoError, Storage, StorageKey};
-use logto_test_support::{ALICE_SUB, SHOPPING_API, TestIdp, WEB_APP_ID};
+use logto_test_support::{ALICE_SUB, ORG_ACME, SHOPPING_API, TestIdp, WEB_APP_ID};
 use serde_json::{Value, json};
 use support::*;
 
@@ -308,4 +308,112 @@ async fn a_refreshed_id_token_with_the_original_nonce_or_none_is_accepted() {
         client.get_access_token(SHOPPING_API).await.unwrap();
         assert_eq!(client.get_id_token_claims().await.unwrap().sub, ALICE_SUB);
     }
+}
+
+// --- 5. Resources are absolute URIs without a fragment; cache keys cannot collide. ---
+
+const SHOPPING_API_ACME: &str = "https://shopping.example.com/api#org-acme";
+
+#[tokio::test]
+async fn a_resource_with_a_fragment_or_not_absolute_is_refused_in_the_config() {
+    let idp = TestIdp::start().await;
+    for resource in [
+        SHOPPING_API_ACME,
+        "shopping",
+        "/api",
+        "https://api.example#",
+    ] {
+        let err = builder(&idp).resources([resource]).build().unwrap_err();
+        assert!(
+            matches!(err, LogtoError::InvalidConfig(_)),
+            "{resource}: {err}"
+        );
+    }
+    // Logto's reserved urn: resources are fine.
+    builder(&idp)
+        .resources(["urn:logto:resource:organizations"])
+        .build()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_resource_with_a_fragment_is_refused_in_calls_and_never_served_an_organization_token() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let org_token = client
+        .get_access_token_for_organization(SHOPPING_API, ORG_ACME)
+        .await
+        .unwrap();
+    idp.reset_stats().await;
+    for resource in [
+        SHOPPING_API_ACME,
+        "shopping",
+        "https://shopping.example.com/api#",
+    ] {
+        let err = client.get_access_token(resource).await.unwrap_err();
+        assert!(
+            matches!(err, LogtoError::InvalidArgument(_)),
+            "{resource}: {err}"
+        );
+        let err = client
+            .get_access_token_for_organization(resource, ORG_ACME)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, LogtoError::InvalidArgument(_)),
+            "{resource}: {err}"
+        );
+    }
+    assert_eq!(idp.stats().await.token, 0, "nothing was sent");
+    assert_eq!(
+        client
+            .get_access_token_for_organization(SHOPPING_API, ORG_ACME)
+            .await
+            .unwrap(),
+        org_token,
+        "still cached"
+    );
+    assert_ne!(
+        client.get_access_token(SHOPPING_API).await.unwrap(),
+        org_token
+    );
+}
+
+#[tokio::test]
+async fn a_session_stored_with_old_cache_keys_still_works() {
+    let idp = TestIdp::start().await;
+    let client = signed_in(&idp).await;
+    let resource_token = client.get_access_token(SHOPPING_API).await.unwrap();
+    let org_token = client
+        .get_access_token_for_organization(SHOPPING_API, ORG_ACME)
+        .await
+        .unwrap();
+    // As an older version stored it: organization tokens under `<resource>#<org>`.
+    let mut stored = stored_session(client.storage()).await;
+    let mut old_keys = serde_json::Map::new();
+    for (key, cached) in stored["access_tokens"].as_object().unwrap() {
+        let key = match serde_json::from_str::<(String, String)>(key) {
+            Ok((resource, org)) => format!("{resource}#{org}"),
+            Err(_) => key.clone(),
+        };
+        old_keys.insert(key, cached.clone());
+    }
+    assert!(old_keys.contains_key(&format!("{SHOPPING_API}#{ORG_ACME}")));
+    stored["access_tokens"] = Value::Object(old_keys);
+    stored.as_object_mut().unwrap().remove("cache_keys");
+    store_session(client.storage(), &stored).await;
+    idp.reset_stats().await;
+
+    // Resource tokens are still found; organization tokens are fetched again.
+    assert_eq!(
+        client.get_access_token(SHOPPING_API).await.unwrap(),
+        resource_token
+    );
+    assert_eq!(idp.stats().await.token, 0);
+    let refreshed = client
+        .get_access_token_for_organization(SHOPPING_API, ORG_ACME)
+        .await
+        .unwrap();
+    assert_ne!(refreshed, org_token);
+    assert_eq!(idp.stats().await.token, 1);
 }

@@ -120,13 +120,34 @@ impl TokenTarget {
         }
     }
 
-    /// The key of this target's token in [`SessionTokens::access_tokens`].
+    /// The key of this target's token in [`SessionTokens::access_tokens`]: the resource itself
+    /// (an absolute URI, or `""`), or for an organization the JSON array `[resource, organization
+    /// id]`, which no URI (nor `""`) can be equal to, whatever the organization id.
     pub(crate) fn cache_key(&self) -> String {
         let resource = self.resource.as_deref().unwrap_or("");
         match &self.organization_id {
-            Some(org) => format!("{resource}#{org}"),
+            Some(org) => {
+                serde_json::to_string(&[resource, org.as_str()]).expect("strings serialize")
+            }
             None => resource.to_owned(),
         }
+    }
+}
+
+/// The format of [`SessionTokens::access_tokens`]' keys that [`TokenTarget::cache_key`] writes.
+const CACHE_KEYS_FORMAT: u8 = 2;
+
+/// Checks that `resource` is a resource indicator (RFC 8707 §2): an absolute URI without a
+/// fragment (`urn:` URIs such as Logto's `urn:logto:resource:organizations` included).
+pub(crate) fn check_resource(resource: &str) -> Result<(), String> {
+    match url::Url::parse(resource) {
+        Ok(url) if url.fragment().is_none() => Ok(()),
+        Ok(_) => Err(format!(
+            "the API resource {resource:?} has a fragment (#…): a resource indicator is an absolute URI without one"
+        )),
+        Err(e) => Err(format!(
+            "the API resource {resource:?} is not an absolute URI ({e}): use the API identifier from Logto Console, e.g. https://api.your-app.com"
+        )),
     }
 }
 
@@ -145,6 +166,10 @@ pub(crate) struct SessionTokens {
     /// sessions stored before this was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resources: Option<Vec<String>>,
+    /// The format of `access_tokens`' keys; 0 for sessions stored before it was recorded, whose
+    /// organization keys (`<resource>#<organization id>`) were ambiguous.
+    #[serde(default)]
+    pub(crate) cache_keys: u8,
 }
 
 impl fmt::Debug for SessionTokens {
@@ -192,6 +217,34 @@ impl CachedAccessToken {
 }
 
 impl SessionTokens {
+    /// A new session, with the current format of cache keys.
+    pub(crate) fn new(
+        session_id: String,
+        id_token: String,
+        refresh_token: Option<String>,
+        resources: Vec<String>,
+    ) -> Self {
+        SessionTokens {
+            session_id,
+            id_token,
+            refresh_token,
+            access_tokens: BTreeMap::new(),
+            resources: Some(resources),
+            cache_keys: CACHE_KEYS_FORMAT,
+        }
+    }
+
+    /// Brings a session stored in an older format up to date: cached tokens whose key may be
+    /// ambiguous (the old organization keys, which contain `#`) are dropped, and so simply
+    /// refreshed when next asked for; the others are kept.
+    pub(crate) fn upgraded(mut self) -> Self {
+        if self.cache_keys < CACHE_KEYS_FORMAT {
+            self.access_tokens.retain(|key, _| !key.contains('#'));
+            self.cache_keys = CACHE_KEYS_FORMAT;
+        }
+        self
+    }
+
     /// Whether the sign-in was granted `resource` (assumed when not recorded).
     pub(crate) fn has_resource(&self, resource: &str) -> bool {
         self.resources
@@ -229,7 +282,62 @@ mod tests {
         .iter()
         .map(TokenTarget::cache_key)
         .collect();
-        assert_eq!(keys, ["", "https://api", "#o1", "https://api#o1"]);
+        assert_eq!(
+            keys,
+            ["", "https://api", r#"["","o1"]"#, r#"["https://api","o1"]"#]
+        );
+    }
+
+    #[test]
+    fn cache_keys_cannot_collide() {
+        // The old `<resource>#<org>` keys made these two the same.
+        assert_ne!(
+            TokenTarget::new("https://api#o1", None).cache_key(),
+            TokenTarget::new("https://api", Some("o1")).cache_key()
+        );
+        assert_ne!(
+            TokenTarget::new("", Some("a\",\"b")).cache_key(),
+            TokenTarget::new("a", Some("b")).cache_key()
+        );
+    }
+
+    #[test]
+    fn resources_are_absolute_uris_without_fragment() {
+        for ok in [
+            "https://api.test",
+            "https://api.test/v1?x=1",
+            "urn:logto:resource:organizations",
+        ] {
+            check_resource(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "api",
+            "/api",
+            "https://api.test#org",
+            "https://api.test#",
+        ] {
+            assert!(check_resource(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn old_organization_keys_are_dropped_on_upgrade() {
+        let cached = CachedAccessToken {
+            token: "t".into(),
+            scope: None,
+            expires_at: 5,
+            refresh_at: 4,
+        };
+        let mut tokens = SessionTokens::new("s".into(), "i".into(), None, vec![]);
+        tokens.cache_keys = 0;
+        for key in ["", "https://api", "https://api#o1", "#o1"] {
+            tokens.access_tokens.insert(key.into(), cached.clone());
+        }
+        let tokens = tokens.upgraded();
+        let keys: Vec<&str> = tokens.access_tokens.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["", "https://api"]);
+        assert_eq!(tokens.cache_keys, CACHE_KEYS_FORMAT);
     }
 
     fn response(expires_in: u64) -> TokenResponse {
@@ -306,13 +414,12 @@ mod tests {
 
     #[test]
     fn debug_shows_no_token() {
-        let mut tokens = SessionTokens {
-            session_id: "s".into(),
-            id_token: "secret-id-token".into(),
-            refresh_token: Some("secret-refresh".into()),
-            access_tokens: BTreeMap::new(),
-            resources: None,
-        };
+        let mut tokens = SessionTokens::new(
+            "s".into(),
+            "secret-id-token".into(),
+            Some("secret-refresh".into()),
+            vec![],
+        );
         tokens.access_tokens.insert(
             "https://api".into(),
             CachedAccessToken {
