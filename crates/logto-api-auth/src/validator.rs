@@ -56,6 +56,7 @@ pub struct ValidatorBuilder {
     cache_capacity: usize,
     timeout: Duration,
     min_refresh_interval: Duration,
+    max_retry_interval: Duration,
     jwks_max_age: Duration,
     max_token_len: usize,
     allow_insecure_http: bool,
@@ -81,6 +82,7 @@ impl ValidatorBuilder {
             cache_capacity: 10_000,
             timeout: Duration::from_secs(10),
             min_refresh_interval: Duration::from_secs(30),
+            max_retry_interval: Duration::from_secs(300),
             jwks_max_age: Duration::from_secs(600),
             max_token_len: 16 * 1024,
             allow_insecure_http: false,
@@ -142,6 +144,18 @@ impl ValidatorBuilder {
     /// validator's last fetch.
     pub fn jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
         self.min_refresh_interval = interval;
+        self
+    }
+
+    /// Longest wait between two JWKS fetches while they keep failing
+    /// (default 5 min): after a failed fetch the next one waits
+    /// [`jwks_min_refresh_interval`](Self::jwks_min_refresh_interval), and
+    /// each further failure doubles the wait up to this cap, across all
+    /// requests; a successful fetch resets it. No request waits for it:
+    /// meanwhile tokens are checked with the keys held, or answered 503
+    /// ([`AuthError::KeysUnavailable`]) at once when none are held.
+    pub fn jwks_max_retry_interval(mut self, interval: Duration) -> Self {
+        self.max_retry_interval = interval;
         self
     }
 
@@ -211,6 +225,7 @@ impl ValidatorBuilder {
             http,
             JwksOptions::default()
                 .min_refresh_interval(self.min_refresh_interval)
+                .max_retry_interval(self.max_retry_interval)
                 .max_age(self.jwks_max_age)
                 .timeout(self.timeout)
                 .max_token_len(self.max_token_len),

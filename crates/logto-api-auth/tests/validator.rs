@@ -766,3 +766,43 @@ async fn plain_http_is_refused_off_the_loopback_interface() {
             .unwrap_or_else(|e| panic!("{jwks_uri}: {e}"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_jwks_endpoint_is_retried_with_backoff() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/oidc/jwks",
+        axum::routing::get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { axum::http::StatusCode::SERVICE_UNAVAILABLE }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let issuer = format!("http://{addr}/oidc");
+    let v = Validator::builder_from_metadata(&issuer, format!("{issuer}/jwks"))
+        .resource(RESOURCE)
+        .jwks_min_refresh_interval(Duration::from_millis(100))
+        .jwks_max_retry_interval(Duration::from_millis(800))
+        .timeout(Duration::from_millis(500))
+        .build()
+        .await
+        .unwrap();
+    let k = TestKey::generate("ES384", "k1");
+    let mut c = json!({"iss": issuer, "aud": RESOURCE});
+    c["exp"] = json!(logto_api_auth::logto_jwt::unix_now() + 60);
+    let token = k.sign(&c, json!({}));
+    // 1.6 s of requests: a fetch per 100 ms would be 16; backing off, about 5.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(1600) {
+        let err = v.validate(&token).await.unwrap_err();
+        assert!(matches!(err, AuthError::KeysUnavailable(_)), "{err}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let fetches = hits.load(Ordering::SeqCst);
+    assert!((2..=8).contains(&fetches), "{fetches} fetches in 1.6 s");
+}
