@@ -108,6 +108,14 @@ impl Logto {
     /// path, or shows an error page. `/sign-out` clears the session and redirects to Logto's
     /// sign-out, which comes back to the post sign-out URL.
     ///
+    /// A sign-out sent by a page of another site (a link or image there: browsers send the
+    /// `SameSite=Lax` cookie on top-level navigations from any site) is refused with `403` and a
+    /// page whose button signs out (a same-origin POST). The request is from another site when
+    /// its `Sec-Fetch-Site` is neither `same-origin` nor `none` (a typed URL); without that
+    /// header (older browsers), when its `Origin`, or else its `Referer`, is not the base URL's
+    /// origin. A request with none of them (scripts, `curl`) signs out. So a sign-out link or
+    /// form on the app's own pages works as before.
+    ///
     /// Their responses, like every [`Rejection`](crate::Rejection), carry
     /// `Cache-Control: no-store` and `Referrer-Policy: no-referrer`: the callback's URL holds the
     /// code and state of the sign-in, and error pages may show them.

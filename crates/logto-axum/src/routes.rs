@@ -1,11 +1,14 @@
 //! The ready-made routes of [`Logto::router`](crate::Logto::router).
 
+use axum::Json;
 use axum::extract::{Query, RawQuery};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use logto::{DirectSignIn, FirstScreen, InteractionMode, SignInOptions};
 use serde::Deserialize;
+use url::Url;
 
-use crate::error::{Error, Rejection, private};
+use crate::error::{Error, Rejection, escape_html, private};
 use crate::extract::Auth;
 
 /// The session key of the page to land on after the sign-in.
@@ -138,8 +141,12 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
     Ok(private(Redirect::to(&target).into_response()))
 }
 
-/// `GET|POST /sign-out`: clears the session and redirects to Logto's sign-out.
-pub(crate) async fn sign_out(auth: Auth) -> Result<Response, Rejection> {
+/// `GET|POST /sign-out`: clears the session and redirects to Logto's sign-out; refuses a request
+/// from another site (see [`from_another_site`]) with a page whose button signs out.
+pub(crate) async fn sign_out(auth: Auth, headers: HeaderMap) -> Result<Response, Rejection> {
+    if from_another_site(&headers, &auth.logto().inner.base_url) {
+        return Ok(confirm_sign_out(&auth));
+    }
     let url = auth
         .sign_out(Some(&auth.logto().post_sign_out_url()))
         .await
@@ -148,9 +155,115 @@ pub(crate) async fn sign_out(auth: Auth) -> Result<Response, Rejection> {
     Ok(private(Redirect::to(&url).into_response()))
 }
 
+/// Whether a request was sent by a page of another site (a link, image or form there: browsers
+/// send the `SameSite=Lax` session cookie on top-level navigations from any site), judged by
+///
+/// 1. `Sec-Fetch-Site`, which every current browser sends: only `same-origin` (a page of the
+///    app) and `none` (a typed URL, a bookmark) pass; `same-site` (a sibling subdomain, possibly
+///    someone else's) and `cross-site` do not;
+/// 2. without it, `Origin` (sent with POSTs by older browsers): it must be the base URL's origin
+///    (`null`, an opaque origin, does not pass);
+/// 3. without either, `Referer`: its origin must be the base URL's;
+/// 4. with none of them (scripts, `curl`, a page whose referrer policy hides it), the request
+///    passes: nothing tells it came from elsewhere.
+pub(crate) fn from_another_site(headers: &HeaderMap, base_url: &Url) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("").trim().to_ascii_lowercase();
+        return !matches!(site.as_str(), "same-origin" | "none");
+    }
+    let own = base_url.origin();
+    let same_origin = |value: &HeaderValue| {
+        value
+            .to_str()
+            .ok()
+            .and_then(|value| Url::parse(value.trim()).ok())
+            .is_some_and(|url| url.origin() == own)
+    };
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        return !same_origin(origin);
+    }
+    if let Some(referer) = headers.get(header::REFERER) {
+        return !same_origin(referer);
+    }
+    false
+}
+
+/// The answer to a sign-out from another site: `403`, with a page whose button signs out
+/// (a same-origin POST), or `{"error": "cross_site_request"}` for JSON.
+fn confirm_sign_out(auth: &Auth) -> Response {
+    let message = "This sign-out request came from another site, so you are still signed in. \
+                   Sign out here if you meant to.";
+    tracing::debug!("logto-axum refused a sign-out from another site");
+    let mut response = if auth.wants_json() {
+        let body = serde_json::json!({ "error": "cross_site_request", "message": message });
+        (StatusCode::FORBIDDEN, Json(body)).into_response()
+    } else {
+        let logto = auth.logto();
+        let page = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out?</title></head>\
+             <body><h1>Sign out?</h1><p id=\"error\" data-code=\"cross_site_request\">{message}</p>\
+             <form method=\"post\" action=\"{action}\"><button id=\"sign-out\" type=\"submit\">Sign out</button></form>\
+             <p><a href=\"{home}\">Home</a></p></body></html>\n",
+            action = escape_html(&logto.local(logto.sign_out_path())),
+            home = escape_html(&logto.local("/")),
+        );
+        (StatusCode::FORBIDDEN, Html(page)).into_response()
+    };
+    // Not `no-referrer`: the form's POST then carries `Origin: null`, refused by browsers
+    // without `Sec-Fetch-Site`.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_from_other_sites_are_told_apart() {
+        let base = Url::parse("https://app.test/shop/").unwrap();
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, value.parse().unwrap());
+            }
+            headers
+        };
+        for same in [
+            &[][..],
+            &[("sec-fetch-site", "same-origin")],
+            &[("sec-fetch-site", "none")],
+            &[
+                ("sec-fetch-site", "Same-Origin"),
+                ("origin", "https://evil.test"),
+            ],
+            &[("origin", "https://app.test")],
+            &[("referer", "https://app.test/shop/orders")],
+            &[
+                ("origin", "https://app.test:443"),
+                ("referer", "https://evil.test/"),
+            ],
+        ] {
+            assert!(!from_another_site(&headers(same), &base), "{same:?}");
+        }
+        for other in [
+            &[("sec-fetch-site", "cross-site")][..],
+            &[("sec-fetch-site", "same-site")],
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("referer", "https://app.test/"),
+            ],
+            &[("origin", "null")],
+            &[("origin", "http://app.test")],
+            &[("origin", "https://app.test.evil.test")],
+            &[("referer", "https://evil.test/https://app.test/")],
+            &[("referer", "not a url")],
+        ] {
+            assert!(from_another_site(&headers(other), &base), "{other:?}");
+        }
+    }
 
     #[test]
     fn local_paths_only() {

@@ -497,3 +497,103 @@ async fn a_huge_session_ttl_saturates() {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{ttl:?}");
     }
 }
+
+/// Headers a request to `/sign-out` may come with.
+type Headers = &'static [(&'static str, &'static str)];
+
+/// A link, image or form on another site cannot sign the visitor out (browsers send the
+/// `SameSite=Lax` cookie on top-level navigations from any site): such a request is refused with
+/// a page whose same-site button signs out. Same-site sign-out links, typed URLs and clients
+/// without browser metadata keep working.
+#[tokio::test]
+async fn cross_site_sign_out_is_refused() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+    let browser = Browser::new();
+    app.sign_in(&browser, &idp, ALICE).await;
+    let send = |method: reqwest::Method, headers: Headers| {
+        let mut request = browser.http.request(method, app.url("/sign-out"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        async move { request.send().await.unwrap() }
+    };
+
+    let refused: [Headers; 6] = [
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "same-site")],
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("referer", "http://127.0.0.1/"),
+        ],
+        &[("origin", "http://evil.example")],
+        &[("origin", "null")],
+        &[("referer", "https://evil.example/page")],
+    ];
+    for headers in refused {
+        for method in [reqwest::Method::GET, reqwest::Method::POST] {
+            let response = send(method.clone(), headers).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {headers:?}"
+            );
+            let page = response.text().await.unwrap();
+            assert!(
+                page.contains("<form method=\"post\" action=\"/sign-out\">"),
+                "{page}"
+            );
+            assert!(page.contains("id=\"sign-out\""), "{page}");
+        }
+    }
+    let response = browser
+        .http
+        .get(app.url("/sign-out"))
+        .header("sec-fetch-site", "cross-site")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "cross_site_request", "{body}");
+    let (_, home) = browser.get_json(&app.url("/")).await;
+    assert_eq!(home["authenticated"], true, "a refused sign-out signed out");
+    assert_eq!(idp.stats().await.revocation, 0);
+
+    // Same-origin requests, typed URLs, and the confirmation page's own form sign out.
+    let origin = app.url("");
+    let own_page = app.url("/");
+    let allowed: [(reqwest::Method, Vec<(&str, &str)>); 5] = [
+        (
+            reqwest::Method::GET,
+            vec![("sec-fetch-site", "same-origin"), ("referer", &own_page)],
+        ),
+        (reqwest::Method::GET, vec![("sec-fetch-site", "none")]),
+        (reqwest::Method::GET, vec![("referer", &own_page)]),
+        (
+            reqwest::Method::POST,
+            vec![("sec-fetch-site", "same-origin"), ("origin", &origin)],
+        ),
+        (reqwest::Method::POST, vec![("origin", &origin)]),
+    ];
+    for (round, (method, headers)) in allowed.into_iter().enumerate() {
+        if round > 0 {
+            app.sign_in(&browser, &idp, ALICE).await;
+        }
+        let mut request = browser.http.request(method.clone(), app.url("/sign-out"));
+        for (name, value) in &headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{method} {headers:?}"
+        );
+        assert!(location(&response).starts_with(&idp.url("/oidc/session/end")));
+        let (_, home) = browser.get_json(&app.url("/")).await;
+        assert_eq!(home["authenticated"], false, "{method} {headers:?}");
+        assert_eq!(idp.stats().await.revocation, round as u64 + 1);
+    }
+}
