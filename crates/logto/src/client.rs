@@ -97,6 +97,13 @@ impl<S: Storage> LogtoClient<S> {
             .get(StorageKey::SignInSession)
             .await?
             .ok_or(LogtoError::SignInSessionMissing)?;
+        if session.is_expired(now_unix()) {
+            self.storage
+                .delete(StorageKey::SignInSession)
+                .await
+                .map_err(LogtoError::Storage)?;
+            return Err(LogtoError::SignInSessionExpired);
+        }
         let params = match_callback(callback_url, &session)?;
         self.storage
             .delete(StorageKey::SignInSession)

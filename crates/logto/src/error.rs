@@ -75,6 +75,13 @@ pub enum LogtoError {
     #[error("no sign-in session found (missing, expired or already used): start the sign-in again")]
     SignInSessionMissing,
 
+    /// `handle_sign_in_callback` was called more than ten minutes after `sign_in`: the pending
+    /// sign-in has expired (and is now removed). Start again with `sign_in`.
+    #[error(
+        "the sign-in took too long (more than 10 minutes from sign_in to the callback): start the sign-in again"
+    )]
+    SignInSessionExpired,
+
     /// The callback URL does not match the redirect URI used for the sign-in.
     #[error("the callback URL does not match the redirect URI of the sign-in ({expected})")]
     CallbackUriMismatch {
@@ -191,6 +198,7 @@ impl LogtoError {
                 | LogtoError::SessionExpired
                 | LogtoError::NoRefreshToken
                 | LogtoError::SignInSessionMissing
+                | LogtoError::SignInSessionExpired
         )
     }
 

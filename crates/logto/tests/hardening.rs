@@ -417,3 +417,50 @@ async fn a_session_stored_with_old_cache_keys_still_works() {
     assert_ne!(refreshed, org_token);
     assert_eq!(idp.stats().await.token, 1);
 }
+
+// --- 6. A pending sign-in expires after ten minutes. ---
+
+/// Moves the pending sign-in `seconds` into the past (edited in storage, not slept for).
+async fn age_sign_in_session(client: &LogtoClient, seconds: u64) {
+    let storage = client.storage();
+    let raw = storage
+        .get(StorageKey::SignInSession)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut session: Value = serde_json::from_str(&raw).unwrap();
+    let created_at = session["created_at"].as_u64().unwrap_or_else(now);
+    session["created_at"] = json!(created_at - seconds);
+    storage
+        .set(StorageKey::SignInSession, session.to_string())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_sign_in_that_took_more_than_ten_minutes_is_refused() {
+    let idp = TestIdp::start().await;
+    let client = client(&idp);
+    let callback = callback_url(&idp, &client, ALICE).await;
+    age_sign_in_session(&client, 601).await;
+    idp.reset_stats().await;
+    let err = client.handle_sign_in_callback(&callback).await.unwrap_err();
+    assert!(matches!(err, LogtoError::SignInSessionExpired), "{err}");
+    assert!(err.needs_sign_in());
+    assert!(err.to_string().contains("took too long"), "{err}");
+    assert_signed_out(&client).await;
+    assert_eq!(idp.stats().await.token, 0, "the code was never sent");
+    // Used up: the same callback now finds no pending sign-in.
+    let err = client.handle_sign_in_callback(&callback).await.unwrap_err();
+    assert!(matches!(err, LogtoError::SignInSessionMissing), "{err}");
+}
+
+#[tokio::test]
+async fn a_sign_in_within_ten_minutes_completes() {
+    let idp = TestIdp::start().await;
+    let client = client(&idp);
+    let callback = callback_url(&idp, &client, ALICE).await;
+    age_sign_in_session(&client, 590).await;
+    client.handle_sign_in_callback(&callback).await.unwrap();
+    assert!(client.is_authenticated().await.unwrap());
+}

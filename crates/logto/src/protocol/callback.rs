@@ -120,6 +120,7 @@ mod tests {
             code_verifier: "v".into(),
             state: "the-state".into(),
             nonce: "n".into(),
+            created_at: 1,
         }
     }
 

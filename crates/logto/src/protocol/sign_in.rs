@@ -232,6 +232,20 @@ pub(crate) struct SignInSession {
     pub(crate) code_verifier: String,
     pub(crate) state: String,
     pub(crate) nonce: String,
+    /// When the sign-in started, seconds since the epoch (0 for sessions stored before this was
+    /// recorded: they count as expired).
+    #[serde(default)]
+    pub(crate) created_at: u64,
+}
+
+/// How long a sign-in may take, from `sign_in` to the callback.
+pub(crate) const SIGN_IN_SESSION_TTL_SECS: u64 = 600;
+
+impl SignInSession {
+    /// Whether the sign-in started more than [`SIGN_IN_SESSION_TTL_SECS`] before `now`.
+    pub(crate) fn is_expired(&self, now: u64) -> bool {
+        now.saturating_sub(self.created_at) > SIGN_IN_SESSION_TTL_SECS
+    }
 }
 
 impl std::fmt::Debug for SignInSession {
@@ -267,6 +281,7 @@ pub(crate) fn authorization_url(
         code_verifier: random::code_verifier(),
         state: random::random_string(32),
         nonce: random::random_string(32),
+        created_at: super::now_unix(),
     };
     let prompt: Vec<&str> = config.prompt().iter().map(|p| p.as_str()).collect();
     let identifiers: Vec<&str> = options.identifiers.iter().map(|i| i.as_str()).collect();
@@ -414,6 +429,23 @@ mod tests {
         assert_eq!(get("identifier"), "email phone");
         assert_eq!(get("direct_sign_in"), "sso:conn-1");
         assert_eq!(session.redirect_uri, "https://app.test/callback");
+    }
+
+    #[test]
+    fn a_sign_in_session_expires_after_ten_minutes() {
+        let options = SignInOptions::new("https://app.test/callback");
+        let (_, mut session) =
+            authorization_url(&config(), "https://logto.test/oidc/auth", &options).unwrap();
+        let start = session.created_at;
+        assert!(start > 0);
+        assert!(!session.is_expired(start));
+        assert!(!session.is_expired(start + 600));
+        assert!(session.is_expired(start + 601));
+        assert!(!session.is_expired(0), "a clock that went back");
+        session.created_at = u64::MAX;
+        assert!(!session.is_expired(start));
+        session.created_at = 0;
+        assert!(session.is_expired(start), "stored before created_at was");
     }
 
     #[test]
