@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use logto_jwt::{Audience, JwksCache, JwksOptions, RegisteredClaims, VerifiedToken};
+use logto_jwt::{Audience, JwksCache, JwksOptions, RegisteredClaims, VerifiedToken, is_loopback};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -268,17 +268,6 @@ fn parse_http_url(
         }
     }
     Ok(url)
-}
-
-/// True when `url`'s host is the loopback interface: `127.0.0.0/8`, `::1` or
-/// `localhost`.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 /// Shortens a value taken from the network or the configuration before it

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use logto::LogtoConfig;
+use logto::{LogtoConfig, is_loopback};
 use tower_sessions::SessionStore;
 use url::Url;
 
@@ -193,22 +193,6 @@ impl Logto {
     pub(crate) fn local(&self, path: &str) -> String {
         let prefix = self.inner.base_url.path().trim_end_matches('/');
         format!("{prefix}{path}")
-    }
-}
-
-/// Whether `url`'s host is the local machine: `localhost` (and its subdomains, which browsers
-/// resolve to it), 127.0.0.0/8 or `::1` (also as `::ffff:127.x.y.z`).
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_loopback())
-        }
-        None => false,
     }
 }
 

@@ -29,6 +29,7 @@ mod cache;
 mod claims;
 mod error;
 mod jwk;
+mod net;
 mod token;
 
 pub use alg::Algorithm;
@@ -36,6 +37,7 @@ pub use cache::{JwksCache, JwksOptions};
 pub use claims::{Audience, RegisteredClaims, unix_now};
 pub use error::Error;
 pub use jwk::{KeySet, MAX_JWKS_KEYS, PublicKey};
+pub use net::is_loopback;
 pub use token::{Header, UnverifiedToken, VerifiedToken};
 
 /// The README's code blocks, compiled by `cargo test --doc`.

@@ -184,6 +184,7 @@ impl LogtoConfig {
             timeout: Duration::from_secs(10),
             leeway: Duration::from_secs(30),
             jwks_min_refresh_interval: Duration::from_secs(30),
+            allow_insecure_http: false,
         }
     }
 
@@ -341,6 +342,7 @@ pub struct LogtoConfigBuilder {
     timeout: Duration,
     leeway: Duration,
     jwks_min_refresh_interval: Duration,
+    allow_insecure_http: bool,
 }
 
 impl LogtoConfigBuilder {
@@ -400,9 +402,20 @@ impl LogtoConfigBuilder {
         self
     }
 
+    /// Accepts plain `http://` for Logto (the endpoint and the URLs of its discovery document) on
+    /// hosts other than this machine's loopback interface. For development only: codes, secrets
+    /// and tokens would travel in clear. Loopback `http://` (`localhost`, `127.0.0.1`, `::1`) is
+    /// always accepted.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// Checks the configuration and builds it.
     pub fn build(self) -> Result<LogtoConfig, LogtoError> {
         let endpoint = parse_endpoint(&self.endpoint)?;
+        check_transport("the endpoint", &endpoint, self.allow_insecure_http)
+            .map_err(LogtoError::InvalidConfig)?;
         if self.app_id.trim().is_empty() {
             return Err(LogtoError::InvalidConfig(
                 "the app id is empty: copy it from the application's page in Logto Console".into(),
@@ -430,6 +443,7 @@ impl LogtoConfigBuilder {
             endpoint.clone(),
             self.timeout,
             self.jwks_min_refresh_interval,
+            self.allow_insecure_http,
         )?;
         Ok(LogtoConfig {
             inner: Arc::new(ConfigInner {
@@ -454,6 +468,21 @@ fn push_unique(into: &mut Vec<String>, items: impl IntoIterator<Item = String>) 
             into.push(item);
         }
     }
+}
+
+/// Refuses plain `http://` off the loopback interface unless `allow_insecure_http`.
+pub(crate) fn check_transport(
+    what: &str,
+    url: &Url,
+    allow_insecure_http: bool,
+) -> Result<(), String> {
+    if url.scheme() == "http" && !allow_insecure_http && !crate::is_loopback(url) {
+        return Err(format!(
+            "{what} {url} is plain http on a host other than this machine, so codes and tokens \
+             would travel in clear: use https, or .allow_insecure_http(true) for development"
+        ));
+    }
+    Ok(())
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<Url, LogtoError> {
@@ -534,6 +563,28 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(err, LogtoError::InvalidConfig(_)), "{err}");
         }
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_the_loopback_interface() {
+        for endpoint in [
+            "http://127.0.0.1:3001",
+            "http://localhost:3001",
+            "http://[::1]:3001",
+        ] {
+            LogtoConfig::builder(endpoint, "app").build().unwrap();
+        }
+        let error = LogtoConfig::builder("http://logto.example.com", "app")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&error, LogtoError::InvalidConfig(m) if m.contains("allow_insecure_http")),
+            "{error}"
+        );
+        LogtoConfig::builder("http://logto.example.com", "app")
+            .allow_insecure_http(true)
+            .build()
+            .unwrap();
     }
 
     #[test]

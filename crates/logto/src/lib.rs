@@ -56,6 +56,7 @@ pub use config::{
     LogtoConfig, LogtoConfigBuilder, ORGANIZATIONS_RESOURCE, Prompt, RESERVED_SCOPES, UserInfoScope,
 };
 pub use error::{BoxError, LogtoError};
+pub use logto_jwt::is_loopback;
 pub use protocol::claims::{
     AccessTokenClaims, Address, Claim, IdTokenClaims, Identity, OrganizationData, SsoIdentity,
     UserInfo,

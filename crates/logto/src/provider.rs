@@ -37,6 +37,27 @@ pub(crate) struct Discovery {
     pub(crate) authorization_response_iss_parameter_supported: bool,
 }
 
+impl Discovery {
+    /// Every URL the client will send codes, secrets or tokens to is https, or http on loopback
+    /// unless insecure http is allowed.
+    fn check_transport(&self, allow_insecure_http: bool) -> Result<(), String> {
+        let urls = [
+            ("authorization_endpoint", Some(&self.authorization_endpoint)),
+            ("token_endpoint", Some(&self.token_endpoint)),
+            ("userinfo_endpoint", Some(&self.userinfo_endpoint)),
+            ("jwks_uri", Some(&self.jwks_uri)),
+            ("end_session_endpoint", Some(&self.end_session_endpoint)),
+            ("revocation_endpoint", self.revocation_endpoint.as_ref()),
+        ];
+        for (what, url) in urls {
+            let Some(url) = url else { continue };
+            let parsed = Url::parse(url).map_err(|e| format!("{what} is not a URL: {e}"))?;
+            crate::config::check_transport(what, &parsed, allow_insecure_http)?;
+        }
+        Ok(())
+    }
+}
+
 /// How the client authenticates at the token and revocation endpoints.
 pub(crate) struct ClientAuth<'a> {
     pub(crate) client_id: &'a str,
@@ -48,6 +69,7 @@ pub(crate) struct Provider {
     http: reqwest::Client,
     timeout: Duration,
     jwks_min_refresh_interval: Duration,
+    allow_insecure_http: bool,
     discovery: OnceCell<Arc<Discovery>>,
     jwks: OnceCell<JwksCache>,
 }
@@ -57,6 +79,7 @@ impl Provider {
         endpoint: Url,
         timeout: Duration,
         jwks_min_refresh_interval: Duration,
+        allow_insecure_http: bool,
     ) -> Result<Self, LogtoError> {
         let http = reqwest::Client::builder()
             // Tokens and codes must never be replayed to wherever a redirect points.
@@ -74,6 +97,7 @@ impl Provider {
             http,
             timeout,
             jwks_min_refresh_interval,
+            allow_insecure_http,
             discovery: OnceCell::new(),
             jwks: OnceCell::new(),
         })
@@ -101,6 +125,13 @@ impl Provider {
                         ),
                     });
                 }
+                discovery
+                    .check_transport(self.allow_insecure_http)
+                    .map_err(|detail| LogtoError::UnexpectedResponse {
+                        operation: "discovery",
+                        status: 200,
+                        detail,
+                    })?;
                 Ok(Arc::new(discovery))
             })
             .await
@@ -296,4 +327,43 @@ fn oauth_error(operation: &'static str, status: u16, body: &[u8]) -> LogtoError 
 /// `application/x-www-form-urlencoded` encoding of one value.
 fn form_urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn discovery(jwks_uri: &str) -> Discovery {
+        let at = |path: &str| format!("https://logto.example.com/oidc/{path}");
+        Discovery {
+            issuer: at("").trim_end_matches('/').to_owned(),
+            authorization_endpoint: at("auth"),
+            token_endpoint: at("token"),
+            userinfo_endpoint: at("me"),
+            jwks_uri: jwks_uri.to_owned(),
+            end_session_endpoint: at("session/end"),
+            revocation_endpoint: Some(at("token/revocation")),
+            authorization_response_iss_parameter_supported: true,
+        }
+    }
+
+    #[test]
+    fn discovered_urls_must_be_https_or_loopback_http() {
+        discovery("https://logto.example.com/oidc/jwks")
+            .check_transport(false)
+            .unwrap();
+        discovery("http://127.0.0.1:3001/oidc/jwks")
+            .check_transport(false)
+            .unwrap();
+        let error = discovery("http://keys.example.com/jwks")
+            .check_transport(false)
+            .unwrap_err();
+        assert!(
+            error.contains("jwks_uri") && error.contains("allow_insecure_http"),
+            "{error}"
+        );
+        discovery("http://keys.example.com/jwks")
+            .check_transport(true)
+            .unwrap();
+    }
 }
