@@ -15,47 +15,19 @@
 //
 // Prints one line per step; exits non-zero (with a screenshot) on failure.
 
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { chromium } from 'playwright-core';
+import { check, env, jsonOf, launch, log } from './browser.mjs';
 
-const env = (name, fallback) => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
 const APP_URL = env('APP_URL').replace(/\/$/, '');
 const SOCIAL_URL = env('SOCIAL_URL').replace(/\/$/, '');
 const SSO_URL = env('SSO_URL').replace(/\/$/, '');
 const PASSWORD = env('UPSTREAM_PASSWORD');
 const SCREENSHOTS = env('SCREENSHOTS', 'testing/artifacts');
-const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
-const TIMEOUT = 20_000;
 
-const check = (condition, message) => {
-  if (!condition) throw new Error(message);
-};
-const log = (message) => console.log(`e2e: ${message}`);
-
-const userDataDir = await mkdtemp(join(tmpdir(), 'logto-e2e-'));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1000, height: 900 },
-});
-const page = context.pages()[0] ?? await context.newPage();
-page.setDefaultTimeout(TIMEOUT);
+const { page, close } = await launch();
 await mkdir(SCREENSHOTS, { recursive: true });
-
-async function jsonOf(selector) {
-  return JSON.parse(await page.locator(selector).textContent({ timeout: TIMEOUT }));
-}
 
 /** Clicks `button` on the home page, signs in at the upstream `upstreamUrl`, and checks the user. */
 async function signInThrough(name, button, upstreamUrl, username, expectedSub, screenshot) {
@@ -69,14 +41,14 @@ async function signInThrough(name, button, upstreamUrl, username, expectedSub, s
   await page.click('#submit');
   await page.waitForURL(`${APP_URL}/`);
   await page.locator('#signed-in').waitFor();
-  const claims = await jsonOf('#claims');
+  const claims = await jsonOf(page, '#claims');
   check(claims.sub === expectedSub, `${name}: signed in as ${claims.sub}, not ${expectedSub}`);
   await page.screenshot({ path: join(SCREENSHOTS, `${screenshot}.png`), fullPage: true });
   log(`${name}: signed in as ${claims.sub} through the upstream provider`);
 
   await page.click('#link-userinfo');
   await page.waitForURL(`${APP_URL}/protected/userinfo`);
-  const userinfo = await jsonOf('#userinfo');
+  const userinfo = await jsonOf(page, '#userinfo');
   await page.goto(`${APP_URL}/`);
   await page.click('#sign-out');
   await page.waitForURL(`${APP_URL}/`);
@@ -111,6 +83,5 @@ try {
   }
   process.exitCode = 1;
 } finally {
-  await context.close();
-  await rm(userDataDir, { recursive: true, force: true });
+  await close();
 }

@@ -14,18 +14,12 @@
 //
 // Prints one line per step; exits non-zero (with a screenshot next to SCREENSHOT) on failure.
 
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 
-import { chromium } from 'playwright-core';
+import { check, env, jsonOf, launch, log } from './browser.mjs';
 
-const env = (name, fallback) => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
 const APP_URL = env('APP_URL').replace(/\/$/, '');
 const IDP_URL = env('IDP_URL').replace(/\/$/, '');
 const USERNAME = env('USERNAME', 'alice');
@@ -34,39 +28,15 @@ const RESOURCE = env('RESOURCE', 'https://shopping.example.com/api');
 const ORGANIZATION = env('ORGANIZATION', 'org-acme');
 const SCREENSHOT = env('SCREENSHOT', 'testing/artifacts/web-app-signed-in.png');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
-const TIMEOUT = 20_000;
 
 if (!existsSync(CHROMIUM)) {
   console.error(`${CHROMIUM} not found: install Chromium with \`apt-get install -y chromium\``);
   process.exit(2);
 }
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function jsonOf(page, selector) {
-  const text = await page.locator(selector).textContent({ timeout: TIMEOUT });
-  return JSON.parse(text);
-}
-
-const userDataDir = await mkdtemp(join(tmpdir(), 'logto-e2e-'));
-// Without the background-networking flags Chromium's own connections are refused on a closed
-// network and slow everything down.
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 1000, height: 900 },
-});
-const page = context.pages()[0] ?? await context.newPage();
-page.setDefaultTimeout(TIMEOUT);
+const { context, page, close } = await launch();
 
 let step = 'start';
-const log = (message) => console.log(`e2e: ${message}`);
 try {
   step = 'signed-out home page';
   await page.goto(`${APP_URL}/`);
@@ -151,6 +121,5 @@ try {
   }
   process.exitCode = 1;
 } finally {
-  await context.close();
-  await rm(userDataDir, { recursive: true, force: true });
+  await close();
 }

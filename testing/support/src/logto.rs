@@ -290,14 +290,7 @@ impl RealLogto {
             .send()
             .await
             .unwrap_or_else(|e| panic!("Management API {method} {path}: {e}"));
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        status_and_json(response).await
     }
 
     async fn management_token(&self) -> String {
@@ -664,6 +657,18 @@ impl RealLogto {
     }
 }
 
+/// A response's status and JSON body (`null` when empty, a JSON string when not JSON).
+async fn status_and_json(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
 fn string(value: &Value, field: &str) -> String {
     value[field]
         .as_str()
@@ -746,25 +751,12 @@ impl LogtoBrowser {
     }
 
     async fn experience(&self, method: Method, path: &str, body: Value) -> Value {
-        let url = self.logto.join(&format!("api/experience{path}")).unwrap();
-        let response = self
-            .client
-            .request(method.clone(), url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("Experience API {method} {path}: {e}"));
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let (status, value) = self.try_experience(method.clone(), path, body).await;
         assert!(
             status.is_success(),
-            "Experience API {method} /api/experience{path} answered {status}: {text}"
+            "Experience API {method} /api/experience{path} answered {status}: {value}"
         );
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("Experience API JSON")
-        }
+        value
     }
 
     fn on_logto(&self, url: &Url) -> bool {
@@ -1624,14 +1616,7 @@ impl LogtoBrowser {
             .send()
             .await
             .unwrap_or_else(|e| panic!("Experience API {method} {path}: {e}"));
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        status_and_json(response).await
     }
 }
 
