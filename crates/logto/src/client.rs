@@ -486,8 +486,10 @@ impl<S: Storage> LogtoClient<S> {
             self.require_organizations_scope()?;
         }
         if let Some(resource) = &target.resource {
-            check_resource(resource).map_err(LogtoError::InvalidArgument)?;
+            // The configured resources were checked when the config was built: only one that is
+            // not among them needs a look, to say what is wrong with it.
             if !self.config.resources().iter().any(|r| r == resource) {
+                check_resource(resource).map_err(LogtoError::InvalidArgument)?;
                 return Err(LogtoError::ResourceNotConfigured {
                     resource: resource.clone(),
                 });
