@@ -11,8 +11,21 @@ use url::Url;
 use crate::error::{Error, Rejection, escape_html, private};
 use crate::extract::Auth;
 
-/// The session key of the page to land on after the sign-in.
+/// The session key of the pages to land on after the pending sign-ins: `[state, path]` pairs,
+/// oldest first, one per sign-in started with a `return_to` (one per tab).
 const RETURN_TO: &str = "logto_axum.return_to";
+
+/// As many as the client keeps pending sign-ins.
+const MAX_RETURN_TO: usize = 8;
+
+/// The `state` parameter of a URL.
+fn state_of(url: &str) -> Option<String> {
+    Url::parse(url).ok().and_then(|url| {
+        url.query_pairs()
+            .find(|(name, _)| name == "state")
+            .map(|(_, value)| value.into_owned())
+    })
+}
 
 /// Whether `path` is a path on this site (`/…`, not `//host` or `/\host`), safe to redirect to.
 pub(crate) fn is_local_path(path: &str) -> bool {
@@ -96,12 +109,22 @@ pub(crate) async fn sign_in(
         .sign_in_with(options)
         .await
         .map_err(|e| auth.reject(e))?;
-    let session = auth.session();
-    let stored = match return_to {
-        Some(path) => session.insert(RETURN_TO, path).await,
-        None => session.remove_value(RETURN_TO).await.map(drop),
-    };
-    stored.map_err(|e| auth.reject(e))?;
+    if let (Some(path), Some(state)) = (return_to, state_of(&url)) {
+        let session = auth.session();
+        let mut pages: Vec<(String, String)> = session
+            .get(RETURN_TO)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        pages.push((state, path));
+        let excess = pages.len().saturating_sub(MAX_RETURN_TO);
+        pages.drain(..excess);
+        session
+            .insert(RETURN_TO, pages)
+            .await
+            .map_err(|e| auth.reject(e))?;
+    }
     Ok(private(Redirect::to(&url).into_response()))
 }
 
@@ -112,6 +135,7 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
         Some(query) => format!("{}?{query}", logto.callback_url()),
         None => logto.callback_url(),
     };
+    let state = state_of(&callback_url);
     // A failed callback is not a reason to sign in again right away: show the error page.
     let failed = |error: logto::LogtoError| {
         let mut rejection = auth.reject(error);
@@ -132,10 +156,24 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
     // A new session id for the signed-in session: an id planted before sign-in is worthless.
     let session = auth.session();
     session.cycle_id().await.map_err(|e| auth.reject(e))?;
-    let target = session
-        .remove::<String>(RETURN_TO)
+    // The page this tab's sign-in asked for; the other tabs' stay for their callbacks.
+    let mut pages: Vec<(String, String)> = session
+        .get(RETURN_TO)
         .await
-        .map_err(|e| auth.reject(e))?
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let page = pages
+        .iter()
+        .position(|(s, _)| Some(s) == state.as_ref())
+        .map(|index| pages.remove(index).1);
+    let kept = if pages.is_empty() {
+        session.remove_value(RETURN_TO).await.map(drop)
+    } else {
+        session.insert(RETURN_TO, pages).await
+    };
+    kept.map_err(|e| auth.reject(e))?;
+    let target = page
         .filter(|path| is_local_path(path))
         .unwrap_or_else(|| logto.local(&logto.inner.post_sign_in_redirect));
     Ok(private(Redirect::to(&target).into_response()))

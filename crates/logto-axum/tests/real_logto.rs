@@ -426,6 +426,40 @@ async fn sign_in_route_options_reach_logtos_pages() {
     assert_eq!(claims["sub"], world.bob.id);
 }
 
+/// One browser, two tabs: each starts a sign-in to a different page, and Logto's callbacks come
+/// back in the other order. Both complete, and each lands on its own tab's page.
+#[tokio::test]
+async fn sign_ins_in_two_tabs_land_each_on_its_page() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    let browser = Browser::new();
+    let at_logto = logto.browser();
+    let start = |page: &'static str| {
+        let (browser, app) = (&browser, &app);
+        async move {
+            let url = app.url(&format!("/sign-in?return_to={page}"));
+            let response = browser.get(&url).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            location(&response)
+        }
+    };
+    let first_tab = start("%2Fprotected").await;
+    let second_tab = start("%2Fprotected%2Fuserinfo").await;
+    let second_callback = at_logto.sign_in(&second_tab, &world.alice).await;
+    let first_callback = logto.browser().sign_in(&first_tab, &world.alice).await;
+
+    let response = browser.get(&first_callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "the first tab");
+    assert_eq!(location(&response), "/protected");
+    let response = browser.get(&second_callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "the second tab");
+    assert_eq!(location(&response), "/protected/userinfo");
+    let (status, claims) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claims["sub"], world.alice.id);
+}
+
 /// Logto revokes the grant (an administrator ended the user's sessions): whatever the app asks
 /// Logto next fails, and the visitor is signed out, not shown an error.
 #[tokio::test]

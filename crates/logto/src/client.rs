@@ -7,9 +7,9 @@ use serde::de::DeserializeOwned;
 
 use crate::config::LogtoConfig;
 use crate::error::LogtoError;
-use crate::protocol::callback::match_callback;
+use crate::protocol::callback::{PendingSignIns, match_callback};
 use crate::protocol::claims::{AccessTokenClaims, IdTokenClaims, UserInfo, decode_unverified};
-use crate::protocol::sign_in::{SignInOptions, SignInSession, authorization_url};
+use crate::protocol::sign_in::{SignInOptions, authorization_url};
 use crate::protocol::tokens::{
     CachedAccessToken, Grant, SessionTokens, TokenTarget, check_resource,
 };
@@ -75,6 +75,9 @@ impl<S: Storage> LogtoClient<S> {
 
     /// Starts a sign-in: stores a new sign-in session and returns the Logto URL to redirect the
     /// user to. `redirect_uri` must be registered in Logto Console.
+    ///
+    /// Sign-ins started in several tabs are all kept (up to eight, for ten minutes each), and each
+    /// tab's callback completes its own.
     pub async fn sign_in(&self, redirect_uri: &str) -> Result<String, LogtoError> {
         self.sign_in_with(SignInOptions::new(redirect_uri)).await
     }
@@ -85,30 +88,28 @@ impl<S: Storage> LogtoClient<S> {
         let discovery = self.provider().discovery().await?;
         let (url, session) =
             authorization_url(&self.config, &discovery.authorization_endpoint, &options)?;
-        self.put(StorageKey::SignInSession, &session).await?;
+        let mut pending = self.pending_sign_ins().await?;
+        pending.add(session, now_unix());
+        self.put(StorageKey::SignInSession, &pending).await?;
         Ok(url.into())
     }
 
     /// Completes the sign-in from the URL Logto redirected the user to (the full request URL):
     /// checks it against the pending sign-in, exchanges the code, verifies the ID token and stores
     /// the tokens. The pending sign-in is used up once the callback is recognised as its answer.
+    ///
+    /// The callback's `state` picks which pending sign-in it answers; the others stay pending.
     pub async fn handle_sign_in_callback(&self, callback_url: &str) -> Result<(), LogtoError> {
-        let session: SignInSession = self
-            .get(StorageKey::SignInSession)
-            .await?
-            .ok_or(LogtoError::SignInSessionMissing)?;
-        if session.is_expired(now_unix()) {
-            self.storage
-                .delete(StorageKey::SignInSession)
-                .await
-                .map_err(LogtoError::Storage)?;
+        let mut pending = self.pending_sign_ins().await?;
+        let index = pending.find(callback_url)?;
+        if pending.get(index).is_expired(now_unix()) {
+            pending.remove(index);
+            self.put_pending_sign_ins(&pending).await?;
             return Err(LogtoError::SignInSessionExpired);
         }
-        let params = match_callback(callback_url, &session)?;
-        self.storage
-            .delete(StorageKey::SignInSession)
-            .await
-            .map_err(LogtoError::Storage)?;
+        let params = match_callback(callback_url, pending.get(index))?;
+        let session = pending.remove(index);
+        self.put_pending_sign_ins(&pending).await?;
 
         let discovery = self.provider().discovery().await?;
         let code = params.into_code(
@@ -518,6 +519,25 @@ impl<S: Storage> LogtoClient<S> {
 
     fn provider(&self) -> &crate::provider::Provider {
         self.config.provider()
+    }
+
+    async fn pending_sign_ins(&self) -> Result<PendingSignIns, LogtoError> {
+        Ok(self
+            .get::<PendingSignIns>(StorageKey::SignInSession)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Stores the pending sign-ins, or removes the key when none is left.
+    async fn put_pending_sign_ins(&self, pending: &PendingSignIns) -> Result<(), LogtoError> {
+        if pending.is_empty() {
+            self.storage
+                .delete(StorageKey::SignInSession)
+                .await
+                .map_err(LogtoError::Storage)
+        } else {
+            self.put(StorageKey::SignInSession, pending).await
+        }
     }
 
     async fn tokens(&self) -> Result<Option<SessionTokens>, LogtoError> {

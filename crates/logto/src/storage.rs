@@ -11,8 +11,8 @@ use crate::error::BoxError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StorageKey {
-    /// The pending sign-in (PKCE verifier, state, nonce, redirect URI), between `sign_in` and
-    /// `handle_sign_in_callback`.
+    /// The pending sign-ins (PKCE verifier, state, nonce, redirect URI of each), between
+    /// `sign_in` and `handle_sign_in_callback`.
     SignInSession,
     /// The signed-in session: ID token, refresh token and cached access tokens, in one value so
     /// that a refresh replaces them all at once.

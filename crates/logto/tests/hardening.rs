@@ -428,11 +428,13 @@ async fn age_sign_in_session(client: &LogtoClient, seconds: u64) {
         .await
         .unwrap()
         .unwrap();
-    let mut session: Value = serde_json::from_str(&raw).unwrap();
-    let created_at = session["created_at"].as_u64().unwrap_or_else(now);
-    session["created_at"] = json!(created_at - seconds);
+    let mut pending: Value = serde_json::from_str(&raw).unwrap();
+    for session in pending.as_array_mut().expect("a list of pending sign-ins") {
+        let created_at = session["created_at"].as_u64().unwrap_or_else(now);
+        session["created_at"] = json!(created_at - seconds);
+    }
     storage
-        .set(StorageKey::SignInSession, session.to_string())
+        .set(StorageKey::SignInSession, pending.to_string())
         .await
         .unwrap();
 }
@@ -453,6 +455,48 @@ async fn a_sign_in_that_took_more_than_ten_minutes_is_refused() {
     // Used up: the same callback now finds no pending sign-in.
     let err = client.handle_sign_in_callback(&callback).await.unwrap_err();
     assert!(matches!(err, LogtoError::SignInSessionMissing), "{err}");
+}
+
+// --- 7. Sign-ins started in several tabs each complete. ---
+
+#[tokio::test]
+async fn sign_ins_started_in_two_tabs_each_complete() {
+    let idp = TestIdp::start().await;
+    let client = client(&idp);
+    let first_tab = callback_url(&idp, &client, ALICE).await;
+    let second_tab = callback_url(&idp, &client, ALICE).await;
+    // The first tab's callback comes back after the second sign-in started.
+    client.handle_sign_in_callback(&first_tab).await.unwrap();
+    assert!(client.is_authenticated().await.unwrap());
+    // The second tab's is still pending, and completes too; then none is left.
+    client.handle_sign_in_callback(&second_tab).await.unwrap();
+    let err = client
+        .handle_sign_in_callback(&second_tab)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LogtoError::SignInSessionMissing), "{err}");
+    assert_eq!(
+        client
+            .storage()
+            .get(StorageKey::SignInSession)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_expired_tab_does_not_spoil_a_fresh_one() {
+    let idp = TestIdp::start().await;
+    let client = client(&idp);
+    let old_tab = callback_url(&idp, &client, ALICE).await;
+    age_sign_in_session(&client, 601).await;
+    let new_tab = callback_url(&idp, &client, ALICE).await;
+    // The old one was dropped when the new one started: its state names no pending sign-in.
+    let err = client.handle_sign_in_callback(&old_tab).await.unwrap_err();
+    assert!(matches!(err, LogtoError::StateMismatch), "{err}");
+    client.handle_sign_in_callback(&new_tab).await.unwrap();
+    assert!(client.is_authenticated().await.unwrap());
 }
 
 #[tokio::test]

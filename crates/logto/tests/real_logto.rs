@@ -599,6 +599,44 @@ async fn callback_errors_are_typed_and_a_new_sign_in_works() {
     assert!(client.is_authenticated().await.unwrap());
 }
 
+/// Two tabs start a sign-in each and Logto answers them in the other order: both complete, each
+/// with the code and PKCE verifier of its own sign-in (Logto refuses a mismatched verifier).
+#[tokio::test]
+async fn sign_ins_started_in_two_tabs_complete_in_any_order() {
+    let Some((logto, world)) = world().await else {
+        return;
+    };
+    let client = client(&logto, &world);
+    let first_tab = client.sign_in(REDIRECT_URI).await.unwrap();
+    let second_tab = client.sign_in(REDIRECT_URI).await.unwrap();
+    let second_callback = logto.sign_in(&second_tab, &world.bob).await;
+    let first_callback = logto.sign_in(&first_tab, &world.alice).await;
+
+    client
+        .handle_sign_in_callback(&first_callback)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get_id_token_claims().await.unwrap().sub,
+        world.alice.id
+    );
+    client
+        .handle_sign_in_callback(&second_callback)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get_id_token_claims().await.unwrap().sub,
+        world.bob.id
+    );
+    assert!(matches!(
+        client
+            .handle_sign_in_callback(&first_callback)
+            .await
+            .unwrap_err(),
+        LogtoError::SignInSessionMissing
+    ));
+}
+
 /// Logto rotates its signing key right after a sign-in: the callback of a sign-in started before,
 /// and the refreshes after, verify against the new key (refetched, whatever the flood guard says).
 #[tokio::test]
