@@ -64,6 +64,9 @@ async function main() {
     ADMIN_ENDPOINT: `http://127.0.0.1:${adminPort}`,
     // Logto asks before seeding and before altering a database; the answers are always yes here.
     CI: 'true',
+    // Logto's default (5 s) to get a database connection is too short on a loaded 2-core machine
+    // running many tests: Logto then dies at start with "timeout expired".
+    DATABASE_CONNECTION_TIMEOUT: '60000',
   };
   const logto = path.join(build, 'logto');
   say('seeding the database');

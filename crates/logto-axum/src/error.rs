@@ -69,6 +69,7 @@ impl Error {
                 {
                     StatusCode::FORBIDDEN
                 }
+                LogtoError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 LogtoError::Network { .. }
                 | LogtoError::UnexpectedResponse { .. }
                 | LogtoError::TokenRequest { .. }
@@ -98,6 +99,7 @@ impl Error {
                 | LogtoError::MissingOrganizationsScope => "forbidden",
                 LogtoError::TokenRequest { .. } => "token_request_refused",
                 LogtoError::Storage(_) => "session_store_failed",
+                LogtoError::Unavailable { .. } => "logto_unavailable",
                 _ => "logto_error",
             },
         }
@@ -143,7 +145,19 @@ impl std::fmt::Display for Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        private(self.response())
+        let retry_after = match &self.error {
+            Error::Logto(LogtoError::Unavailable { retry_after, .. }) => {
+                Some(retry_after.as_secs().max(1))
+            }
+            _ => None,
+        };
+        let mut response = private(self.response());
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -184,6 +184,8 @@ impl LogtoConfig {
             timeout: Duration::from_secs(10),
             leeway: Duration::from_secs(30),
             jwks_min_refresh_interval: Duration::from_secs(30),
+            retry_interval: Duration::from_secs(1),
+            max_retry_interval: Duration::from_secs(30),
             allow_insecure_http: false,
         }
     }
@@ -342,6 +344,8 @@ pub struct LogtoConfigBuilder {
     timeout: Duration,
     leeway: Duration,
     jwks_min_refresh_interval: Duration,
+    retry_interval: Duration,
+    max_retry_interval: Duration,
     allow_insecure_http: bool,
 }
 
@@ -402,6 +406,23 @@ impl LogtoConfigBuilder {
         self
     }
 
+    /// How long the client waits, after Logto failed (a 5xx, unreachable, a timeout), before it
+    /// sends Logto another request (default 1 s); each further failure doubles the wait, up to
+    /// [`max_retry_interval`](Self::max_retry_interval). Meanwhile every request fails at once with
+    /// [`LogtoError::Unavailable`], and when the wait is over one request tries Logto while the
+    /// others keep waiting for its answer.
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = interval;
+        self
+    }
+
+    /// The longest wait after repeated failures of Logto (default 30 s), and the most of Logto's
+    /// `Retry-After` the client honours.
+    pub fn max_retry_interval(mut self, interval: Duration) -> Self {
+        self.max_retry_interval = interval;
+        self
+    }
+
     /// Accepts plain `http://` for Logto (the endpoint and the URLs of its discovery document) on
     /// hosts other than this machine's loopback interface. For development only: codes, secrets
     /// and tokens would travel in clear. Loopback `http://` (`localhost`, `127.0.0.1`, `::1`) is
@@ -443,6 +464,11 @@ impl LogtoConfigBuilder {
             endpoint.clone(),
             self.timeout,
             self.jwks_min_refresh_interval,
+            crate::backoff::Backoff::new(
+                self.retry_interval,
+                self.max_retry_interval,
+                self.timeout,
+            ),
             self.allow_insecure_http,
         )?;
         Ok(LogtoConfig {

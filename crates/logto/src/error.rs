@@ -32,6 +32,20 @@ pub enum LogtoError {
         source: BoxError,
     },
 
+    /// Logto failed recently (a 5xx, unreachable, a timeout), so the request was not sent: the
+    /// client backs off for a while, across every request of the process, instead of adding load
+    /// to a failing server. Try again after `retry_after` (answer `503` with `Retry-After`).
+    #[error(
+        "Logto is unavailable (it failed recently), so the {operation} was not sent: try again in {} s",
+        retry_after.as_secs().max(1)
+    )]
+    Unavailable {
+        /// What the client was about to do.
+        operation: &'static str,
+        /// How long until a request goes to Logto again.
+        retry_after: std::time::Duration,
+    },
+
     /// Logto answered something the client cannot use (wrong status, not JSON, missing fields).
     #[error("unexpected response from Logto for {operation} (HTTP {status}): {detail}")]
     UnexpectedResponse {

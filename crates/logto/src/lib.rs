@@ -44,6 +44,7 @@
 
 pub mod protocol;
 
+mod backoff;
 mod client;
 mod config;
 mod error;

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::backoff::{Backoff, Outcome};
 use crate::config::Secret;
 use crate::error::LogtoError;
 use crate::protocol::claims::UserInfo;
@@ -69,6 +70,7 @@ pub(crate) struct Provider {
     http: reqwest::Client,
     timeout: Duration,
     jwks_min_refresh_interval: Duration,
+    backoff: Backoff,
     allow_insecure_http: bool,
     discovery: OnceCell<Arc<Discovery>>,
     jwks: OnceCell<JwksCache>,
@@ -79,6 +81,7 @@ impl Provider {
         endpoint: Url,
         timeout: Duration,
         jwks_min_refresh_interval: Duration,
+        backoff: Backoff,
         allow_insecure_http: bool,
     ) -> Result<Self, LogtoError> {
         let http = reqwest::Client::builder()
@@ -97,6 +100,7 @@ impl Provider {
             http,
             timeout,
             jwks_min_refresh_interval,
+            backoff,
             allow_insecure_http,
             discovery: OnceCell::new(),
             jwks: OnceCell::new(),
@@ -197,16 +201,10 @@ impl Provider {
             ("token_type_hint", "refresh_token"),
         ];
         let request = self.authenticated(self.http.post(endpoint), auth, &mut form);
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| network("revocation", e))?;
-        let status = response.status();
+        let (status, body) = self.send("revocation", request.form(&form)).await?;
         if status.is_success() {
             Ok(())
         } else {
-            let body = read_body("revocation", response).await.unwrap_or_default();
             Err(oauth_error("revocation", status.as_u16(), &body))
         }
     }
@@ -245,9 +243,7 @@ impl Provider {
         operation: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, LogtoError> {
-        let response = request.send().await.map_err(|e| network(operation, e))?;
-        let status = response.status();
-        let body = read_body(operation, response).await?;
+        let (status, body) = self.send(operation, request).await?;
         if !status.is_success() {
             return Err(oauth_error(operation, status.as_u16(), &body));
         }
@@ -257,6 +253,56 @@ impl Provider {
             detail: format!("not the expected JSON ({e}); is the endpoint a Logto server?"),
         })
     }
+}
+
+impl Provider {
+    /// Sends a request unless the client is backing off from a failing Logto, reads the answer,
+    /// and tells the back-off what it says of Logto's health.
+    async fn send(
+        &self,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), LogtoError> {
+        self.backoff.admit(operation)?;
+        let result = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let retry_after = retry_after(&response);
+                read_body(operation, response)
+                    .await
+                    .map(|body| (status, body, retry_after))
+            }
+            Err(error) => Err(network(operation, error)),
+        };
+        self.backoff.record(match &result {
+            Ok((status, _, retry_after)) if status.is_server_error() => Outcome::Failed {
+                retry_after: *retry_after,
+            },
+            Ok((status, _, retry_after)) if *status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                Outcome::Failed {
+                    retry_after: *retry_after,
+                }
+            }
+            Ok(_) => Outcome::Answered,
+            Err(LogtoError::Network { .. }) => Outcome::Failed { retry_after: None },
+            // An oversized body is an answer: Logto is up.
+            Err(_) => Outcome::Answered,
+        });
+        result.map(|(status, body, _)| (status, body))
+    }
+}
+
+/// The `Retry-After` of a response, when it is a number of seconds.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 fn network(operation: &'static str, error: reqwest::Error) -> LogtoError {

@@ -508,3 +508,83 @@ async fn a_sign_in_within_ten_minutes_completes() {
     client.handle_sign_in_callback(&callback).await.unwrap();
     assert!(client.is_authenticated().await.unwrap());
 }
+
+// --- 8. After Logto fails, requests back off together instead of retrying at once. ---
+
+#[tokio::test]
+async fn after_a_5xx_waiting_requests_fail_fast_instead_of_retrying() {
+    let (base, requests) = counted_response_server(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let config = logto::LogtoConfig::builder(base, WEB_APP_ID)
+        .build()
+        .unwrap();
+    let sign_ins = (0..50).map(|_| {
+        let client = LogtoClient::new(config.clone(), logto::MemoryStorage::new());
+        async move { client.sign_in(REDIRECT_URI).await.unwrap_err() }
+    });
+    let errors = futures_util::future::join_all(sign_ins).await;
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one request reached the failing server"
+    );
+    let failed = errors
+        .iter()
+        .filter(|e| matches!(e, LogtoError::UnexpectedResponse { status: 503, .. }))
+        .count();
+    let unavailable: Vec<_> = errors
+        .iter()
+        .filter_map(|e| match e {
+            LogtoError::Unavailable {
+                operation: "discovery",
+                retry_after,
+            } => Some(*retry_after),
+            _ => None,
+        })
+        .collect();
+    assert_eq!((failed, unavailable.len()), (1, 49), "{errors:?}");
+    assert!(
+        unavailable
+            .iter()
+            .all(|wait| *wait <= std::time::Duration::from_secs(1))
+    );
+    assert!(errors[1].to_string().contains("try again in 1 s"), "{}", errors[1]);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_5xx_keeps_the_session_and_one_request_probes_after_the_wait() {
+    let idp = TestIdp::start().await;
+    let wait = std::time::Duration::from_millis(300);
+    let client = LogtoClient::new(
+        builder(&idp).retry_interval(wait).build().unwrap(),
+        logto::MemoryStorage::new(),
+    );
+    sign_in(&idp, &client, ALICE).await.unwrap();
+    let refresh_token = client.get_refresh_token().await.unwrap();
+    client.clear_access_token().await.unwrap();
+    idp.override_next_token_response(json!({
+        "raw": {"status": 500, "content_type": "application/json",
+                "body": "{\"error\":\"server_error\"}"}
+    }))
+    .await;
+    idp.reset_stats().await;
+
+    let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert!(
+        matches!(err, LogtoError::UnexpectedResponse { status: 500, .. })
+            || matches!(err, LogtoError::TokenRequest { .. }),
+        "{err:?}"
+    );
+    // At once: refused here, nothing sent, the session intact.
+    let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert!(matches!(err, LogtoError::Unavailable { .. }), "{err:?}");
+    assert_eq!(idp.stats().await.token, 1);
+    assert_eq!(client.get_refresh_token().await.unwrap(), refresh_token);
+
+    // After the wait, Logto is asked again, and answers.
+    tokio::time::sleep(wait).await;
+    client.get_access_token(SHOPPING_API).await.unwrap();
+    assert_eq!(idp.stats().await.token, 2);
+}

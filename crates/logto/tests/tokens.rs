@@ -435,8 +435,9 @@ async fn refused_and_failed_refreshes_keep_the_refresh_token() {
     for over in [
         json!({"raw": {"status": 400, "body": {"error": "invalid_request", "error_description": "nope"}}}),
         json!({"raw": {"status": 401, "body": {"error": "invalid_client"}}}),
-        json!({"raw": {"status": 500, "content_type": "text/html", "body": "<html>down</html>"}}),
         json!({"raw": {"status": 200, "body": {"unexpected": true}}}),
+        // Last: after a 5xx the client backs off (see hardening.rs).
+        json!({"raw": {"status": 500, "content_type": "text/html", "body": "<html>down</html>"}}),
     ] {
         idp.override_next_token_response(over.clone()).await;
         let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
@@ -448,7 +449,14 @@ async fn refused_and_failed_refreshes_keep_the_refresh_token() {
             "{over}"
         );
     }
-    client.get_access_token(SHOPPING_API).await.unwrap();
+    let err = client.get_access_token(SHOPPING_API).await.unwrap_err();
+    assert!(matches!(err, LogtoError::Unavailable { .. }), "{err}");
+    // Another process, not backing off, refreshes with the kept refresh token.
+    let other = LogtoClient::new(
+        builder(&idp).build().unwrap(),
+        copy_of(client.storage()).await,
+    );
+    other.get_access_token(SHOPPING_API).await.unwrap();
 }
 
 #[tokio::test]

@@ -74,10 +74,20 @@ pub async fn signed_in(idp: &TestIdp) -> LogtoClient {
 /// A server on a free loopback port answering every request with this raw HTTP response.
 /// Returns its base URL.
 pub async fn fixed_response_server(response: &'static str) -> String {
+    counted_response_server(response).await.0
+}
+
+/// [`fixed_response_server`], with the count of requests it received.
+pub async fn counted_response_server(
+    response: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = count.clone();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 let _ = socket.read(&mut buf).await;
@@ -86,7 +96,7 @@ pub async fn fixed_response_server(response: &'static str) -> String {
             });
         }
     });
-    base
+    (base, count)
 }
 
 /// A server that accepts connections and never answers. Returns its base URL.
