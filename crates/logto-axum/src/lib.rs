@@ -59,6 +59,7 @@
 //! a script), not shown an error. Pages that only read the ID-token claims need no request to
 //! Logto and do not notice until then.
 
+mod encrypted_store;
 mod error;
 mod extract;
 mod handle;
@@ -69,6 +70,7 @@ mod redis_store;
 mod routes;
 mod storage;
 
+pub use encrypted_store::{EncryptedStore, SessionKey};
 pub use error::{Error, Rejection};
 pub use extract::{Auth, Authenticated, UserData};
 pub use handle::{Logto, LogtoBuilder};

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use logto::{LogtoConfig, UserInfoScope};
-use logto_axum::RedisStore;
+use logto_axum::{EncryptedStore, RedisStore, SessionKey};
 use logto_test_support::{Browser, RealLogto, Redis, World, location, set_cookies};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -801,4 +801,125 @@ async fn an_aging_refresh_token_rotates_once_across_instances() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     let (status, body) = t.on_a.get_json(&t.a.url("/protected")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+/// Sessions sealed at rest in Redis (append-only file on, every write on disk): no token ever
+/// reaches Redis in clear. Redis crashes and restarts under load: no session is lost, and only
+/// requests sent while Redis was down fail.
+#[tokio::test]
+async fn encrypted_sessions_survive_a_redis_crash_under_load() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let mut redis = Redis::start_persistent().await;
+    let (listener, base_url) = listen().await;
+    let world = world_for(&logto, &base_url).await;
+    let store = RedisStore::connect(&redis.url).await.unwrap();
+    let lock = store.clone();
+    let key = SessionKey::generate();
+    let app = start_app_on(
+        listener,
+        &base_url,
+        config(&logto, &world),
+        EncryptedStore::new(store, key.clone()),
+        move |builder| builder.refresh_lock(lock),
+    )
+    .await;
+    let browser = Browser::new();
+    let landing = app
+        .sign_in_at_logto(&browser, &logto.browser(), &world.alice)
+        .await;
+    assert_eq!(landing, "/");
+    let shopping = with_resource("/protected/resource", &world.shopping.indicator);
+    let (status, token) = browser.get_json(&app.url(&shopping)).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+
+    let persisted = redis.persisted();
+    assert!(
+        persisted.contains("logto:session:"),
+        "sessions are in Redis"
+    );
+    assert!(persisted.contains("v1."), "sealed records");
+    // Every JWT of Logto's starts so (`{"alg":`); random ciphertext does not (odds 2^-48).
+    assert!(
+        !persisted.contains("eyJhbGci"),
+        "a JWT reached Redis in clear"
+    );
+    assert!(!persisted.contains(token["access_token"].as_str().unwrap()));
+
+    // Four request loops; Redis crashes once every loop has had answers, and comes back.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    let back = tokio::sync::OnceCell::<Instant>::new();
+    let protected = app.url("/protected");
+    let run = || async {
+        let mut log = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let started = Instant::now();
+            let (status, body) = browser.get_json(&protected).await;
+            answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            log.push((started, status, body["sub"].clone()));
+            tokio::task::yield_now().await;
+        }
+        log
+    };
+    let chaos = async {
+        while answered.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+            tokio::task::yield_now().await;
+        }
+        redis.crash_and_restart().await;
+        back.set(Instant::now()).unwrap();
+        let after = answered.load(std::sync::atomic::Ordering::SeqCst);
+        while answered.load(std::sync::atomic::Ordering::SeqCst) < after + 100 {
+            tokio::task::yield_now().await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let (logs, ()) = tokio::join!(join_all((0..4).map(|_| run())), chaos);
+    let back = *back.get().unwrap();
+    let mut after_restart = 0;
+    let mut failed_in_outage = 0;
+    for (started, status, sub) in logs.into_iter().flatten() {
+        if started >= back {
+            after_restart += 1;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "a request after Redis came back failed"
+            );
+            assert_eq!(sub, json!(world.alice.id));
+        } else if status != StatusCode::OK {
+            failed_in_outage += 1;
+        }
+    }
+    // Of the 100 answers after the restart, the few in flight across it started before.
+    assert!(after_restart >= 90, "{after_restart}");
+    eprintln!("{failed_in_outage} requests failed while Redis was down");
+    // The tokens too survived: the same access token, from the sealed record.
+    let (status, again) = browser.get_json(&app.url(&shopping)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["access_token"], token["access_token"]);
+
+    // Another instance on the same Redis: with a key that opens nothing the visitor is signed
+    // out (401, not an error); with a new key and the old one kept for decryption, still in.
+    let instance = |store: EncryptedStore<RedisStore>| {
+        let (logto, world, base_url) = (&logto, &world, &base_url);
+        async move {
+            let (listener, _) = listen().await;
+            start_app_on(listener, base_url, config(logto, world), store, |b| b).await
+        }
+    };
+    let store = || async { RedisStore::connect(&redis.url).await.unwrap() };
+    let stranger = instance(EncryptedStore::new(store().await, SessionKey::generate())).await;
+    let on_stranger = browser.with_cookies_for(&app.base_url, &stranger.base_url);
+    let (status, body) = on_stranger.get_json(&stranger.url("/protected")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body, json!({ "error": "not_authenticated" }));
+    let rotated =
+        instance(EncryptedStore::new(store().await, SessionKey::generate()).decrypt_with(key))
+            .await;
+    let on_rotated = browser.with_cookies_for(&app.base_url, &rotated.base_url);
+    let (status, claims) = on_rotated.get_json(&rotated.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK, "{claims}");
+    assert_eq!(claims["sub"], world.alice.id);
 }

@@ -113,7 +113,10 @@ mod tests {
             let Err(LogtoError::Unavailable { retry_after, .. }) = backoff.admit("x") else {
                 panic!("open")
             };
-            assert!(retry_after > (expected * SECOND) - SECOND / 2, "{retry_after:?}");
+            assert!(
+                retry_after > (expected * SECOND) - SECOND / 2,
+                "{retry_after:?}"
+            );
             assert!(retry_after <= expected * SECOND, "{retry_after:?}");
         }
     }

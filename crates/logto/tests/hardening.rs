@@ -550,7 +550,11 @@ async fn after_a_5xx_waiting_requests_fail_fast_instead_of_retrying() {
             .iter()
             .all(|wait| *wait <= std::time::Duration::from_secs(1))
     );
-    assert!(errors[1].to_string().contains("try again in 1 s"), "{}", errors[1]);
+    assert!(
+        errors[1].to_string().contains("try again in 1 s"),
+        "{}",
+        errors[1]
+    );
 }
 
 #[tokio::test]

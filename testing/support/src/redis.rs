@@ -18,6 +18,9 @@ pub struct Redis {
     /// Over TLS: the PEM file of the server's self-signed certificate, the one root a client
     /// must trust (e.g. through `SSL_CERT_FILE`). Removed on drop.
     pub certificate: Option<PathBuf>,
+    /// With persistence: the folder of its append-only file. Removed on drop.
+    data_dir: Option<PathBuf>,
+    port: u16,
     child: Child,
 }
 
@@ -25,7 +28,78 @@ impl Redis {
     /// Starts the server and waits until it accepts connections.
     pub async fn start() -> Redis {
         let port = free_port();
-        Self::spawn(port, &["--port", &port.to_string()], None).await
+        let args = [
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ];
+        Self::spawn(port, &args, None).await
+    }
+
+    /// Starts a server that writes every change to its append-only file before answering
+    /// (`appendonly yes`, `appendfsync always`), so that [`crash_and_restart`](Self::crash_and_restart)
+    /// loses nothing.
+    pub async fn start_persistent() -> Redis {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!(
+            "logto-test-redis-aof-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("create the Redis data folder");
+        let mut redis = Self::spawn(port, &Self::persistent_args(port, &dir), None).await;
+        redis.data_dir = Some(dir);
+        redis
+    }
+
+    fn persistent_args(port: u16, dir: &std::path::Path) -> Vec<String> {
+        [
+            "--port",
+            &port.to_string(),
+            "--dir",
+            dir.to_str().expect("a UTF-8 temporary path"),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// Kills the server (`SIGKILL`: a crash, no chance to save) and starts it again on the same
+    /// port with the same data; returns once it accepts connections again.
+    pub async fn crash_and_restart(&mut self) {
+        let dir = self
+            .data_dir
+            .clone()
+            .expect("crash_and_restart needs Redis::start_persistent");
+        self.child.kill().await.expect("kill redis-server");
+        let mut restarted =
+            Self::spawn(self.port, &Self::persistent_args(self.port, &dir), None).await;
+        // The dead server's handle goes with `restarted`, which owns no files.
+        std::mem::swap(&mut self.child, &mut restarted.child);
+    }
+
+    /// Everything the server wrote to disk (its append-only files), as text.
+    pub fn persisted(&self) -> String {
+        fn read_all(dir: &std::path::Path, out: &mut Vec<u8>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    read_all(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.extend(bytes);
+                }
+            }
+        }
+        let mut bytes = Vec::new();
+        if let Some(dir) = &self.data_dir {
+            read_all(dir, &mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// Starts a server that only speaks TLS (`rediss://127.0.0.1:<port>`), with a fresh
@@ -59,15 +133,20 @@ impl Redis {
             &cert_arg,
             "--tls-auth-clients",
             "no",
+            "--appendonly",
+            "no",
         ];
         Self::spawn(port, &args, Some(cert)).await
     }
 
-    async fn spawn(port: u16, args: &[&str], certificate: Option<PathBuf>) -> Redis {
+    async fn spawn(
+        port: u16,
+        args: &[impl AsRef<std::ffi::OsStr>],
+        certificate: Option<PathBuf>,
+    ) -> Redis {
         let mut child = Command::new("redis-server")
             .args(args)
-            .args(["--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(["--bind", "127.0.0.1", "--save", ""])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -103,6 +182,8 @@ impl Redis {
         Redis {
             url: format!("{scheme}://127.0.0.1:{port}"),
             certificate,
+            data_dir: None,
+            port,
             child,
         }
     }
@@ -112,6 +193,9 @@ impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
         if let Some(dir) = self.certificate.as_ref().and_then(|cert| cert.parent()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(dir) = &self.data_dir {
             let _ = std::fs::remove_dir_all(dir);
         }
     }

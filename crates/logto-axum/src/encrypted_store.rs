@@ -1,0 +1,351 @@
+//! [`EncryptedStore`]: session records sealed with AES-256-GCM-SIV before they reach the store.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_lc_rs::aead::{AES_256_GCM_SIV, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use crate::error::Error;
+
+/// The one field of a sealed record.
+const SEALED_FIELD: &str = "sealed";
+/// What a sealed value starts with: the format's version.
+const FORMAT: &str = "v1.";
+
+/// A 256-bit key for [`EncryptedStore`]. Its `Debug` never shows it.
+///
+/// ```
+/// use logto_axum::SessionKey;
+///
+/// // 32 random bytes, base64 (standard or URL-safe): e.g. `openssl rand -base64 32`.
+/// let key = SessionKey::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")?;
+/// assert!(SessionKey::from_base64("too short").is_err());
+/// # Ok::<(), logto_axum::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct SessionKey([u8; 32]);
+
+impl SessionKey {
+    /// A key from 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SessionKey(bytes)
+    }
+
+    /// A key from the base64 (standard or URL-safe, padded or not) of 32 bytes, as kept in a
+    /// configuration file or an environment variable.
+    pub fn from_base64(encoded: &str) -> Result<Self, Error> {
+        let encoded = encoded.trim();
+        let bytes = STANDARD
+            .decode(encoded)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')))
+            .map_err(|_| {
+                Error::InvalidConfig(
+                    "the session key is not base64: generate one with `openssl rand -base64 32`"
+                        .into(),
+                )
+            })?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+            Error::InvalidConfig(format!(
+                "the session key is {} bytes long, not 32: generate one with `openssl rand -base64 32`",
+                bytes.len()
+            ))
+        })?;
+        Ok(Self::from_bytes(bytes))
+    }
+
+    /// A new random key (for tests and development: sessions sealed with it are lost with it).
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .expect("the system's random number generator failed");
+        Self::from_bytes(bytes)
+    }
+
+    fn aead(&self) -> LessSafeKey {
+        let key = UnboundKey::new(&AES_256_GCM_SIV, &self.0).expect("a 32-byte key");
+        LessSafeKey::new(key)
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey(…)")
+    }
+}
+
+/// A tower-sessions store whose records are encrypted and authenticated before they reach `Store`
+/// (Redis, SQLite, a database): whoever reads the store sees no token, and a record altered or
+/// moved to another session id reads as no session.
+///
+/// Records are sealed with the current key (AES-256-GCM-SIV, bound to the session id); any of the
+/// keys opens them, so a key is rotated without signing anyone out: make the new key current, keep
+/// the old one with [`decrypt_with`](Self::decrypt_with) until the session TTL has passed.
+/// A record that no key opens (a lost key, a tampered or plaintext record) reads as signed out,
+/// with a warning in the logs; never as an error page.
+///
+/// ```no_run
+/// use logto::LogtoConfig;
+/// use logto_axum::{EncryptedStore, Logto, SessionKey};
+/// use tower_sessions::MemoryStore;
+///
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = SessionKey::from_base64(&std::env::var("SESSION_KEY")?)?;
+/// let store = EncryptedStore::new(MemoryStore::default(), key);
+/// // After a rotation: .decrypt_with(SessionKey::from_base64(&std::env::var("OLD_SESSION_KEY")?)?)
+/// let config = LogtoConfig::builder("https://tenant.logto.app", "app-id").build()?;
+/// let logto = Logto::builder(config, "https://app.example.com").build()?;
+/// let app: axum::Router = logto.router().layer(logto.layer(store));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct EncryptedStore<Store> {
+    store: Store,
+    key: SessionKey,
+    old_keys: Vec<SessionKey>,
+}
+
+impl<Store> fmt::Debug for EncryptedStore<Store> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptedStore")
+            .field("store", &std::any::type_name::<Store>())
+            .field("old_keys", &self.old_keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Store> EncryptedStore<Store> {
+    /// Seals every record written to `store` with `key`.
+    pub fn new(store: Store, key: SessionKey) -> Self {
+        EncryptedStore {
+            store,
+            key,
+            old_keys: Vec::new(),
+        }
+    }
+
+    /// Also opens records sealed with `old_key` (a key being rotated out); new records are
+    /// sealed with the current key only.
+    pub fn decrypt_with(mut self, old_key: SessionKey) -> Self {
+        self.old_keys.push(old_key);
+        self
+    }
+
+    /// `record` sealed: one field holding the encrypted data.
+    fn seal(&self, record: &Record) -> session_store::Result<Record> {
+        let plaintext = serde_json::to_vec(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| session_store::Error::Encode("no random nonce".into()))?;
+        let mut sealed = plaintext;
+        self.key
+            .aead()
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                aad(&record.id),
+                &mut sealed,
+            )
+            .map_err(|_| session_store::Error::Encode("the record could not be sealed".into()))?;
+        let mut value = nonce.to_vec();
+        value.extend_from_slice(&sealed);
+        Ok(Record {
+            id: record.id,
+            data: HashMap::from([(
+                SEALED_FIELD.to_owned(),
+                format!("{FORMAT}{}", URL_SAFE_NO_PAD.encode(value)).into(),
+            )]),
+            expiry_date: record.expiry_date,
+        })
+    }
+
+    /// The data of a sealed record, or `None` when no key opens it.
+    fn open(&self, record: &Record) -> Option<HashMap<String, serde_json::Value>> {
+        let sealed = record
+            .data
+            .get(SEALED_FIELD)?
+            .as_str()?
+            .strip_prefix(FORMAT)?;
+        let value = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if value.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = value.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+        std::iter::once(&self.key)
+            .chain(&self.old_keys)
+            .find_map(|key| {
+                let mut buffer = ciphertext.to_vec();
+                let plaintext = key
+                    .aead()
+                    .open_in_place(
+                        Nonce::assume_unique_for_key(nonce),
+                        aad(&record.id),
+                        &mut buffer,
+                    )
+                    .ok()?;
+                serde_json::from_slice(plaintext).ok()
+            })
+    }
+}
+
+/// What a sealed record is bound to: its session id.
+fn aad(id: &Id) -> Aad<String> {
+    Aad::from(format!("logto-axum session {id}"))
+}
+
+#[async_trait::async_trait]
+impl<Store: SessionStore> SessionStore for EncryptedStore<Store> {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let mut sealed = self.seal(record)?;
+        self.store.create(&mut sealed).await?;
+        if sealed.id != record.id {
+            // The store picked another id (a collision): seal again, bound to that id.
+            record.id = sealed.id;
+            self.store.save(&self.seal(record)?).await?;
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store.save(&self.seal(record)?).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(record) = self.store.load(id).await? else {
+            return Ok(None);
+        };
+        match self.open(&record) {
+            Some(data) if record.id == *id => Ok(Some(Record { data, ..record })),
+            _ => {
+                tracing::warn!(
+                    "a session record could not be decrypted (a key no longer configured, or an \
+                     altered record): the visitor is treated as signed out"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.store.delete(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_sessions::MemoryStore;
+    use tower_sessions::cookie::time::OffsetDateTime;
+
+    fn record(value: &str) -> Record {
+        Record {
+            id: Id::default(),
+            data: HashMap::from([("logto.tokens".to_owned(), value.into())]),
+            expiry_date: OffsetDateTime::now_utc() + tower_sessions::cookie::time::Duration::HOUR,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_round_trip_and_the_store_sees_no_plaintext() {
+        let inner = MemoryStore::default();
+        let store = EncryptedStore::new(inner.clone(), SessionKey::generate());
+        let mut written = record("refresh-token-secret");
+        store.create(&mut written).await.unwrap();
+        let raw = inner.load(&written.id).await.unwrap().unwrap();
+        let raw_text = serde_json::to_string(&raw.data).unwrap();
+        assert!(!raw_text.contains("refresh-token-secret"), "{raw_text}");
+        assert!(raw_text.contains("v1."), "{raw_text}");
+        let read = store.load(&written.id).await.unwrap().unwrap();
+        assert_eq!(read.data, written.data);
+        assert_eq!(read.expiry_date, written.expiry_date);
+    }
+
+    #[tokio::test]
+    async fn a_rotated_key_still_opens_old_records_and_new_ones_use_the_new_key() {
+        let inner = MemoryStore::default();
+        let (old, new) = (SessionKey::generate(), SessionKey::generate());
+        let before = EncryptedStore::new(inner.clone(), old.clone());
+        let mut written = record("t");
+        before.create(&mut written).await.unwrap();
+
+        let after = EncryptedStore::new(inner.clone(), new.clone()).decrypt_with(old);
+        assert_eq!(
+            after.load(&written.id).await.unwrap().unwrap().data,
+            written.data
+        );
+        after.save(&written).await.unwrap();
+        // Sealed with the new key now: a store with only the new key opens it.
+        let only_new = EncryptedStore::new(inner.clone(), new);
+        assert!(only_new.load(&written.id).await.unwrap().is_some());
+        // And one without the right key sees no session.
+        let stranger = EncryptedStore::new(inner, SessionKey::generate());
+        assert!(stranger.load(&written.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn tampered_moved_and_plaintext_records_read_as_no_session() {
+        let inner = MemoryStore::default();
+        let store = EncryptedStore::new(inner.clone(), SessionKey::generate());
+        let mut victim = record("victim");
+        store.create(&mut victim).await.unwrap();
+        let sealed = inner.load(&victim.id).await.unwrap().unwrap();
+
+        // Moved under another id (an attacker's own session).
+        let mut moved = Record {
+            id: Id::default(),
+            ..sealed.clone()
+        };
+        inner.create(&mut moved).await.unwrap();
+        assert!(store.load(&moved.id).await.unwrap().is_none());
+
+        // One character changed.
+        let text = sealed.data[SEALED_FIELD].as_str().unwrap().to_owned();
+        let last = if text.ends_with('A') { "B" } else { "A" };
+        let mut tampered = sealed.clone();
+        tampered.data.insert(
+            SEALED_FIELD.into(),
+            format!("{}{last}", &text[..text.len() - 1]).into(),
+        );
+        inner.save(&tampered).await.unwrap();
+        assert!(store.load(&victim.id).await.unwrap().is_none());
+
+        // Plaintext, truncated, garbage.
+        for data in [
+            serde_json::json!({"logto.tokens": "plain"}),
+            serde_json::json!({"sealed": "v1."}),
+            serde_json::json!({"sealed": "v1.!!!"}),
+            serde_json::json!({"sealed": 7}),
+            serde_json::json!({"sealed": "v2.AAAA"}),
+        ] {
+            let record = Record {
+                data: serde_json::from_value(data).unwrap(),
+                ..sealed.clone()
+            };
+            inner.save(&record).await.unwrap();
+            assert!(store.load(&victim.id).await.unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn keys_parse_from_base64_and_never_print() {
+        let bytes = [7u8; 32];
+        let standard = STANDARD.encode(bytes);
+        let url_safe = URL_SAFE_NO_PAD.encode(bytes);
+        for encoded in [standard.as_str(), url_safe.as_str()] {
+            let key = SessionKey::from_base64(encoded).unwrap();
+            assert_eq!(key.0, bytes);
+            assert_eq!(format!("{key:?}"), "SessionKey(…)");
+        }
+        let short = STANDARD.encode([1u8; 16]);
+        let err = SessionKey::from_base64(&short).unwrap_err().to_string();
+        assert!(err.contains("16 bytes long, not 32"), "{err}");
+        assert!(SessionKey::from_base64("not base64 at all!").is_err());
+    }
+}
