@@ -112,7 +112,7 @@ MSG
 
 # In the background and waited for, so that a signal stops everything at once.
 LOGTO_SCOPES="$LOGTO_SCOPES" BASE_URL="$BASE_URL" PORT="$PORT" \
-SESSION_STORE="${SESSION_STORE:-memory}" \
+SESSION_STORE="${SESSION_STORE:-sqlite:$run_dir/sessions.sqlite3}" \
   cargo run --quiet --example web-app -p logto-examples &
 app_pid=$!
 wait "$app_pid"

@@ -31,10 +31,11 @@ mod settings;
 use std::process::ExitCode;
 
 use logto::LogtoConfig;
-use logto_axum::{Logto, RedisStore};
+use logto_axum::{EncryptedStore, Logto, LogtoBuilder, RedisStore, SessionKey};
 use settings::{HELP, SessionStoreKind, Settings};
 use tokio::net::TcpListener;
-use tower_sessions::MemoryStore;
+use tower_sessions::{MemoryStore, SessionStore};
+use tower_sessions_rusqlite_store::RusqliteStore;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -81,21 +82,28 @@ async fn run() -> Result<(), String> {
     let builder = Logto::builder(config, &base_url);
 
     let app = match &settings.session_store {
-        SessionStoreKind::Memory => {
-            let logto = builder.build().map_err(|e| e.to_string())?;
-            app::router(&settings)
-                .merge(logto.router())
-                .layer(logto.layer(MemoryStore::default()))
+        SessionStoreKind::Memory => with_store(&settings, builder, MemoryStore::default())?,
+        SessionStoreKind::Sqlite(file) => {
+            let store = sqlite_store(file).await?;
+            let key = match &settings.session_key {
+                Some(key) => key.clone(),
+                None => key_file(file)?,
+            };
+            with_store(&settings, builder, sealed(store, &key, &settings)?)?
         }
         SessionStoreKind::Redis(url) => {
             let store = RedisStore::connect(url).await.map_err(|e| e.to_string())?;
-            let logto = builder
-                .refresh_lock(store.clone())
-                .build()
-                .map_err(|e| e.to_string())?;
-            app::router(&settings)
-                .merge(logto.router())
-                .layer(logto.layer(store))
+            let builder = builder.refresh_lock(store.clone());
+            match &settings.session_key {
+                Some(key) => with_store(&settings, builder, sealed(store, key, &settings)?)?,
+                None => {
+                    tracing::warn!(
+                        "SESSION_KEY is not set: sessions (and their tokens) are stored in Redis \
+                         in clear"
+                    );
+                    with_store(&settings, builder, store)?
+                }
+            }
         }
     };
 
@@ -110,6 +118,72 @@ async fn run() -> Result<(), String> {
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+/// The app with its sessions in `store`.
+fn with_store<S: SessionStore + Clone>(
+    settings: &Settings,
+    builder: LogtoBuilder,
+    store: S,
+) -> Result<axum::Router, String> {
+    let logto = builder.build().map_err(|e| e.to_string())?;
+    Ok(app::router(settings)
+        .merge(logto.router())
+        .layer(logto.layer(store)))
+}
+
+/// `store` with its records sealed by `key` (and opened by the old keys too).
+fn sealed<S>(store: S, key: &str, settings: &Settings) -> Result<EncryptedStore<S>, String> {
+    let parse =
+        |key: &str, name: &str| SessionKey::from_base64(key).map_err(|e| format!("{name}: {e}"));
+    let mut sealed = EncryptedStore::new(store, parse(key, "SESSION_KEY")?);
+    for old in &settings.session_old_keys {
+        sealed = sealed.decrypt_with(parse(old, "SESSION_OLD_KEYS")?);
+    }
+    Ok(sealed)
+}
+
+/// The SQLite session store in `file`, its table created if need be, expired sessions deleted
+/// every minute.
+async fn sqlite_store(file: &std::path::Path) -> Result<RusqliteStore, String> {
+    let cannot = |e: &dyn std::fmt::Display| {
+        format!("cannot open the session database {} ({e})", file.display())
+    };
+    let connection = tokio_rusqlite::Connection::open(file)
+        .await
+        .map_err(|e| cannot(&e))?;
+    let store = RusqliteStore::new(connection);
+    store.migrate().await.map_err(|e| cannot(&e))?;
+    let cleaner = store.clone();
+    tokio::spawn(async move {
+        use tower_sessions::session_store::ExpiredDeletion;
+        let period = std::time::Duration::from_secs(60);
+        if let Err(error) = cleaner.continuously_delete_expired(period).await {
+            tracing::warn!(%error, "expired sessions are no longer deleted");
+        }
+    });
+    Ok(store)
+}
+
+/// The session key kept beside the SQLite file (`<file>.key`, readable by this user only),
+/// created on first use.
+fn key_file(file: &std::path::Path) -> Result<String, String> {
+    let path = std::path::PathBuf::from(format!("{}.key", file.display()));
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_owned());
+    }
+    let key = SessionKey::generate().to_base64();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(key.as_bytes()))
+        .map_err(|e| format!("cannot write the session key {} ({e})", path.display()))?;
+    tracing::info!(path = %path.display(), "generated the session key (set SESSION_KEY to choose it)");
+    Ok(key)
 }
 
 async fn shutdown() {

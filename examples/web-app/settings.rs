@@ -8,7 +8,12 @@ pub enum SessionStoreKind {
     Memory,
     /// A Redis server shared by every process of the app (`redis://…`, or `rediss://…` over TLS).
     Redis(String),
+    /// A SQLite database file on this machine (`sqlite:<path>`): sessions survive a restart.
+    Sqlite(std::path::PathBuf),
 }
+
+/// The default `SESSION_STORE`.
+pub const DEFAULT_SESSION_STORE: &str = "sqlite:web-app-sessions.sqlite3";
 
 /// Everything the app reads from the environment.
 pub struct Settings {
@@ -21,6 +26,10 @@ pub struct Settings {
     pub port: u16,
     pub base_url: Option<String>,
     pub session_store: SessionStoreKind,
+    /// `SESSION_KEY`: the base64 of 32 bytes that seal the sessions in the store.
+    pub session_key: Option<String>,
+    /// `SESSION_OLD_KEYS`: keys being rotated out, still accepted to read sessions.
+    pub session_old_keys: Vec<String>,
     /// The extra sign-in buttons of the signed-out home page.
     pub connectors: Connectors,
 }
@@ -47,8 +56,14 @@ Environment variables:
                      as redirect URI and BASE_URL/ as post sign-out redirect URI in Logto Console
   PORT               port to listen on (default 3000; 0 picks a free one)
   HOST               address to listen on (default 127.0.0.1)
-  SESSION_STORE      memory (default) or a redis:// (rediss:// for TLS) URL shared by several
+  SESSION_STORE      sqlite:<file> (default sqlite:web-app-sessions.sqlite3: sessions survive a
+                     restart), memory, or a redis:// (rediss:// for TLS) URL shared by several
                      app processes
+  SESSION_KEY        base64 of 32 random bytes (`openssl rand -base64 32`) that encrypt the
+                     sessions in SQLite or Redis. Without it: SQLite keeps a generated key in
+                     <file>.key; Redis stores sessions in clear (a warning says so)
+  SESSION_OLD_KEYS   keys being rotated out, comma-separated: sessions sealed with them still
+                     open (and are sealed again with SESSION_KEY)
   LOGTO_SOCIAL_TARGET
                      a social connector's target (its \"Identity provider name\" in Logto
                      Console, e.g. github): adds \"Continue with <name>\", straight to it
@@ -79,14 +94,21 @@ impl Settings {
                 .map_err(|_| format!("PORT={port:?} is not a port number"))?,
             None => 3000,
         };
-        let session_store = match var("SESSION_STORE").as_deref() {
-            None | Some("memory") => SessionStoreKind::Memory,
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+        let session_store = match var("SESSION_STORE")
+            .as_deref()
+            .unwrap_or(DEFAULT_SESSION_STORE)
+        {
+            "memory" => SessionStoreKind::Memory,
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
                 SessionStoreKind::Redis(url.to_owned())
             }
-            Some(other) => {
+            file if file.starts_with("sqlite:") && file.len() > "sqlite:".len() => {
+                SessionStoreKind::Sqlite(file["sqlite:".len()..].into())
+            }
+            other => {
                 return Err(format!(
-                    "SESSION_STORE={other:?} must be `memory` or a redis:// or rediss:// URL"
+                    "SESSION_STORE={other:?} must be sqlite:<file>, `memory`, or a redis:// or \
+                     rediss:// URL"
                 ));
             }
         };
@@ -102,6 +124,8 @@ impl Settings {
             port,
             base_url: var("BASE_URL"),
             session_store,
+            session_key: var("SESSION_KEY"),
+            session_old_keys: list(&var("SESSION_OLD_KEYS").unwrap_or_default()),
             connectors: Connectors {
                 social: var("LOGTO_SOCIAL_TARGET").map(|target| {
                     let target = target.trim().to_owned();

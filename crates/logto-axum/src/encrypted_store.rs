@@ -58,6 +58,11 @@ impl SessionKey {
         Ok(Self::from_bytes(bytes))
     }
 
+    /// The key as standard base64, to keep it in a file or a secret store.
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
+    }
+
     /// A new random key (for tests and development: sessions sealed with it are lost with it).
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
@@ -341,6 +346,7 @@ mod tests {
         for encoded in [standard.as_str(), url_safe.as_str()] {
             let key = SessionKey::from_base64(encoded).unwrap();
             assert_eq!(key.0, bytes);
+            assert_eq!(key.to_base64(), standard);
             assert_eq!(format!("{key:?}"), "SessionKey(…)");
         }
         let short = STANDARD.encode([1u8; 16]);

@@ -127,6 +127,11 @@ impl WebApp {
         format!("{}{path}", self.url)
     }
 
+    /// Kills the process and waits until it is gone.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// Signs `user` in with `browser` through the app's `/sign-in`, back to the home page.
     pub async fn sign_in(&self, browser: &Browser, idp: &TestIdp, user: (&str, &str)) {
         let (sign_in, callback) = (self.url("/sign-in"), self.url("/callback"));

@@ -4,4 +4,5 @@
 mod browser;
 mod contract;
 mod harness;
+mod restart;
 mod shared_redis;
