@@ -78,7 +78,6 @@ pub struct User {
 /// A user's OpenID Connect profile fields (`profile`; every field optional).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 #[allow(missing_docs)]
 pub struct UserProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,7 +109,6 @@ pub struct UserProfile {
 /// A postal address (`profile.address`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[non_exhaustive]
 #[allow(missing_docs)]
 pub struct Address {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -27,6 +27,8 @@ pub fn claims(jwt: &str) -> Value {
 pub enum Answer {
     /// A token `token-<n>` valid for an hour.
     Token,
+    /// This token, valid for an hour.
+    Named(&'static str),
     /// This status with an OAuth error body, or a non-JSON body when `error` is empty.
     Status(u16, &'static str),
     /// A 2 MiB body.
@@ -65,6 +67,7 @@ impl FakeLogto {
         });
         let app = Router::new()
             .route("/oidc/token", post(token))
+            .route("/api/users/{id}", axum::routing::get(user))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -107,6 +110,12 @@ async fn token(State(state): State<Arc<FakeState>>) -> Response {
             "scope": "all",
         }))
         .into_response(),
+        Answer::Named(token) => axum::Json(json!({
+            "access_token": token,
+            "expires_in": 3600,
+            "token_type": "Bearer",
+        }))
+        .into_response(),
         Answer::Status(status, error) => {
             let status = StatusCode::from_u16(status).unwrap();
             if error.is_empty() {
@@ -122,6 +131,25 @@ async fn token(State(state): State<Arc<FakeState>>) -> Response {
         Answer::Huge => (StatusCode::OK, vec![b' '; 2 * 1024 * 1024]).into_response(),
         Answer::Hang => std::future::pending().await,
     }
+}
+
+/// A fake `GET /api/users/{id}`: Logto's 401 body for `token-1`, a user for any other token.
+async fn user(headers: axum::http::HeaderMap) -> Response {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if bearer == "Bearer token-1" {
+        let body = json!({ "code": "auth.unauthorized", "message": "Unauthorized.", "data": null });
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    axum::Json(json!({
+        "id": "u1", "username": "alice", "primaryEmail": null, "primaryPhone": null,
+        "name": null, "avatar": null, "customData": {}, "identities": {}, "lastSignInAt": null,
+        "createdAt": 1, "updatedAt": 1, "profile": {}, "applicationId": null,
+        "isSuspended": false, "newField": "ignored",
+    }))
+    .into_response()
 }
 
 /// A loopback address where nothing listens (a port bound, then released).
