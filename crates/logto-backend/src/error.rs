@@ -91,14 +91,28 @@ pub enum BackendError {
         description: Option<String>,
     },
 
-    /// `unauthorized_client`: the app may not use this grant, e.g. token exchange not enabled on
-    /// the app (`customClientMetadata.allowTokenExchange`) or client credentials on an app that is
-    /// not machine-to-machine.
+    /// `unauthorized_client`: the app may not do this.
     #[error(
-        "the app may not use this grant (unauthorized_client){}: check the app's type and settings in Logto",
+        "the app may not do this (unauthorized_client){}: check the app's type and settings in Logto",
         describe(.description)
     )]
     UnauthorizedClient {
+        /// Logto's `error_description`.
+        description: Option<String>,
+    },
+
+    /// The app may not use this grant type: token exchange not enabled on the app (Logto's
+    /// `customClientMetadata.allowTokenExchange`), or client credentials on an app that is not
+    /// machine-to-machine. (Logto answers `invalid_request`, "requested grant type is not allowed
+    /// for this client".)
+    #[error(
+        "the app may not use this grant type: enable token exchange on the app, or use a machine-to-machine app for client credentials"
+    )]
+    GrantNotAllowed,
+
+    /// `invalid_request`: a parameter is missing or malformed.
+    #[error("Logto refused the request as invalid (invalid_request){}", describe(.description))]
+    InvalidRequest {
         /// Logto's `error_description`.
         description: Option<String>,
     },
@@ -213,6 +227,14 @@ impl BackendError {
             "invalid_scope" => BackendError::InvalidScope { description },
             "access_denied" => BackendError::AccessDenied { description },
             "unauthorized_client" => BackendError::UnauthorizedClient { description },
+            // oidc-provider's `lib/actions/token.js`, when the client's grant_types lack it.
+            "invalid_request"
+                if description.as_deref()
+                    == Some("requested grant type is not allowed for this client") =>
+            {
+                BackendError::GrantNotAllowed
+            }
+            "invalid_request" => BackendError::InvalidRequest { description },
             _ => BackendError::OAuth {
                 error,
                 description,
@@ -281,6 +303,18 @@ mod tests {
         assert!(matches!(
             BackendError::oauth("unauthorized_client".into(), None, 400),
             BackendError::UnauthorizedClient { .. }
+        ));
+        assert!(matches!(
+            BackendError::oauth(
+                "invalid_request".into(),
+                Some("requested grant type is not allowed for this client".into()),
+                400
+            ),
+            BackendError::GrantNotAllowed
+        ));
+        assert!(matches!(
+            BackendError::oauth("invalid_request".into(), Some("missing x".into()), 400),
+            BackendError::InvalidRequest { .. }
         ));
         let e = BackendError::oauth("slow_down".into(), None, 400);
         assert!(

@@ -160,7 +160,7 @@ impl TokenExchangeBuilder {
 ///
 /// Refusals are typed: an unknown, expired or used subject token is
 /// [`BackendError::InvalidGrant`], an app without token exchange
-/// [`BackendError::UnauthorizedClient`].
+/// [`BackendError::GrantNotAllowed`], a wrong secret [`BackendError::InvalidClient`].
 #[derive(Debug, Clone)]
 pub struct TokenExchange {
     http: Http,
