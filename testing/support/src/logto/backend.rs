@@ -113,6 +113,31 @@ impl RealLogto {
     }
 }
 
+impl LogtoBrowser {
+    /// After `user.missing_profile`: gives what Logto asks for, as its "continue" pages would (a
+    /// new username, a new password); panics on any other error.
+    async fn fulfill_profile(&self, error: &Value) {
+        assert_eq!(error["code"], "user.missing_profile", "{error}");
+        for missing in error["data"]["missingProfile"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let value = match missing.as_str() {
+                Some("username") => format!("user_{}", &super::random_suffix()[..12]),
+                Some("password") => format!("pw-{}-Aa1!", super::random_suffix()),
+                _ => panic!("Logto asks for a profile this helper does not give: {error}"),
+            };
+            self.experience(
+                Method::POST,
+                "/profile",
+                json!({ "type": missing, "value": value }),
+            )
+            .await;
+        }
+    }
+}
+
 /// How a magic-link sign-in through Logto's one-time-token page ended.
 #[derive(Debug, Clone)]
 pub enum MagicLinkSignIn {
@@ -135,7 +160,8 @@ impl LogtoBrowser {
     /// its sign-in page), `PUT /api/experience` (`SignIn`), `POST
     /// /verification/one-time-token/verify` with the token and the email, identification
     /// (a new user: `user.user_not_exist`, so the `Register` event and identification again),
-    /// submit, and Logto's redirects off itself.
+    /// submit, giving what Logto asks for on the way (`user.missing_profile`: a username, a
+    /// password), and Logto's redirects off itself.
     pub async fn sign_in_with_magic_link(&self, authorization_url: &str) -> MagicLinkSignIn {
         let page = self.follow(authorization_url, Forms::Stop).await;
         assert!(
@@ -171,17 +197,41 @@ impl LogtoBrowser {
             .try_experience(Method::POST, "/identification", identify.clone())
             .await;
         if !status.is_success() {
-            assert_eq!(body["code"], "user.user_not_exist", "identification: {body}");
+            assert_eq!(
+                body["code"], "user.user_not_exist",
+                "identification: {body}"
+            );
             self.experience(
                 Method::PUT,
                 "/interaction-event",
                 json!({ "interactionEvent": "Register" }),
             )
             .await;
-            self.experience(Method::POST, "/identification", identify)
+            let (mut status, mut body) = self
+                .try_experience(Method::POST, "/identification", identify)
                 .await;
+            for _ in 0..3 {
+                if status.is_success() {
+                    break;
+                }
+                self.fulfill_profile(&body).await;
+                (status, body) = self
+                    .try_experience(Method::POST, "/identification", json!({}))
+                    .await;
+            }
+            assert!(status.is_success(), "identification: {body}");
         }
-        let submitted = self.experience(Method::POST, "/submit", json!({})).await;
+        let mut submitted = Value::Null;
+        for _ in 0..3 {
+            let (status, body) = self
+                .try_experience(Method::POST, "/submit", json!({}))
+                .await;
+            if status.is_success() {
+                submitted = body;
+                break;
+            }
+            self.fulfill_profile(&body).await;
+        }
         let out = self
             .follow(&string(&submitted, "redirectTo"), Forms::Submit)
             .await;
