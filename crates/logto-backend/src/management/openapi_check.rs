@@ -20,7 +20,7 @@ fn document() -> Value {
     serde_json::from_str(DOCUMENT).expect("openapi/management-api.json is JSON")
 }
 
-fn operation<'a>(document: &'a Value, op: Operation) -> &'a Value {
+fn operation(document: &Value, op: Operation) -> &Value {
     let found = &document["paths"][op.path][op.method];
     assert!(
         found.is_object(),
