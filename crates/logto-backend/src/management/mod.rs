@@ -173,7 +173,7 @@ pub(crate) mod ops {
 pub struct ManagementBuilder {
     endpoint: String,
     app_id: String,
-    app_secret: String,
+    app_secret: Secret,
     tenant: Tenant,
     timeout: Duration,
     allow_insecure_http: bool,
@@ -200,7 +200,7 @@ impl ManagementBuilder {
 
     /// Checks the configuration; no request is sent yet.
     pub fn build(self) -> Result<Management, BackendError> {
-        let tokens = TokenSource::builder(self.endpoint, self.app_id, self.app_secret)
+        let tokens = TokenSource::builder(self.endpoint, self.app_id, self.app_secret.expose())
             .resource(self.tenant.resource())
             .scopes(["all"])
             .timeout(self.timeout)
@@ -249,7 +249,7 @@ impl Management {
         ManagementBuilder {
             endpoint: endpoint.into(),
             app_id: app_id.into(),
-            app_secret: app_secret.into(),
+            app_secret: Secret::from(app_secret.into()),
             tenant: Tenant::Oss,
             timeout: DEFAULT_TIMEOUT,
             allow_insecure_http: false,
@@ -650,6 +650,14 @@ mod tests {
         );
         assert_eq!(ops::CREATE_USER.path_with(&[]).unwrap(), "/api/users");
         assert!(ops::GET_USER.path_with(&[""]).is_err());
+    }
+
+    #[test]
+    fn the_secret_stays_out_of_debug() {
+        let builder = Management::builder("https://logto.example.com", "id", "the-secret");
+        assert!(!format!("{builder:?}").contains("the-secret"));
+        let management = builder.build().unwrap();
+        assert!(!format!("{management:?}").contains("the-secret"));
     }
 
     #[test]
