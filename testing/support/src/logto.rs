@@ -25,6 +25,8 @@ use url::Url;
 
 use crate::{Form, TestIdp};
 
+pub mod backend;
+
 /// Environment variable naming the running Logto's `instance.json`.
 pub const INSTANCE_ENV: &str = "LOGTO_TEST_INSTANCE";
 /// Environment variable that, set to `1`, skips the tests against the real Logto (they say so).

@@ -122,7 +122,7 @@ impl std::fmt::Display for DirectSignIn {
 }
 
 /// Parameters the SDK sets itself; [`SignInOptions::extra_param`] refuses them.
-const RESERVED_PARAMS: [&str; 17] = [
+const RESERVED_PARAMS: [&str; 18] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -140,6 +140,7 @@ const RESERVED_PARAMS: [&str; 17] = [
     "login_hint",
     "organization_id",
     "request",
+    "one_time_token",
 ];
 
 /// What a sign-in asks Logto for, beyond the configuration.
@@ -162,6 +163,7 @@ pub struct SignInOptions {
     pub(crate) direct_sign_in: Option<DirectSignIn>,
     pub(crate) login_hint: Option<String>,
     pub(crate) organization_id: Option<String>,
+    pub(crate) one_time_token: Option<OneTimeToken>,
     pub(crate) extra_params: Vec<(String, String)>,
 }
 
@@ -176,6 +178,7 @@ impl SignInOptions {
             direct_sign_in: None,
             login_hint: None,
             organization_id: None,
+            one_time_token: None,
             extra_params: Vec::new(),
         }
     }
@@ -217,11 +220,37 @@ impl SignInOptions {
         self
     }
 
+    /// Signs the user in with a one-time token issued by your backend through the Management API
+    /// (`POST /api/one-time-tokens`): a magic link. Logto's sign-in page verifies the token for the
+    /// email given as [`login_hint`](Self::login_hint), which must be set too, then signs that user
+    /// in (or registers them when no user has that email).
+    ///
+    /// ```
+    /// use logto::SignInOptions;
+    /// let options = SignInOptions::new("https://your-app.com/callback")
+    ///     .one_time_token("token-from-the-management-api")
+    ///     .login_hint("user@example.com");
+    /// ```
+    pub fn one_time_token(mut self, token: impl Into<String>) -> Self {
+        self.one_time_token = Some(OneTimeToken(token.into()));
+        self
+    }
+
     /// Any other parameter (e.g. `ui_locales`, `max_age`). Parameters the SDK sets itself are
     /// refused when the URL is built.
     pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extra_params.push((name.into(), value.into()));
         self
+    }
+}
+
+/// A one-time token: a credential, so never shown by `Debug`.
+#[derive(Clone)]
+pub(crate) struct OneTimeToken(pub(crate) String);
+
+impl std::fmt::Debug for OneTimeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneTimeToken(<redacted>)")
     }
 }
 
@@ -323,6 +352,10 @@ pub(crate) fn authorization_url(
             ),
             ("login_hint", options.login_hint.clone()),
             ("organization_id", options.organization_id.clone()),
+            (
+                "one_time_token",
+                options.one_time_token.as_ref().map(|t| t.0.clone()),
+            ),
         ];
         for (name, value) in optional {
             if let Some(value) = value {
@@ -429,6 +462,34 @@ mod tests {
         assert_eq!(get("identifier"), "email phone");
         assert_eq!(get("direct_sign_in"), "sso:conn-1");
         assert_eq!(session.redirect_uri, "https://app.test/callback");
+    }
+
+    #[test]
+    fn a_one_time_token_goes_with_the_login_hint() {
+        let options = SignInOptions::new("https://app.test/callback")
+            .one_time_token("ott-123")
+            .login_hint("a@b.test");
+        let (url, _) =
+            authorization_url(&config(), "https://logto.test/oidc/auth", &options).unwrap();
+        let params = params(&url);
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(get("one_time_token").as_deref(), Some("ott-123"));
+        assert_eq!(get("login_hint").as_deref(), Some("a@b.test"));
+        let plain = SignInOptions::new("https://app.test/callback");
+        let (url, _) =
+            authorization_url(&config(), "https://logto.test/oidc/auth", &plain).unwrap();
+        assert!(!url.as_str().contains("one_time_token"));
+        assert!(
+            !format!("{options:?}").contains("ott-123"),
+            "the token in Debug"
+        );
+        let reserved = plain.extra_param("one_time_token", "x");
+        assert!(authorization_url(&config(), "https://logto.test/oidc/auth", &reserved).is_err());
     }
 
     #[test]

@@ -1,0 +1,274 @@
+//! The HTTP edge shared by the token source and the Management API: one client with timeouts and
+//! no redirects, the transport policy, the size-capped body read, and the token endpoint.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::BackendError;
+
+/// Largest response body read from Logto.
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The default timeout of every request.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A secret (app secret, token): never shown by `Debug`.
+#[derive(Clone)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// An HTTP client bound to one Logto endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    pub(crate) client: reqwest::Client,
+    pub(crate) endpoint: Url,
+    pub(crate) timeout: Duration,
+}
+
+impl Http {
+    pub(crate) fn new(
+        endpoint: &str,
+        timeout: Duration,
+        allow_insecure_http: bool,
+    ) -> Result<Self, BackendError> {
+        let endpoint = parse_endpoint(endpoint)?;
+        check_transport("the endpoint", &endpoint, allow_insecure_http)?;
+        let client = reqwest::Client::builder()
+            // Credentials and tokens must never be replayed to wherever a redirect points.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // Below the 5 s keep-alive of Node servers such as Logto's.
+            .pool_idle_timeout(Duration::from_secs(4))
+            .user_agent(concat!("logto-rs-backend/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                BackendError::InvalidConfig(format!("cannot build the HTTP client: {e}"))
+            })?;
+        Ok(Http {
+            client,
+            endpoint,
+            timeout,
+        })
+    }
+
+    /// `endpoint + path` (`path` without a leading slash, e.g. `oidc/token`).
+    pub(crate) fn url(&self, path: &str) -> Result<Url, BackendError> {
+        self.endpoint
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| {
+                BackendError::InvalidConfig(format!("cannot build a URL for {path:?}: {e}"))
+            })
+    }
+
+    /// Sends a request and reads its status and body (at most [`MAX_BODY_BYTES`]).
+    pub(crate) async fn send(
+        &self,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>), BackendError> {
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| BackendError::network(operation, self.timeout, e))?;
+        let status = response.status().as_u16();
+        let too_large = || BackendError::UnexpectedResponse {
+            operation,
+            status,
+            detail: format!("the response is larger than {MAX_BODY_BYTES} bytes"),
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| BackendError::network(operation, self.timeout, e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    }
+
+    /// Sends a grant to Logto's token endpoint (`<endpoint>/oidc/token`), authenticated with HTTP
+    /// Basic (Logto's `client_secret_basic` for M2M and traditional apps), or with `client_id` in
+    /// the form for a public client.
+    pub(crate) async fn token(
+        &self,
+        operation: &'static str,
+        client_id: &str,
+        secret: Option<&Secret>,
+        form: &[(&str, &str)],
+    ) -> Result<TokenResponse, BackendError> {
+        let mut request = self
+            .client
+            .post(self.url("oidc/token")?)
+            .header(ACCEPT, "application/json");
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        match secret {
+            Some(secret) => {
+                let credentials = format!(
+                    "{}:{}",
+                    form_urlencode(client_id),
+                    form_urlencode(&secret.0)
+                );
+                let mut value =
+                    HeaderValue::try_from(format!("Basic {}", STANDARD.encode(credentials)))
+                        .map_err(|_| {
+                            BackendError::InvalidConfig("the app secret is not usable".into())
+                        })?;
+                value.set_sensitive(true);
+                request = request.header(AUTHORIZATION, value);
+            }
+            None => fields.push(("client_id", client_id)),
+        }
+        let (status, body) = self.send(operation, request.form(&fields)).await?;
+        if !(200..300).contains(&status) {
+            return Err(oauth_error(operation, status, &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| BackendError::UnexpectedResponse {
+            operation,
+            status,
+            detail: format!("not a token response ({e}); is the endpoint a Logto server?"),
+        })
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Deserialize)]
+pub(crate) struct TokenResponse {
+    pub(crate) access_token: String,
+    #[serde(default)]
+    pub(crate) expires_in: Option<u64>,
+    #[serde(default)]
+    pub(crate) scope: Option<String>,
+}
+
+/// An error response of the token endpoint as a typed error.
+fn oauth_error(operation: &'static str, status: u16, body: &[u8]) -> BackendError {
+    #[derive(Deserialize)]
+    struct OAuthError {
+        error: String,
+        #[serde(default)]
+        error_description: Option<String>,
+    }
+    match serde_json::from_slice::<OAuthError>(body) {
+        Ok(e) => BackendError::oauth(e.error, e.error_description, status),
+        Err(_) => BackendError::UnexpectedResponse {
+            operation,
+            status,
+            detail: if status >= 500 {
+                "Logto failed; try again later".into()
+            } else {
+                "an error status without an OAuth 2.0 error body".into()
+            },
+        },
+    }
+}
+
+/// Refuses plain `http://` off the loopback interface unless `allow_insecure_http`.
+pub(crate) fn check_transport(
+    what: &str,
+    url: &Url,
+    allow_insecure_http: bool,
+) -> Result<(), BackendError> {
+    if url.scheme() == "http" && !allow_insecure_http && !logto_jwt::is_loopback(url) {
+        return Err(BackendError::InvalidConfig(format!(
+            "{what} {url} is plain http on a host other than this machine, so secrets and tokens \
+             would travel in clear: use https, or .allow_insecure_http(true) for development"
+        )));
+    }
+    Ok(())
+}
+
+fn parse_endpoint(endpoint: &str) -> Result<Url, BackendError> {
+    let mut url = Url::parse(endpoint.trim()).map_err(|e| {
+        BackendError::InvalidConfig(format!(
+            "the endpoint {endpoint:?} is not a URL ({e}): use e.g. https://your-tenant.logto.app"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(BackendError::InvalidConfig(format!(
+            "the endpoint {endpoint:?} must be an http(s) URL with a host"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(BackendError::InvalidConfig(format!(
+            "the endpoint {endpoint:?} must not have a query or fragment"
+        )));
+    }
+    // One trailing slash, so that joining "oidc/token" keeps any path prefix.
+    let path = format!("{}/", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (RFC 6749 §2.3.1).
+fn form_urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_on_loopback_unless_allowed() {
+        for ok in [
+            "https://logto.example.com",
+            "http://127.0.0.1:3001",
+            "http://localhost",
+        ] {
+            Http::new(ok, DEFAULT_TIMEOUT, false).unwrap();
+        }
+        let e = Http::new("http://logto.example.com", DEFAULT_TIMEOUT, false).unwrap_err();
+        assert!(
+            matches!(&e, BackendError::InvalidConfig(m) if m.contains("allow_insecure_http")),
+            "{e}"
+        );
+        Http::new("http://logto.example.com", DEFAULT_TIMEOUT, true).unwrap();
+        for bad in [
+            "logto.example.com",
+            "ftp://x",
+            "https://x/?a=b",
+            "https://x/#f",
+        ] {
+            assert!(Http::new(bad, DEFAULT_TIMEOUT, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_keep_the_endpoint_path() {
+        let http = Http::new("https://x.example.com/logto", DEFAULT_TIMEOUT, false).unwrap();
+        assert_eq!(
+            http.url("oidc/token").unwrap().as_str(),
+            "https://x.example.com/logto/oidc/token"
+        );
+        assert_eq!(
+            http.url("/api/users").unwrap().as_str(),
+            "https://x.example.com/logto/api/users"
+        );
+    }
+
+    #[test]
+    fn secrets_are_not_debug() {
+        assert_eq!(format!("{:?}", Secret("s3cret".into())), "<redacted>");
+    }
+}
