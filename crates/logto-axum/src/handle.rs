@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use logto::{LogtoConfig, is_loopback};
 use tower_sessions::SessionStore;
 use url::Url;
@@ -39,6 +39,7 @@ pub(crate) struct Inner {
     pub(crate) sign_in_path: String,
     pub(crate) callback_path: String,
     pub(crate) sign_out_path: String,
+    pub(crate) back_channel_logout_path: String,
     pub(crate) post_sign_in_redirect: String,
     pub(crate) post_sign_out_redirect: String,
     pub(crate) session_ttl: Duration,
@@ -67,6 +68,7 @@ impl Logto {
             sign_in_path: "/sign-in".into(),
             callback_path: "/callback".into(),
             sign_out_path: "/sign-out".into(),
+            back_channel_logout_path: "/back-channel-logout".into(),
             post_sign_in_redirect: "/".into(),
             post_sign_out_redirect: "/".into(),
             session_ttl: Duration::from_secs(14 * 24 * 3600),
@@ -99,7 +101,8 @@ impl Logto {
         &self.inner.sign_out_path
     }
 
-    /// The routes `GET /sign-in`, `GET /callback` and `GET|POST /sign-out` (paths as configured).
+    /// The routes `GET /sign-in`, `GET /callback`, `GET|POST /sign-out` and
+    /// `POST /back-channel-logout` (paths as configured).
     ///
     /// `/sign-in` takes the query parameters `interaction_mode` (`signIn` or `signUp`),
     /// `first_screen`, `direct_sign_in` (`social:<target>` or `sso:<connector id>`),
@@ -115,6 +118,13 @@ impl Logto {
     /// header (older browsers), when its `Origin`, or else its `Referer`, is not the base URL's
     /// origin. A request with none of them (scripts, `curl`) signs out. So a sign-out link or
     /// form on the app's own pages works as before.
+    ///
+    /// `POST /back-channel-logout` receives the logout token Logto sends when the user's Logto
+    /// session ends (OpenID Connect Back-Channel Logout 1.0: set base URL + this path as the
+    /// app's "Backchannel logout URI" in Logto Console). The token is verified (signature,
+    /// issuer, audience, times, the logout event, no `nonce`, `jti` not seen before); every
+    /// local session signed in through that Logto session (`sid`), or else of that user
+    /// (`sub`), ends, in every process sharing the store; a bad token gets `400`.
     ///
     /// Their responses, like every [`Rejection`](crate::Rejection), carry
     /// `Cache-Control: no-store` and `Referrer-Policy: no-referrer`: the callback's URL holds the
@@ -132,6 +142,10 @@ impl Logto {
             .route(
                 &inner.sign_out_path,
                 get(routes::sign_out).post(routes::sign_out),
+            )
+            .route(
+                &inner.back_channel_logout_path,
+                post(crate::back_channel::back_channel_logout),
             )
     }
 
@@ -205,6 +219,7 @@ pub struct LogtoBuilder {
     sign_in_path: String,
     callback_path: String,
     sign_out_path: String,
+    back_channel_logout_path: String,
     post_sign_in_redirect: String,
     post_sign_out_redirect: String,
     session_ttl: Duration,
@@ -228,6 +243,14 @@ impl LogtoBuilder {
     /// Path of the sign-out route (default `/sign-out`).
     pub fn sign_out_path(mut self, path: impl Into<String>) -> Self {
         self.sign_out_path = path.into();
+        self
+    }
+
+    /// Path of the back-channel logout route (default `/back-channel-logout`); base URL + this
+    /// path is the "Backchannel logout URI" to set in Logto Console (with "Is session required"
+    /// on, so that a sign-out ends only the sessions of that Logto session).
+    pub fn back_channel_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.back_channel_logout_path = path.into();
         self
     }
 
@@ -281,6 +304,7 @@ impl LogtoBuilder {
             ("sign-in path", &self.sign_in_path),
             ("callback path", &self.callback_path),
             ("sign-out path", &self.sign_out_path),
+            ("back-channel logout path", &self.back_channel_logout_path),
             ("post sign-in redirect", &self.post_sign_in_redirect),
             ("post sign-out redirect", &self.post_sign_out_redirect),
         ] {
@@ -302,6 +326,7 @@ impl LogtoBuilder {
                 sign_in_path: self.sign_in_path,
                 callback_path: self.callback_path,
                 sign_out_path: self.sign_out_path,
+                back_channel_logout_path: self.back_channel_logout_path,
                 post_sign_in_redirect: self.post_sign_in_redirect,
                 post_sign_out_redirect: self.post_sign_out_redirect,
                 session_ttl: self.session_ttl,

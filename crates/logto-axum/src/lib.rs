@@ -53,12 +53,22 @@
 //! must never run in two processes at once for one session: give [`LogtoBuilder::refresh_lock`] a
 //! [`RefreshLock`] shared by the processes (`RedisStore` is one).
 //!
+//! Records can be sealed at rest with [`EncryptedStore`] (AES-256-GCM-SIV, a [`SessionKey`] from
+//! your configuration, old keys kept for rotation): the store then never holds a token in clear,
+//! and a record that no key opens reads as signed out.
+//!
+//! A sign-out anywhere in the user's Logto session reaches the app through OpenID Connect
+//! Back-Channel Logout: set base URL + `/back-channel-logout` as the app's "Backchannel logout
+//! URI" in Logto Console (with "Is session required" on); [`Logto::router`] serves it and ends
+//! the matching sessions in every process sharing the store.
+//!
 //! A grant revoked in Logto (the user's sessions ended in Logto Console, or a reused refresh
 //! token) shows at the next request to Logto: the next refresh, or userinfo, whose access token
 //! is revoked with the grant. The visitor is then signed out (a redirect to sign-in, or `401` for
 //! a script), not shown an error. Pages that only read the ID-token claims need no request to
 //! Logto and do not notice until then.
 
+mod back_channel;
 mod encrypted_store;
 mod error;
 mod extract;

@@ -124,6 +124,19 @@ impl SessionStorage {
         Ok(())
     }
 
+    /// Lists this session's token record under the `sid` and `sub` of its ID token, for
+    /// back-channel logout.
+    pub(crate) async fn index_for_back_channel_logout(
+        &self,
+        sid: Option<&str>,
+        sub: &str,
+    ) -> Result<(), BoxError> {
+        if let Some(tokens_ref) = self.tokens_ref().await? {
+            crate::back_channel::index_session(&self.store, sid, sub, tokens_ref, self.ttl).await?;
+        }
+        Ok(())
+    }
+
     async fn delete_tokens(&self) -> Result<(), BoxError> {
         if let Some(id) = self.tokens_ref().await? {
             self.store.delete(&id).await?;

@@ -597,3 +597,153 @@ async fn cross_site_sign_out_is_refused() {
         assert_eq!(idp.stats().await.revocation, round as u64 + 1);
     }
 }
+
+/// The logout tokens a back-channel logout route must refuse (400, the visitor still signed in),
+/// then a valid one (200, the visitor's session gone), then its replay (400).
+#[tokio::test]
+async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+    let browser = Browser::new();
+    app.sign_in(&browser, &idp, ALICE).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let valid = json!({
+        "iss": idp.issuer(), "aud": WEB_APP_ID, "iat": now, "exp": now + 120,
+        "jti": format!("jti-{now}"), "sub": logto_test_support::ALICE_SUB,
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} }
+    });
+    let with = |change: serde_json::Value| {
+        let mut token = valid.clone();
+        for (name, value) in change.as_object().unwrap() {
+            if value.is_null() {
+                token.as_object_mut().unwrap().remove(name);
+            } else {
+                token[name] = value.clone();
+            }
+        }
+        token
+    };
+    let logout_header = Some(json!({ "typ": "logout+jwt" }));
+    let post = |token: String| {
+        let url = app.url("/back-channel-logout");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap();
+            let no_store = response.headers()["cache-control"] == "no-store";
+            (response.status(), no_store)
+        }
+    };
+
+    let forged = [
+        (
+            "wrong issuer",
+            idp.sign(
+                with(json!({"iss": "https://evil.example/oidc"})),
+                logout_header.clone(),
+                "idp",
+            )
+            .await,
+        ),
+        (
+            "wrong audience",
+            idp.sign(
+                with(json!({"aud": "another-app"})),
+                logout_header.clone(),
+                "idp",
+            )
+            .await,
+        ),
+        (
+            "no events",
+            idp.sign(with(json!({"events": null})), logout_header.clone(), "idp")
+                .await,
+        ),
+        (
+            "wrong event",
+            idp.sign(
+                with(json!({"events": {"urn:other": {}}})),
+                logout_header.clone(),
+                "idp",
+            )
+            .await,
+        ),
+        (
+            "a nonce",
+            idp.sign(with(json!({"nonce": "n"})), logout_header.clone(), "idp")
+                .await,
+        ),
+        (
+            "no sub nor sid",
+            idp.sign(with(json!({"sub": null})), logout_header.clone(), "idp")
+                .await,
+        ),
+        (
+            "no jti",
+            idp.sign(with(json!({"jti": null})), logout_header.clone(), "idp")
+                .await,
+        ),
+        (
+            "expired",
+            idp.sign(
+                with(json!({"iat": now - 7200, "exp": now - 3600})),
+                logout_header.clone(),
+                "idp",
+            )
+            .await,
+        ),
+        (
+            "an access token's type",
+            idp.sign(valid.clone(), Some(json!({"typ": "at+jwt"})), "idp")
+                .await,
+        ),
+        (
+            "a key Logto does not have",
+            idp.sign(valid.clone(), logout_header.clone(), "foreign")
+                .await,
+        ),
+        ("alg none", unsigned(&valid)),
+        ("not a JWT", "not-a-jwt".to_owned()),
+    ];
+    for (what, token) in forged {
+        assert_eq!(post(token).await, (StatusCode::BAD_REQUEST, true), "{what}");
+        let (status, _) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::OK, "{what} ended the session");
+    }
+    let missing = reqwest::Client::new()
+        .post(app.url("/back-channel-logout"))
+        .form(&[("other", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+
+    let token = idp.sign(valid.clone(), logout_header.clone(), "idp").await;
+    assert_eq!(post(token.clone()).await, (StatusCode::OK, true));
+    let (status, body) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        post(token).await,
+        (StatusCode::BAD_REQUEST, true),
+        "a replay"
+    );
+}
+
+/// `valid` as a JWS with `alg: none` and no signature.
+fn unsigned(claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    let encode = |value: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    };
+    format!(
+        "{}.{}.",
+        encode(&json!({"alg": "none", "typ": "logout+jwt"})),
+        encode(claims)
+    )
+}

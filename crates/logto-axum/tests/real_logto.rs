@@ -923,3 +923,70 @@ async fn encrypted_sessions_survive_a_redis_crash_under_load() {
     assert_eq!(status, StatusCode::OK, "{claims}");
     assert_eq!(claims["sub"], world.alice.id);
 }
+
+/// OpenID Connect Back-Channel Logout with the real Logto: alice signs in to the app (two
+/// processes on one Redis) and, in the same Logto session, to another app; she signs out of the
+/// other app, and Logto posts a logout token to this app's back-channel logout URI: both
+/// processes find her session gone.
+#[tokio::test]
+async fn signing_out_of_another_app_ends_the_session_through_back_channel_logout() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let redis = Redis::start().await;
+    let (listener_a, public_url) = listen().await;
+    let (listener_b, _) = listen().await;
+    let world = world_for(&logto, &public_url).await;
+    logto
+        .set_back_channel_logout_uri(
+            &world.web_app.id,
+            &format!("{public_url}/back-channel-logout"),
+        )
+        .await;
+    let mut instances = Vec::new();
+    for listener in [listener_a, listener_b] {
+        let store = RedisStore::connect(&redis.url).await.unwrap();
+        let lock = store.clone();
+        let app = start_app_on(
+            listener,
+            &public_url,
+            config(&logto, &world),
+            store,
+            move |builder| builder.refresh_lock(lock),
+        )
+        .await;
+        instances.push(app);
+    }
+    let (b, a) = (instances.pop().unwrap(), instances.pop().unwrap());
+    let at_logto = logto.browser();
+    let on_a = Browser::new();
+    let landing = a.sign_in_at_logto(&on_a, &at_logto, &world.alice).await;
+    assert_eq!(landing, "/");
+    let on_b = on_a.with_cookies_for(&a.base_url, &b.base_url);
+    let (status, claims) = on_b.get_json(&b.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK, "{claims}");
+    assert!(claims["sid"].is_string(), "Logto sends sid: {claims}");
+
+    // The same Logto session signs her in to another app (no password asked), then out of it.
+    let other = logto::LogtoClient::new(
+        LogtoConfig::builder(logto.endpoint(), &world.spa.id)
+            .build()
+            .unwrap(),
+        logto::MemoryStorage::new(),
+    );
+    let callback = format!("{public_url}/callback");
+    let url = other.sign_in(&callback).await.unwrap();
+    let back = at_logto.sign_in(&url, &world.alice).await;
+    other.handle_sign_in_callback(&back).await.unwrap();
+    let end_session = other
+        .sign_out(Some(&format!("{public_url}/")))
+        .await
+        .unwrap();
+    at_logto.visit(&end_session).await;
+
+    // Logto posted the logout token before it redirected: both processes see the session gone.
+    for (browser, app) in [(&on_a, &a), (&on_b, &b)] {
+        let (status, body) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+}

@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::error::LogtoError;
 use crate::protocol::claims::IdTokenClaims;
+use crate::protocol::logout_token::{self, LogoutToken};
 use crate::protocol::tokens::check_resource;
 use crate::protocol::{id_token, now_unix};
 use crate::provider::Provider;
@@ -291,6 +292,51 @@ impl LogtoConfig {
         };
         id_token::check_with_alg(&claims, verified.header().alg, &expected)?;
         Ok(claims)
+    }
+
+    /// Verifies a logout token that Logto posted to the app's back-channel logout URI (OpenID
+    /// Connect Back-Channel Logout 1.0 §2.6): the signature against Logto's keys, the issuer, this
+    /// app as the only audience, `iat` (and `exp`, or at most ten minutes old without it), the
+    /// back-channel logout event, no `nonce`, a `sub` or `sid`, a `jti`. Whether the `jti` was seen
+    /// before is for the caller to check.
+    ///
+    /// ```no_run
+    /// # async fn run(config: logto::LogtoConfig, logout_token: &str) -> Result<(), logto::LogtoError> {
+    /// let token = config.verify_logout_token(logout_token).await?;
+    /// println!("end the sessions of {:?} / {:?}", token.sid, token.sub);
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_logout_token(&self, token: &str) -> Result<LogoutToken, LogtoError> {
+        let provider = self.provider();
+        let discovery = provider.discovery().await?;
+        let verified = provider
+            .jwks()
+            .await?
+            .verify(token)
+            .await
+            .map_err(|source| match signature_error(source) {
+                LogtoError::InvalidIdToken { reason, .. } => {
+                    LogtoError::InvalidLogoutToken { reason }
+                }
+                other => other,
+            })?;
+        logout_token::check_header(verified.header())?;
+        let claims: serde_json::Map<String, serde_json::Value> =
+            verified
+                .claims()
+                .map_err(|e| LogtoError::InvalidLogoutToken {
+                    reason: format!("the claims are not a JSON object: {e}"),
+                })?;
+        logout_token::check(
+            &claims,
+            &logout_token::Expected {
+                issuer: &discovery.issuer,
+                client_id: self.app_id(),
+                leeway: self.inner.leeway.as_secs(),
+                now: now_unix(),
+                max_age: 600,
+            },
+        )
     }
 
     pub(crate) fn has_scope(&self, scope: &str) -> bool {

@@ -138,6 +138,14 @@ pub enum LogtoError {
         source: Option<logto_jwt::Error>,
     },
 
+    /// A Back-Channel Logout token failed verification (signature, issuer, audience, times,
+    /// the logout event, `sid`/`sub`, `jti`, no `nonce`): answer `400`.
+    #[error("invalid logout token: {reason}")]
+    InvalidLogoutToken {
+        /// Which check failed.
+        reason: String,
+    },
+
     /// A token in storage or from Logto could not be decoded.
     #[error("could not decode {what}: {detail}")]
     InvalidToken {

@@ -62,6 +62,7 @@ pub use protocol::claims::{
     AccessTokenClaims, Address, Claim, IdTokenClaims, Identity, OrganizationData, SsoIdentity,
     UserInfo,
 };
+pub use protocol::logout_token::{BACK_CHANNEL_LOGOUT_EVENT, LogoutToken};
 pub use protocol::sign_in::{
     DirectSignIn, FirstScreen, Identifier, InteractionMode, SignInOptions,
 };

@@ -568,6 +568,23 @@ impl RealLogto {
         );
     }
 
+    /// Sets the app's back-channel logout URI, with "session required" (logout tokens carry the
+    /// Logto session's `sid`, and ID tokens too). Keeps the rest of its OIDC metadata.
+    pub async fn set_back_channel_logout_uri(&self, app_id: &str, uri: &str) {
+        let app = self
+            .api(Method::GET, &format!("/api/applications/{app_id}"), None)
+            .await;
+        let mut metadata = app["oidcClientMetadata"].clone();
+        metadata["backchannelLogoutUri"] = json!(uri);
+        metadata["backchannelLogoutSessionRequired"] = json!(true);
+        self.api(
+            Method::PATCH,
+            &format!("/api/applications/{app_id}"),
+            Some(json!({ "oidcClientMetadata": metadata })),
+        )
+        .await;
+    }
+
     /// Sets an API resource's access-token lifetime (applies at once).
     pub async fn set_access_token_ttl(&self, resource_id: &str, seconds: u64) {
         self.api(

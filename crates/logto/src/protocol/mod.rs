@@ -7,6 +7,7 @@
 pub(crate) mod callback;
 pub mod claims;
 pub(crate) mod id_token;
+pub(crate) mod logout_token;
 pub(crate) mod random;
 pub mod sign_in;
 pub(crate) mod sign_out;
