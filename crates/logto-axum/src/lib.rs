@@ -61,6 +61,9 @@
 
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod layer;
 mod lock;
