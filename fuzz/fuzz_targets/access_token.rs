@@ -15,7 +15,9 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use logto_api_auth::{ExpectedAudience, ScopeRequirement, Validator};
-use logto_fuzz::{API, API_ISSUER, FAKE_LOGTO, NO_REFETCH, Signer, alter_signature, block_on, sign};
+use logto_fuzz::{
+    API, API_ISSUER, FAKE_LOGTO, NO_REFETCH, Signer, alter_signature, block_on, sign,
+};
 
 static VALIDATORS: LazyLock<(Validator, Validator)> = LazyLock::new(|| {
     let resource = block_on(
@@ -48,7 +50,11 @@ fuzz_target!(|data: &[u8]| {
     // What an app reads of the tokens it holds: must not panic, whatever the token.
     let unverified = logto::AccessTokenClaims::decode_unverified(&token);
 
-    let validator = if flags & 4 == 0 { &VALIDATORS.0 } else { &VALIDATORS.1 };
+    let validator = if flags & 4 == 0 {
+        &VALIDATORS.0
+    } else {
+        &VALIDATORS.1
+    };
     let scopes = if flags & 8 == 0 {
         ScopeRequirement::none()
     } else {
@@ -58,11 +64,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     logto_fuzz::trace("accepted access token");
-    assert_eq!(info.claims().get("iss").and_then(|v| v.as_str()), Some(API_ISSUER));
+    assert_eq!(
+        info.claims().get("iss").and_then(|v| v.as_str()),
+        Some(API_ISSUER)
+    );
     if flags & 4 == 0 {
         assert!(info.audience().iter().any(|a| a == API));
     } else {
-        let org = info.organization_id().expect("an organization token names its organization");
+        let org = info
+            .organization_id()
+            .expect("an organization token names its organization");
         assert!(!org.is_empty());
     }
     if flags & 8 != 0 {

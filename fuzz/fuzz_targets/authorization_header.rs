@@ -45,7 +45,10 @@ fn check_extracted(value: &str) {
     assert_eq!(rest.trim_start_matches(' '), token, "{value:?}");
     let body = token.trim_end_matches('=');
     assert!(!body.is_empty());
-    assert!(body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b)));
+    assert!(
+        body.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -63,12 +66,17 @@ fuzz_target!(|data: &[u8]| {
             values.push(value);
         }
     }
-    let app = Router::new().route("/items", get(items)).with_state(VALIDATOR.clone());
+    let app = Router::new()
+        .route("/items", get(items))
+        .with_state(VALIDATOR.clone());
     let (parts, _) = send(app, request.body(Body::empty()).unwrap());
     let status = parts.status.as_u16();
     assert!(matches!(status, 200 | 400 | 401 | 403), "status {status}");
     if status == 401 {
-        let challenge = parts.headers.get(header::WWW_AUTHENTICATE).expect("a challenge");
+        let challenge = parts
+            .headers
+            .get(header::WWW_AUTHENTICATE)
+            .expect("a challenge");
         assert!(challenge.as_bytes().starts_with(b"Bearer"));
     }
     logto_fuzz::trace(&format!("status {status}"));

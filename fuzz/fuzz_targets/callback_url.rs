@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
         let expected = Url::parse(REDIRECT_URI).unwrap();
         assert_eq!(parsed.scheme(), expected.scheme());
         assert_eq!(parsed.host_str(), expected.host_str());
-        assert_eq!(parsed.port_or_known_default(), expected.port_or_known_default());
+        assert_eq!(
+            parsed.port_or_known_default(),
+            expected.port_or_known_default()
+        );
         assert_eq!(parsed.path(), expected.path());
         let values = |name: &str| {
             parsed

@@ -58,7 +58,10 @@ fuzz_target!(|data: &[u8]| {
     let unverified = logto_fuzz_payload::<IdTokenClaims>(payload);
     assert_eq!(unverified.as_ref(), Some(&claims));
     let json = serde_json::to_string(&claims).unwrap();
-    assert_eq!(serde_json::from_str::<IdTokenClaims>(&json).unwrap(), claims);
+    assert_eq!(
+        serde_json::from_str::<IdTokenClaims>(&json).unwrap(),
+        claims
+    );
     for which in [0, data.len(), data.len().wrapping_mul(31) + 7] {
         let altered = alter_signature(&token, which).expect("a verified token has a signature");
         assert!(

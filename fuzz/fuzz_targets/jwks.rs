@@ -8,11 +8,11 @@
 
 use std::sync::LazyLock;
 
-use libfuzzer_sys::fuzz_target;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use libfuzzer_sys::fuzz_target;
 use logto_fuzz::{EDDSA_KID, ES384_KID};
 use logto_jwt::{KeySet, MAX_JWKS_KEYS, PublicKey, UnverifiedToken};
 
@@ -23,7 +23,11 @@ static FOREIGN: LazyLock<[String; 2]> = LazyLock::new(|| {
     let eddsa = Ed25519KeyPair::generate().expect("Ed25519 key");
     let payload = br#"{"iss":"https://tenant.fuzz.test/oidc","sub":"u","aud":"a","exp":4102444800,"iat":1700000000}"#;
     let signed = |header: &[u8], sign: &dyn Fn(&[u8]) -> Vec<u8>| {
-        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(sign(input.as_bytes())))
     };
     [
@@ -55,6 +59,9 @@ fuzz_target!(|data: &[u8]| {
     }
     for token in FOREIGN.iter() {
         let unverified = UnverifiedToken::parse(token, 16 * 1024).unwrap();
-        assert!(set.verify(&unverified).is_err(), "a foreign key's token was verified");
+        assert!(
+            set.verify(&unverified).is_err(),
+            "a foreign key's token was verified"
+        );
     }
 });

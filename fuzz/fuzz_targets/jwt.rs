@@ -32,14 +32,22 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         let _ = Header::from_json(header);
-        (sign(header, payload, Signer::pick(flags >> 1)), Some(payload))
+        (
+            sign(header, payload, Signer::pick(flags >> 1)),
+            Some(payload),
+        )
     };
     let Ok(unverified) = UnverifiedToken::parse(&token, MAX_LEN) else {
         return;
     };
     assert!(token.len() <= MAX_LEN);
-    let header_json = URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap();
-    assert_eq!(&Header::from_json(&header_json).unwrap(), unverified.header());
+    let header_json = URL_SAFE_NO_PAD
+        .decode(token.split('.').next().unwrap())
+        .unwrap();
+    assert_eq!(
+        &Header::from_json(&header_json).unwrap(),
+        unverified.header()
+    );
     assert!(Algorithm::ALL.contains(&unverified.header().alg));
     let Ok(verified) = KEY_SET.verify(&unverified) else {
         return;
@@ -52,12 +60,18 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(claims) = verified.claims::<RegisteredClaims>() {
         let _ = claims.check_time(logto_fuzz::now(), 60);
         let json = serde_json::to_string(&claims).unwrap();
-        assert_eq!(serde_json::from_str::<RegisteredClaims>(&json).unwrap(), claims);
+        assert_eq!(
+            serde_json::from_str::<RegisteredClaims>(&json).unwrap(),
+            claims
+        );
     }
     for which in [0, data.len(), data.len().wrapping_mul(31) + 7] {
         let altered = alter_signature(&token, which).expect("a verified token has a signature");
         if let Ok(altered) = UnverifiedToken::parse(&altered, MAX_LEN) {
-            assert!(KEY_SET.verify(&altered).is_err(), "an altered signature was accepted");
+            assert!(
+                KEY_SET.verify(&altered).is_err(),
+                "an altered signature was accepted"
+            );
         }
     }
 });

@@ -22,15 +22,29 @@ use url::Url;
 fn assert_same_origin(path: &str) {
     assert!(is_local_path(path), "{path:?}");
     let base = Url::parse(APP_BASE).unwrap();
-    for page in ["https://app.fuzz.test/shop/callback", "https://app.fuzz.test/", "https://app.fuzz.test/shop/a/b?c#d"] {
-        let resolved = Url::parse(page).unwrap().join(path).expect("a local path resolves");
-        assert_eq!(resolved.origin(), base.origin(), "{path:?} leaves the app from {page}");
+    for page in [
+        "https://app.fuzz.test/shop/callback",
+        "https://app.fuzz.test/",
+        "https://app.fuzz.test/shop/a/b?c#d",
+    ] {
+        let resolved = Url::parse(page)
+            .unwrap()
+            .join(path)
+            .expect("a local path resolves");
+        assert_eq!(
+            resolved.origin(),
+            base.origin(),
+            "{path:?} leaves the app from {page}"
+        );
     }
 }
 
 /// The `return_to` of a sign-in URL (`/shop/sign-in?return_to=…`), if any.
 fn return_to_of(location: &str) -> Option<String> {
-    let url = Url::parse("https://app.fuzz.test").unwrap().join(location).unwrap();
+    let url = Url::parse("https://app.fuzz.test")
+        .unwrap()
+        .join(location)
+        .unwrap();
     assert_eq!(url.path(), "/shop/sign-in", "{location}");
     let values: Vec<String> = url
         .query_pairs()
@@ -61,7 +75,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(uri) = path.parse::<Uri>() {
         if uri.scheme().is_none() && uri.path().starts_with('/') {
             let request = Request::get(uri).header(header::ACCEPT, "text/html");
-            let (parts, _) = send(app(MemoryStore::default()), request.body(Body::empty()).unwrap());
+            let (parts, _) = send(
+                app(MemoryStore::default()),
+                request.body(Body::empty()).unwrap(),
+            );
             if parts.status.is_redirection() {
                 let location = parts.headers[header::LOCATION].to_str().unwrap();
                 if let Some(kept) = return_to_of(location) {
@@ -77,9 +94,15 @@ fuzz_target!(|data: &[u8]| {
         .finish();
     let store = MemoryStore::default();
     let (parts, sid) = start_sign_in(app(store.clone()), &query);
-    assert_eq!(parts.status, StatusCode::SEE_OTHER, "sign-in redirects to Logto");
+    assert_eq!(
+        parts.status,
+        StatusCode::SEE_OTHER,
+        "sign-in redirects to Logto"
+    );
     let id: Id = sid.parse().expect("a session id");
-    let record = logto_fuzz::block_on(store.load(&id)).unwrap().expect("the session");
+    let record = logto_fuzz::block_on(store.load(&id))
+        .unwrap()
+        .expect("the session");
     match record.data.get("logto_axum.return_to") {
         Some(kept) => {
             let kept = kept.as_str().expect("a string");

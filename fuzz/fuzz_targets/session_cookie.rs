@@ -52,7 +52,12 @@ fuzz_target!(|data: &[u8]| {
         request = request.header(name, value);
     }
     let (parts, body) = send(app(store), request.body(Body::empty()).unwrap());
-    assert!(!parts.status.is_server_error(), "{}: {}", parts.status, String::from_utf8_lossy(&body));
+    assert!(
+        !parts.status.is_server_error(),
+        "{}: {}",
+        parts.status,
+        String::from_utf8_lossy(&body)
+    );
     assert_ne!(body, b"signed-in", "signed in without a sign-in");
     for cookie in parts.headers.get_all(header::SET_COOKIE) {
         let cookie = cookie.to_str().expect("an ASCII cookie");
@@ -64,7 +69,10 @@ fuzz_target!(|data: &[u8]| {
         // A removal (empty, `Max-Age=0`) only needs the path, to remove the right cookie.
         assert!(has("Path=/shop"), "{cookie}: not the app's path");
         if value.is_empty() {
-            assert!(has("Max-Age=0"), "{cookie}: an empty session cookie that is not a removal");
+            assert!(
+                has("Max-Age=0"),
+                "{cookie}: an empty session cookie that is not a removal"
+            );
             continue;
         }
         for attribute in ["HttpOnly", "SameSite=Lax", "Secure"] {
@@ -72,7 +80,9 @@ fuzz_target!(|data: &[u8]| {
         }
         if value != sid {
             assert!(
-                !sent_cookies.iter().any(|c| c.windows(value.len()).any(|w| w == value.as_bytes())),
+                !sent_cookies
+                    .iter()
+                    .any(|c| c.windows(value.len()).any(|w| w == value.as_bytes())),
                 "the response adopted a session id the request chose: {cookie}"
             );
         }

@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) {
             let token_type = body["token_type"].as_str().expect("a token type");
             assert!(token_type.eq_ignore_ascii_case("bearer"));
-            assert_eq!(body["access_token"].as_str(), Some(outcome.access_token.as_str()));
+            assert_eq!(
+                body["access_token"].as_str(),
+                Some(outcome.access_token.as_str())
+            );
         }
         assert!(outcome.refresh_at <= outcome.expires_at);
         assert!(outcome.expires_at >= now.min(outcome.expires_at));
@@ -28,6 +31,9 @@ fuzz_target!(|data: &[u8]| {
             assert!(now < outcome.expires_at);
         }
         assert_eq!(outcome.fresh_at_now, outcome.fresh_after_reread);
-        assert_eq!(outcome.stored, outcome.reread, "the stored session reads back exactly");
+        assert_eq!(
+            outcome.stored, outcome.reread,
+            "the stored session reads back exactly"
+        );
     }
 });

@@ -79,7 +79,11 @@ pub enum Signer {
 impl Signer {
     /// One of the keys, by a byte of the input.
     pub fn pick(byte: u8) -> Signer {
-        if byte & 1 == 0 { Signer::Es384 } else { Signer::EdDsa }
+        if byte & 1 == 0 {
+            Signer::Es384
+        } else {
+            Signer::EdDsa
+        }
     }
 }
 
@@ -168,7 +172,8 @@ pub static FAKE_LOGTO: LazyLock<FakeLogto> = LazyLock::new(|| {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let endpoint = format!("http://{}", listener.local_addr().expect("address"));
     let issuer = format!("{endpoint}/oidc");
-    let discovery = include_str!("../fixtures/logto-discovery.json").replace("{endpoint}", &endpoint);
+    let discovery =
+        include_str!("../fixtures/logto-discovery.json").replace("{endpoint}", &endpoint);
     let jwks = KEYS.jwks.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
@@ -209,7 +214,10 @@ pub const NO_REFETCH: Duration = Duration::from_secs(86_400);
 pub static CONFIG: LazyLock<logto::LogtoConfig> = LazyLock::new(|| {
     logto::LogtoConfig::builder(FAKE_LOGTO.endpoint.clone(), APP_ID)
         .app_secret("fuzz-secret")
-        .scopes([logto::UserInfoScope::Email, logto::UserInfoScope::Organizations])
+        .scopes([
+            logto::UserInfoScope::Email,
+            logto::UserInfoScope::Organizations,
+        ])
         .resources([API])
         .jwks_min_refresh_interval(NO_REFETCH)
         .build()
