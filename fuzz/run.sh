@@ -6,6 +6,7 @@
 #   bash fuzz/run.sh [SECONDS] [TARGET...]      (default: 10 s, every target)
 #
 # Environment: FUZZ_KEEP_CORPUS=1 keeps the working corpora (their path is printed);
+# FUZZ_TARGET_DIR puts the build elsewhere than fuzz/target (e.g. a cache kept between runs);
 # FUZZ_ARGS adds libFuzzer options (e.g. FUZZ_ARGS="-rss_limit_mb=4096").
 set -euo pipefail
 
@@ -41,7 +42,7 @@ export RUSTFLAGS="-Cpasses=sancov-module \
  -Cdebug-assertions"
 # Its own target directory, whatever the caller's: the instrumented build never touches the
 # workspace's.
-export CARGO_TARGET_DIR="$here/target"
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$here/target}"
 unset RUSTC_BOOTSTRAP
 
 bins=()
@@ -50,7 +51,7 @@ log=$(mktemp)
 start=$(date +%s)
 printf 'fuzz: building %d targets (release, instrumented) ' "${#targets[@]}"
 set +e
-cargo build --release --locked --target "$host" "${bins[@]}" 2>&1 | tee "$log" |
+cargo build --release --target "$host" "${bins[@]}" 2>&1 | tee "$log" |
     while IFS= read -r line; do
         case "$line" in *Compiling*) printf . ;; esac
     done
