@@ -112,6 +112,10 @@ REFRESH = "r8Wq3Lm2Nv5Bx7Cz1Dk4Fj6Gh9Tp0Ys_Ua-Ie3OoPq"
 
 
 def files():
+    m2m = json.load(open(os.path.join(FUZZ, "fixtures", "logto-m2m-token-response.json")))
+    # Logto's own header and claims, re-signed with the fixture key (same kid as Logto's).
+    logto_at = sign(m2m["header"], m2m["claims"], "ES384")
+    logto_response = json.dumps(dict(access_token=logto_at, **m2m["response"])).encode()
     id_token = sign(ES_HEADER_ID, dict(ID_CLAIMS, iss="http://localhost:3001/oidc"), "ES384")
     at = sign(ES_HEADER_AT, AT_CLAIMS, "ES384")
     org_at = sign(ES_HEADER_AT, ORG_AT_CLAIMS, "ES384")
@@ -144,6 +148,7 @@ def files():
                                 "scope": "read:items write:items", "token_type": "Bearer"}),
         "refresh-organization": js({"access_token": org_at, "expires_in": 3600,
                                     "scope": "read:members", "token_type": "Bearer"}),
+        "logto-client-credentials": logto_response,
         "short-lived": js({"access_token": OPAQUE, "expires_in": 1, "token_type": "bearer"}),
         "huge": js({"access_token": OPAQUE, "expires_in": 18446744073709551615, "token_type": "BEARER", "id_token": None}),
         "no-type": js({"access_token": OPAQUE, "expires_in": 3600}),
@@ -177,6 +182,7 @@ def files():
         "raw-organization": raw(0x04, org_at),
         "raw-eddsa": raw(0x00, ed_at),
         "raw-jku": raw(0x00, jku),
+        "signed-logto-m2m": structured(0x01, m2m["header"], dict(m2m["claims"], iss=API_ISSUER, aud=API, exp=FAR)),
     }
     yield "jwt", {
         "raw-es384": raw(0x00, at),
@@ -185,6 +191,7 @@ def files():
         "raw-hs256": raw(0x00, hs256),
         "raw-none": raw(0x00, none),
         "raw-jku": raw(0x00, jku),
+        "raw-logto-m2m": raw(0x00, logto_at),
         "signed-es384": structured(0x01, ES_HEADER_AT, AT_CLAIMS),
         "signed-eddsa": structured(0x03, ED_HEADER, dict(AT_CLAIMS, nbf=IAT, exp=1.7e9)),
     }
