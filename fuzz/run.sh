@@ -3,7 +3,7 @@
 # SECONDS on a working copy of its corpus. Prints a table: target, inputs executed, seconds,
 # crashes. Exits non-zero, with the crashing input's path, if any target crashes.
 #
-#   bash fuzz/run.sh [SECONDS] [TARGET...]      (default: 10 s, every target)
+#   bash fuzz/run.sh [SECONDS] [TARGET...]      (default: 10 s, every target; 0: the corpus once)
 #
 # Environment: FUZZ_KEEP_CORPUS=1 keeps the working corpora (their path is printed);
 # FUZZ_TARGET_DIR puts the build elsewhere than fuzz/target (e.g. a cache kept between runs);
@@ -65,6 +65,7 @@ if [ "$status" != 0 ]; then
 fi
 rm -f "$log"
 
+if [ "$seconds" = 0 ]; then limit="-runs=0"; else limit="-max_total_time=$seconds"; fi
 work=$(mktemp -d)
 if [ -z "${FUZZ_KEEP_CORPUS:-}" ]; then trap 'rm -rf "$work"' EXIT; fi
 mkdir -p "$here/artifacts"
@@ -78,7 +79,7 @@ for t in "${targets[@]}"; do
     set +e
     # shellcheck disable=SC2086
     "$CARGO_TARGET_DIR/$host/release/$t" "$work/$t/corpus" \
-        -max_total_time="$seconds" -max_len=8192 -timeout=20 -rss_limit_mb=2048 \
+        $limit -max_len=8192 -timeout=20 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" ${FUZZ_ARGS:-} \
         >"$work/$t/log" 2>&1
     rc=$?
