@@ -72,6 +72,9 @@ mod back_channel;
 mod encrypted_store;
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod layer;
 mod lock;

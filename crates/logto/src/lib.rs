@@ -42,6 +42,9 @@
 //!
 //! Framework integrations (e.g. `logto-axum`) build on these.
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod protocol;
 
 mod backoff;
