@@ -702,6 +702,19 @@ mod tests {
         assert_eq!(claims.name, Claim::Absent);
     }
 
+    /// Found by the fuzzer: a long decimal parsed one ulp off printed back as another number.
+    #[test]
+    fn long_numbers_round_trip_exactly_through_the_session_store() {
+        let text = r#"{"sub":"u1","iat":17000000011111111111111111111111111111111111111111111111111111111111111111111111111111111111111110,"x":0.30000000000000004}"#;
+        let parsed: UserInfo = serde_json::from_str(text).unwrap();
+        let stored = serde_json::to_string(&parsed).unwrap();
+        let again: UserInfo = serde_json::from_str(&stored).unwrap();
+        assert_eq!(
+            serde_json::to_value(&again).unwrap(),
+            serde_json::to_value(&parsed).unwrap()
+        );
+    }
+
     #[test]
     fn userinfo_round_trips_nulls_absences_and_unknown_members() {
         let json = json!({
