@@ -295,4 +295,20 @@ mod tests {
         });
         assert_eq!(denied.status(), StatusCode::FORBIDDEN);
     }
+
+    #[test]
+    fn a_backing_off_client_answers_503_with_retry_after() {
+        let rejection = Rejection {
+            error: Error::Logto(LogtoError::Unavailable {
+                operation: "token request",
+                retry_after: std::time::Duration::from_millis(2500),
+            }),
+            json: true,
+            sign_in: "/sign-in".into(),
+        };
+        assert_eq!(rejection.error.code(), "logto_unavailable");
+        let response = rejection.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
 }

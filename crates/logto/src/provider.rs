@@ -238,24 +238,6 @@ impl Provider {
         }
     }
 
-    async fn send_json<T: DeserializeOwned>(
-        &self,
-        operation: &'static str,
-        request: reqwest::RequestBuilder,
-    ) -> Result<T, LogtoError> {
-        let (status, body) = self.send(operation, request).await?;
-        if !status.is_success() {
-            return Err(oauth_error(operation, status.as_u16(), &body));
-        }
-        serde_json::from_slice(&body).map_err(|e| LogtoError::UnexpectedResponse {
-            operation,
-            status: status.as_u16(),
-            detail: format!("not the expected JSON ({e}); is the endpoint a Logto server?"),
-        })
-    }
-}
-
-impl Provider {
     /// Sends a request unless the client is backing off from a failing Logto, reads the answer,
     /// and tells the back-off what it says of Logto's health.
     async fn send(
@@ -289,6 +271,22 @@ impl Provider {
             Err(_) => Outcome::Answered,
         });
         result.map(|(status, body, _)| (status, body))
+    }
+
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, LogtoError> {
+        let (status, body) = self.send(operation, request).await?;
+        if !status.is_success() {
+            return Err(oauth_error(operation, status.as_u16(), &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| LogtoError::UnexpectedResponse {
+            operation,
+            status: status.as_u16(),
+            detail: format!("not the expected JSON ({e}); is the endpoint a Logto server?"),
+        })
     }
 }
 
