@@ -154,7 +154,7 @@ print(md)
 
 # --- chart ------------------------------------------------------------------------------------
 bars = [(sec, label, ratio) for sec, label, _, _, ratio, chart in table if chart]
-LO, HI = -3.0, 1.0  # log10 axis: 0.001 … 10
+LO, HI = -4.0, 1.0  # log10 axis: 0.0001 … 10
 label_w, bar_w, row_h, top = 560, 380, 20, 70
 section_rows = len({sec for sec, _, _ in bars})
 height = top + (len(bars) + section_rows) * row_h + 50

@@ -5,6 +5,7 @@
 #
 #   bash bench/run.sh           # full run (~15 min warm; the first run also signs 1 M tokens)
 #   bash bench/run.sh --quick   # short runs, 100 k distinct tokens (~5 min warm)
+#   bash bench/run.sh --only http,web   # some parts: tokens (criterion), http, web, client
 #
 # Env: DURATION (s per HTTP run), CONNECTIONS, THREADS (wrk), RESULTS (output folder).
 # Installs what is missing: wrk, redis-server (Debian), the test IdP's npm packages, and a venv
@@ -15,7 +16,16 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 QUICK=0
-[ "${1:-}" = "--quick" ] && QUICK=1
+ONLY=tokens,http,web,client
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --only) ONLY=$2; shift ;;
+    *) echo "usage: bash bench/run.sh [--quick] [--only tokens,http,web,client]" >&2; exit 2 ;;
+  esac
+  shift
+done
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
 if [ $QUICK = 1 ]; then
   DURATION=${DURATION:-4}; WARMUP=1; DISTINCT_POINTS="1 1000 10000 100000"
   SESSIONS=${SESSIONS:-200}; WEB_SECS=4; N_STEPS=300; N_CALLBACK=30
@@ -26,7 +36,7 @@ else
 fi
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-RESULTS=${RESULTS:-$ROOT/bench/results}
+if [ "$ONLY" = tokens,http,web,client ]; then RESULTS=${RESULTS:-$ROOT/bench/results}; else RESULTS=${RESULTS:-$ROOT/bench/results/partial}; fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 REL=$CARGO_TARGET_DIR/release
 CACHE=$ROOT/bench/.cache
@@ -77,6 +87,7 @@ cat >"$WORK/meta.json" <<EOF
 EOF
 
 # --- per-token costs (criterion) -------------------------------------------------------------
+if want tokens; then
 log "criterion: API token validation (ES384, RS256), ID-token verification"
 (cd bench/peers && nice -n 0 cargo bench --quiet --bench api -- --noplot >"$WORK/criterion-api.txt" 2>&1) ||
   { cat "$WORK/criterion-api.txt" >&2; exit 1; }
@@ -90,8 +101,10 @@ for group in peers_es384 peers_rs256 peers_id_token_es384; do
     record "{\"kind\": \"token\", \"group\": \"$group\", \"name\": \"$name\", \"ns\": $ns}"
   done
 done
+fi
 
 # --- HTTP -------------------------------------------------------------------------------------
+if want http; then
 DISTINCT_MAX=${DISTINCT_POINTS##* }
 log "issuer: tokens (the ${DISTINCT_MAX} distinct ones are signed once and cached in bench/.cache)"
 BENCH_CACHE=$CACHE OUT=$WORK DISTINCT=$DISTINCT_MAX "$REL/bench-issuer" >"$WORK/issuer.out" &
@@ -115,9 +128,12 @@ import re,sys
 m=re.match(r"([0-9.]+)(us|ms|s)$", sys.argv[1]); n=float(m.group(1))
 print(round(n/1000 if m.group(2)=="us" else n*1000 if m.group(2)=="s" else n, 3))' "$1"; }
 
-# http NAME ALG PATH TOKEN [wrk args…] — SERVER_CMD (an array) starts the server on $PORT.
+# http NAME ALG PATH TOKEN [LUA_SCRIPT SCRIPT_ARGS…] — SERVER_CMD (an array) starts the server
+# on $PORT.
 http_run() {
   local name=$1 alg=$2 path=$3 token=$4; shift 4
+  local script=() script_args=()
+  if [ $# -gt 0 ]; then script=(-s "$1"); shift; script_args=(-- "$@"); fi
   PORT=$(free_port)
   env PORT="$PORT" "${SERVER_CMD[@]}" >"$WORK/server.log" 2>&1 &
   local server=$!
@@ -126,8 +142,8 @@ http_run() {
   local status
   status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url")
   [ "$status" = 200 ] || { echo "$name: $status for the token" >&2; cat "$WORK/server.log" >&2; exit 1; }
-  DISTINCT_MODE=seq wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Authorization: Bearer $token" "$@" "$url" >/dev/null
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $token" "$@" "$url" >"$WORK/wrk.txt"
+  DISTINCT_MODE=seq wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Authorization: Bearer $token" "${script[@]}" "$url" "${script_args[@]}" >/dev/null
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $token" "${script[@]}" "$url" "${script_args[@]}" >"$WORK/wrk.txt"
   kill "$server"; wait "$server" 2>/dev/null || true
   local rps p99 errors
   rps=$(awk '/Requests\/sec:/ {print $2}' "$WORK/wrk.txt")
@@ -176,19 +192,24 @@ log "HTTP: distinct tokens (verified-token cache of 10 000, random access)"
 DISTINCT_FILE=$CACHE/distinct-es384.txt
 for n in $DISTINCT_POINTS; do
   ours "$BASE" 10000
-  EXTRA=$n http_run "distinct_$n" ES384 /api/shopping "$ES_TOKEN" -s "$ROOT/bench/distinct.lua" -- "$DISTINCT_FILE" "$n"
+  EXTRA=$n http_run "distinct_$n" ES384 /api/shopping "$ES_TOKEN" "$ROOT/bench/distinct.lua" "$DISTINCT_FILE" "$n"
 done
 kill "${PIDS[0]}" 2>/dev/null || true
+fi
 
 # --- web app ----------------------------------------------------------------------------------
+if want web; then
 log "web app: the sample against the same route without Logto, memory and Redis stores"
 SESSIONS=$SESSIONS DURATION_SECS=$WEB_SECS WEB_APP=$REL/examples/web-app BASELINE=$REL/web-baseline \
   "$REL/web-load" | tee "$WORK/web.txt" >&2
 sed -n 's/^RESULT //p' "$WORK/web.txt" >>"$OUT"
+fi
 
+if want client; then
 log "web-app client steps: logto-rs against Logto's Python SDK"
 PYTHON=$PY N=$N_STEPS N_CALLBACK=$N_CALLBACK "$REL/client-steps" | tee "$WORK/steps.txt" >&2
 sed -n 's/^RESULT //p' "$WORK/steps.txt" >>"$OUT"
+fi
 
 # --- report -----------------------------------------------------------------------------------
 END=$(date +%s)
@@ -203,4 +224,16 @@ EOF
 cp "$OUT" "$RESULTS/results.jsonl"
 cp "$WORK/meta.json" "$RESULTS/meta.json"
 python3 bench/report.py "$RESULTS"
+if [ $QUICK = 0 ] && [ "$RESULTS" = "$ROOT/bench/results" ]; then
+  # A full run: its figures go into bench/README.md.
+  python3 - "$RESULTS/table.md" bench/README.md <<'EOF'
+import re, sys
+table = open(sys.argv[1]).read().strip()
+readme = open(sys.argv[2]).read()
+body = "![logto-rs / alternative, cost ratios](results/chart.svg)\n\n" + table
+readme = re.sub(r"(<!-- results:start -->\n).*?(\n<!-- results:end -->)",
+                lambda m: m.group(1) + body + m.group(2), readme, flags=re.S)
+open(sys.argv[2], "w").write(readme)
+EOF
+fi
 log "done in $(( (END - START) / 60 )) min $(( (END - START) % 60 )) s; table: $RESULTS/table.md, chart: $RESULTS/chart.svg"
