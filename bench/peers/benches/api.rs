@@ -87,8 +87,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| hand.validate(black_box(&token)).unwrap())
         });
         g.bench_function("axum_jwt_auth", |b| {
-            b.to_async(&rt)
-                .iter(|| async { jwt_auth::validate(&jwt_auth, black_box(&token)).await.unwrap() })
+            b.to_async(&rt).iter(|| async {
+                jwt_auth::validate(&jwt_auth, black_box(&token))
+                    .await
+                    .unwrap()
+            })
         });
         if let Some(guide) = &guide {
             g.bench_function("logto_guide_jsonwebtoken", |b| {
@@ -104,7 +107,11 @@ fn config() -> Criterion {
     Criterion::default()
         .sample_size(if quick { 10 } else { 30 })
         .measurement_time(std::time::Duration::from_secs(if quick { 1 } else { 3 }))
-        .warm_up_time(std::time::Duration::from_millis(if quick { 300 } else { 1000 }))
+        .warm_up_time(std::time::Duration::from_millis(if quick {
+            300
+        } else {
+            1000
+        }))
 }
 
 criterion_group! {

@@ -67,9 +67,12 @@ fn bench(c: &mut Criterion) {
 
     // The floor: the key of the token's `kid`, one verification.
     let jwks: serde_json::Value = serde_json::from_str(&jwks).unwrap();
-    let header: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(id_token.split('.').next().unwrap()).unwrap())
-            .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(id_token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     let jwk = jwks["keys"]
         .as_array()
         .unwrap()
@@ -90,7 +93,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("peers_id_token_es384");
     g.throughput(Throughput::Elements(1));
     g.bench_function("floor_aws_lc_verify", |b| {
-        b.iter(|| key.verify_sig(black_box(input.as_bytes()), black_box(&sig)).unwrap())
+        b.iter(|| {
+            key.verify_sig(black_box(input.as_bytes()), black_box(&sig))
+                .unwrap()
+        })
     });
     g.bench_function("logto_rs", |b| {
         b.to_async(&runtime).iter(|| async {
@@ -113,7 +119,11 @@ fn config() -> Criterion {
     Criterion::default()
         .sample_size(if quick { 10 } else { 30 })
         .measurement_time(std::time::Duration::from_secs(if quick { 1 } else { 3 }))
-        .warm_up_time(std::time::Duration::from_millis(if quick { 300 } else { 1000 }))
+        .warm_up_time(std::time::Duration::from_millis(if quick {
+            300
+        } else {
+            1000
+        }))
 }
 
 criterion_group! {

@@ -183,7 +183,12 @@ impl Issuer {
             Alg::Rs256 => {
                 let mut sig = vec![0; self.rsa.public_modulus_len()];
                 self.rsa
-                    .sign(&signature::RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig)
+                    .sign(
+                        &signature::RSA_PKCS1_SHA256,
+                        &rng,
+                        input.as_bytes(),
+                        &mut sig,
+                    )
                     .expect("sign");
                 sig
             }

@@ -169,10 +169,7 @@ pub mod hand {
                 .keys
                 .iter()
                 .filter_map(|jwk| {
-                    Some((
-                        jwk.common.key_id.clone()?,
-                        DecodingKey::from_jwk(jwk).ok()?,
-                    ))
+                    Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?))
                 })
                 .collect();
             let alg = match alg {

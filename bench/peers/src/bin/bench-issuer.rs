@@ -33,7 +33,9 @@ async fn main() {
         .ok()
         .and_then(|p| p.trim().parse().ok());
     let listener = match saved {
-        Some(port) => tokio::net::TcpListener::bind(("127.0.0.1", port)).await.ok(),
+        Some(port) => tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .ok(),
         None => None,
     };
     let (listener, same_port) = match listener {
@@ -66,7 +68,9 @@ async fn main() {
             0
         };
         if count < distinct {
-            eprintln!("bench-issuer: signing {distinct} distinct ES384 tokens (once; cached in {path:?})…");
+            eprintln!(
+                "bench-issuer: signing {distinct} distinct ES384 tokens (once; cached in {path:?})…"
+            );
             let started = std::time::Instant::now();
             let tokens = issuer.distinct_tokens(distinct, DISTINCT_LIFETIME);
             let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -74,7 +78,10 @@ async fn main() {
                 writeln!(file, "{token}").unwrap();
             }
             file.flush().unwrap();
-            eprintln!("bench-issuer: signed in {:.1}s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "bench-issuer: signed in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
 

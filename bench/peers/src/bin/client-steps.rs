@@ -117,7 +117,10 @@ async fn python(idp: &TestIdp, python: &str, n: u64, n_callback: u64) -> Value {
             return serde_json::from_str(result).unwrap();
         }
     }
-    panic!("the Python SDK steps ended without results: {:?}", child.wait().await);
+    panic!(
+        "the Python SDK steps ended without results: {:?}",
+        child.wait().await
+    );
 }
 
 #[tokio::main]

@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use logto_bench::{env_number, env_or, rss_bytes};
-use logto_test_support::{ALICE, Redis, free_port, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
+use logto_test_support::{
+    ALICE, Redis, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET, free_port,
+};
 use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -261,7 +263,9 @@ async fn main() {
         } else {
             None
         };
-        let store_env = redis.as_ref().map_or("memory".to_owned(), |r| r.url.clone());
+        let store_env = redis
+            .as_ref()
+            .map_or("memory".to_owned(), |r| r.url.clone());
         for app in ["logto", "baseline"] {
             let (child, url) = if app == "logto" {
                 start(
