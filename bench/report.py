@@ -143,10 +143,14 @@ distinct = sorted(
 )
 if distinct:
     first = distinct[0][1]["rps"]
+    off = http.get(("logto_rs_uncached", "ES384"))
     lines += ["", "**Distinct tokens (ES384, example server, verified-token cache of 10 000, random access)**", "",
-              "| distinct tokens | req/s | p99 | vs 1 token |", "| ---: | ---: | ---: | ---: |"]
+              "Throughput relative to one token, and to the same server with the cache off "
+              f"(`TOKEN_CACHE_CAPACITY=0`, {num(off['rps']) if off else '?'} req/s above).", "",
+              "| distinct tokens | req/s | p99 | vs 1 token | vs cache off |", "| ---: | ---: | ---: | ---: | ---: |"]
     for n, r in distinct:
-        lines.append(f"| {num(n)} | {num(r['rps'])} | {r['p99_ms']:.3g} ms | {r['rps'] / first:.3f} |")
+        vs_off = f"{r['rps'] / off['rps']:.2f}" if off else "-"
+        lines.append(f"| {num(n)} | {num(r['rps'])} | {r['p99_ms']:.3g} ms | {r['rps'] / first:.3f} | {vs_off} |")
 
 md = "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
 (out / "table.md").write_text(md)
