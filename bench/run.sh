@@ -3,14 +3,15 @@
 # this machine; prints the table of ratios (ours / theirs) and writes bench/results/ (the table,
 # the raw figures, chart.svg). See bench/README.md.
 #
-#   bash bench/run.sh           # full run (~15 min warm; the first run also signs 1 M tokens)
-#   bash bench/run.sh --quick   # short runs, 100 k distinct tokens (~5 min warm)
+#   bash bench/run.sh           # full run (~9 min warm; the first run also signs 1 M tokens: ~13 min)
+#   bash bench/run.sh --quick   # short runs, 100 k distinct tokens (~4 min warm)
 #   bash bench/run.sh --only http,web   # some parts: tokens (criterion), http, web, client
 #
 # Env: DURATION (s per HTTP run), CONNECTIONS, THREADS (wrk), RESULTS (output folder).
 # Installs what is missing: wrk, redis-server (Debian), the test IdP's npm packages, and a venv
 # under bench/.venv with Logto's Python SDK and the Python API-protection guide's stack.
-# Everything listens on 127.0.0.1 only. Not part of CI (noisy machines).
+# Everything listens on loopback only (127.0.0.1; the stand-in Logto on 127.0.0.77).
+# Not part of CI (noisy machines).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
