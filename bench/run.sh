@@ -37,7 +37,10 @@ else
 fi
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-if [ "$ONLY" = tokens,http,web,client ]; then RESULTS=${RESULTS:-$ROOT/bench/results}; else RESULTS=${RESULTS:-$ROOT/bench/results/partial}; fi
+# Only a full run replaces the recorded results (and the figures in bench/README.md).
+if [ "$ONLY" != tokens,http,web,client ]; then RESULTS=${RESULTS:-$ROOT/bench/results/partial}
+elif [ $QUICK = 1 ]; then RESULTS=${RESULTS:-$ROOT/bench/results/quick}
+else RESULTS=${RESULTS:-$ROOT/bench/results}; fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 REL=$CARGO_TARGET_DIR/release
 CACHE=$ROOT/bench/.cache
