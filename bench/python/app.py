@@ -1,5 +1,6 @@
-"""Flask app using seed 004's decorator; same /api/profile answer as the
-Rust example. Run: gunicorn -w 5 -b 127.0.0.1:PORT app:APP"""
+"""Flask app using the decorator of Logto's Python API-protection guide; the
+same /api/profile answer as the Rust example.
+Run: gunicorn -w 5 -b 127.0.0.1:PORT app:APP (bench/run.sh does)."""
 
 from flask import Flask, g, jsonify
 

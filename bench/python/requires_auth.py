@@ -1,5 +1,5 @@
-"""Seed 004's `requires_auth` decorator (Logto "API protection: Python"),
-ported as written, for the side-by-side benchmark.
+"""The `requires_auth` decorator of Logto's Python API-protection guide,
+as written, for the side-by-side benchmark (bench/run.sh).
 
 Changes from the guide, none affecting the work done per request:
 - `_request_ctx_stack` was removed in Flask 2.3: `flask.g` holds the user id.

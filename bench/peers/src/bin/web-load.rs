@@ -1,0 +1,349 @@
+//! The sample web app under load against its honest baseline: `GET /protected/resource` of the
+//! sample (`examples/web-app`, signed in through the test IdP) and of `web-baseline` (the same
+//! route, session middleware and store, no Logto), in each session store (memory, Redis), one
+//! process each, the same in-tree load generator; and the memory each signed-in session takes in
+//! each store.
+//!
+//! ```text
+//! WEB_APP=target/release/examples/web-app BASELINE=target/release/web-baseline \
+//! SESSIONS=1000 CONCURRENCY=64 DURATION_SECS=10 web-load
+//! ```
+//! Prints a line per run and `RESULT {json}` lines for bench/run.sh. Needs `redis-server`,
+//! `redis-cli` and the test IdP (`npm ci --prefix testing/idp`).
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use logto_bench::{env_number, env_or, rss_bytes};
+use logto_test_support::{
+    ALICE, Redis, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET, free_port,
+};
+use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+async fn wait_for_line(child: &mut Child, needle: &str, what: &str) {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains(needle) {
+                return Some(line);
+            }
+        }
+        None
+    })
+    .await;
+    found
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("{what} did not start"));
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+}
+
+/// Starts `binary` on a free port; returns the child and its base URL.
+async fn start(binary: &str, envs: &[(&str, String)], what: &str) -> (Child, String) {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(binary)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("PORT", port.to_string())
+        .env("BASE_URL", &url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+    wait_for_line(&mut child, "listening on", what).await;
+    (child, url)
+}
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .find_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .expect("a session cookie")
+}
+
+/// Signs one session in through the sample and the IdP; returns its `Cookie` header value.
+async fn sample_sign_in(http: &reqwest::Client, idp: &TestIdp, app: &str) -> String {
+    let response = http.get(format!("{app}/sign-in")).send().await.unwrap();
+    let pending = session_cookie(&response);
+    let authorization_url = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    let callback = idp.sign_in(&authorization_url, ALICE.0, ALICE.1).await;
+    let response = http
+        .get(&callback)
+        .header(COOKIE, &pending)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_redirection(),
+        "callback: {}",
+        response.status()
+    );
+    let cookie = session_cookie(&response);
+    // The first use fetches the access token for the API resource: a signed-in session as it
+    // is once the protected route has been visited.
+    let response = http
+        .get(format!("{app}/protected/resource"))
+        .header(COOKIE, &cookie)
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    cookie
+}
+
+async fn baseline_sign_in(http: &reqwest::Client, app: &str) -> String {
+    let response = http.get(format!("{app}/sign-in")).send().await.unwrap();
+    assert!(response.status().is_success());
+    session_cookie(&response)
+}
+
+/// Signs `count` sessions in, 8 at a time.
+async fn sign_in_many(
+    count: usize,
+    http: &reqwest::Client,
+    idp: &Arc<TestIdp>,
+    app: &str,
+    sample: bool,
+) -> Vec<String> {
+    let mut cookies = Vec::with_capacity(count);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let (http, idp, app) = (http.clone(), idp.clone(), app.to_owned());
+        tasks.spawn(async move {
+            if sample {
+                sample_sign_in(&http, &idp, &app).await
+            } else {
+                baseline_sign_in(&http, &app).await
+            }
+        });
+        if tasks.len() >= 8 || i + 1 == count {
+            while tasks.len() > if i + 1 == count { 0 } else { 4 } {
+                cookies.push(tasks.join_next().await.unwrap().unwrap());
+            }
+        }
+    }
+    cookies
+}
+
+struct Run {
+    failures: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    first_failure: Option<String>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+    fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[index].as_secs_f64() * 1e3
+    }
+}
+
+/// `concurrency` clients for `duration`, client `i`'s request `n` with session
+/// `(i + n * concurrency) % sessions`.
+async fn load(
+    http: &reqwest::Client,
+    app: &str,
+    sessions: &[String],
+    concurrency: usize,
+    duration: Duration,
+) -> Run {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let url = format!("{app}/protected/resource");
+    let sessions = Arc::new(sessions.to_vec());
+    let workers: Vec<_> = (0..concurrency)
+        .map(|worker| {
+            let (http, sessions, stop, url) =
+                (http.clone(), sessions.clone(), stop.clone(), url.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let (mut failures, mut first_failure) = (0, None);
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let cookie = &sessions[(worker + n * concurrency) % sessions.len()];
+                    let start = Instant::now();
+                    let outcome = match http
+                        .get(&url)
+                        .header(ACCEPT, "application/json")
+                        .header(COOKIE, cookie)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status().is_success() => {
+                            r.bytes().await.map(drop).map_err(|e| e.to_string())
+                        }
+                        Ok(r) => Err(r.status().to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    latencies.push(start.elapsed());
+                    if let Err(e) = outcome {
+                        failures += 1;
+                        first_failure.get_or_insert(e);
+                    }
+                    n += 1;
+                }
+                (latencies, failures, first_failure)
+            })
+        })
+        .collect();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut run = Run {
+        failures: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+        first_failure: None,
+    };
+    for worker in workers {
+        let (latencies, failures, first_failure) = worker.await.unwrap();
+        run.latencies.extend(latencies);
+        run.failures += failures;
+        if run.first_failure.is_none() {
+            run.first_failure = first_failure;
+        }
+    }
+    run.elapsed = started.elapsed();
+    run.latencies.sort();
+    run
+}
+
+fn redis_used_memory(url: &str) -> u64 {
+    let port = url.rsplit(':').next().unwrap();
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", port, "info", "memory"])
+        .output()
+        .expect("run redis-cli");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let sessions = env_number("SESSIONS", 1000) as usize;
+    let concurrency = env_number("CONCURRENCY", 64) as usize;
+    let duration = Duration::from_secs(env_number("DURATION_SECS", 10));
+    let web_app = env_or("WEB_APP", "target/release/examples/web-app");
+    let baseline = env_or("BASELINE", "target/release/web-baseline");
+
+    let idp = Arc::new(TestIdp::start().await);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    println!(
+        "web-app load: {sessions} signed-in sessions, {concurrency} concurrent clients, {}s per run, one process per app",
+        duration.as_secs()
+    );
+
+    let mut failed = 0;
+    for store in ["memory", "redis"] {
+        let redis = if store == "redis" {
+            Some(Redis::start().await)
+        } else {
+            None
+        };
+        let store_env = redis
+            .as_ref()
+            .map_or("memory".to_owned(), |r| r.url.clone());
+        for app in ["logto", "baseline"] {
+            let (child, url) = if app == "logto" {
+                start(
+                    &web_app,
+                    &[
+                        ("LOGTO_ENDPOINT", idp.endpoint().to_owned()),
+                        ("LOGTO_APP_ID", WEB_APP_ID.to_owned()),
+                        ("LOGTO_APP_SECRET", WEB_APP_SECRET.to_owned()),
+                        ("LOGTO_SCOPES", "shopping:read".to_owned()),
+                        ("LOGTO_RESOURCES", SHOPPING_API.to_owned()),
+                        ("SESSION_STORE", store_env.clone()),
+                    ],
+                    "the web-app sample",
+                )
+                .await
+            } else {
+                start(
+                    &baseline,
+                    &[("SESSION_STORE", store_env.clone())],
+                    "web-baseline",
+                )
+                .await
+            };
+            let pid = child.id().unwrap();
+            let base_url = url;
+            // Warm the process up (allocator, connections) with one session first.
+            let warm = sign_in_many(1, &http, &idp, &base_url, app == "logto").await;
+            load(&http, &base_url, &warm, 4, Duration::from_millis(500)).await;
+            let (rss_before, redis_before) = (
+                rss_bytes(pid),
+                redis.as_ref().map_or(0, |r| redis_used_memory(&r.url)),
+            );
+            let cookies = sign_in_many(sessions, &http, &idp, &base_url, app == "logto").await;
+            let (rss_after, redis_after) = (
+                rss_bytes(pid),
+                redis.as_ref().map_or(0, |r| redis_used_memory(&r.url)),
+            );
+            let per_session = if redis.is_some() {
+                redis_after.saturating_sub(redis_before)
+            } else {
+                rss_after.saturating_sub(rss_before)
+            } as f64
+                / sessions as f64;
+
+            load(
+                &http,
+                &base_url,
+                &cookies,
+                concurrency,
+                Duration::from_secs(2),
+            )
+            .await;
+            let run = load(&http, &base_url, &cookies, concurrency, duration).await;
+            failed += run.failures;
+            println!(
+                "{store:<6} {app:<8} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {}   {:>7.0} bytes/session",
+                run.rate(),
+                run.percentile_ms(0.5),
+                run.percentile_ms(0.99),
+                run.failures,
+                per_session
+            );
+            if let Some(f) = &run.first_failure {
+                println!("    first failure: {f}");
+            }
+            println!(
+                "RESULT {}",
+                json!({
+                    "kind": "web", "store": store, "app": app,
+                    "rps": run.rate(), "p50_ms": run.percentile_ms(0.5),
+                    "p99_ms": run.percentile_ms(0.99), "failed": run.failures,
+                    "bytes_per_session": per_session, "sessions": sessions,
+                })
+            );
+            drop(child);
+        }
+    }
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
