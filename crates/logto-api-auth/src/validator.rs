@@ -506,7 +506,7 @@ impl Validator {
         let verified = jwks.verify(token).await.map_err(AuthError::token)?;
         let info = self.check(&verified, now)?;
         if let Some(cache) = &inner.cache {
-            cache.insert(token, info.clone(), now, inner.leeway, generation);
+            cache.insert(token, info.clone(), generation);
         }
         Ok(info)
     }
