@@ -123,7 +123,7 @@ async fn main() {
         .unwrap_or(3000);
 
     // Optional: TOKEN_CACHE_CAPACITY=0 turns the verified-token cache off
-    // (used by bench/api-auth.sh to measure uncached validation).
+    // (used by bench/run.sh to measure uncached validation).
     let cache = env("TOKEN_CACHE_CAPACITY")
         .map(|c| {
             c.parse()
