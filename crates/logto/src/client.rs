@@ -127,13 +127,22 @@ impl<S: Storage> LogtoClient<S> {
             .id_token
             .clone()
             .ok_or_else(|| LogtoError::id_token("the token response has no ID token"))?;
-        self.verify_id_token(
-            &id_token,
-            Some(&session.nonce),
-            None,
-            &response.access_token,
-        )
-        .await?;
+        let claims = self
+            .verify_id_token(
+                &id_token,
+                Some(&session.nonce),
+                None,
+                &response.access_token,
+            )
+            .await?;
+        if let Some(max_age) = session.max_age {
+            crate::protocol::id_token::check_auth_time(
+                &claims,
+                max_age,
+                self.config.leeway_secs(),
+                now_unix(),
+            )?;
+        }
 
         let mut tokens = SessionTokens::new(
             random::random_string(16),

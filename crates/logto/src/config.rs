@@ -339,6 +339,10 @@ impl LogtoConfig {
         )
     }
 
+    pub(crate) fn leeway_secs(&self) -> u64 {
+        self.inner.leeway.as_secs()
+    }
+
     pub(crate) fn has_scope(&self, scope: &str) -> bool {
         self.inner.scopes.iter().any(|s| s == scope)
     }

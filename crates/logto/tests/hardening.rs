@@ -274,6 +274,35 @@ async fn at_hash_is_checked_with_the_hash_of_each_algorithm() {
     }
 }
 
+/// With `max_age` asked, the ID token must carry a recent enough `auth_time`.
+#[tokio::test]
+async fn with_max_age_an_old_or_missing_auth_time_is_refused() {
+    for (auth_time, needle) in [
+        (json!(now() - 3600), "longer ago than max_age"),
+        (Value::Null, "no auth_time"),
+    ] {
+        let idp = TestIdp::start().await;
+        let client = client(&idp);
+        let url = client
+            .sign_in_with(logto::SignInOptions::new(REDIRECT_URI).extra_param("max_age", "60"))
+            .await
+            .unwrap();
+        let callback = idp.sign_in(&url, ALICE.0, ALICE.1).await;
+        idp.override_next_token_response(json!({"id_token_claims": {"auth_time": auth_time}}))
+            .await;
+        let err = client.handle_sign_in_callback(&callback).await.unwrap_err();
+        assert_invalid_id_token(&err, needle);
+        assert_signed_out(&client).await;
+    }
+    // A max_age that is not a number of seconds is refused before anything is sent.
+    let idp = TestIdp::start().await;
+    let err = client(&idp)
+        .sign_in_with(logto::SignInOptions::new(REDIRECT_URI).extra_param("max_age", "soon"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LogtoError::InvalidArgument(_)), "{err}");
+}
+
 // --- 4. A refreshed ID token keeps the original's azp, auth_time and nonce (OIDC Core §12.2). ---
 
 #[tokio::test]

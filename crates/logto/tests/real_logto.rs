@@ -599,6 +599,25 @@ async fn callback_errors_are_typed_and_a_new_sign_in_works() {
     assert!(client.is_authenticated().await.unwrap());
 }
 
+/// `max_age` reaches Logto, which then puts `auth_time` in the ID token; the client checks it.
+#[tokio::test]
+async fn max_age_makes_logto_send_auth_time_and_a_fresh_sign_in_passes() {
+    let Some((logto, world)) = world().await else {
+        return;
+    };
+    let client = client(&logto, &world);
+    let url = client
+        .sign_in_with(SignInOptions::new(REDIRECT_URI).extra_param("max_age", "300"))
+        .await
+        .unwrap();
+    assert_eq!(query(&url)["max_age"], "300");
+    let callback = logto.sign_in(&url, &world.alice).await;
+    client.handle_sign_in_callback(&callback).await.unwrap();
+    let claims = client.get_id_token_claims().await.unwrap();
+    let auth_time = claims.extra["auth_time"].as_u64().expect("auth_time");
+    assert!(auth_time <= claims.iat && claims.iat - auth_time < 300);
+}
+
 /// Two tabs start a sign-in each and Logto answers them in the other order: both complete, each
 /// with the code and PKCE verifier of its own sign-in (Logto refuses a mismatched verifier).
 #[tokio::test]

@@ -206,6 +206,7 @@ mod tests {
             state: "the-state".into(),
             nonce: "n".into(),
             created_at: 1,
+            max_age: None,
         }
     }
 

@@ -121,6 +121,29 @@ pub(crate) fn check(claims: &IdTokenClaims, expected: &Expected<'_>) -> Result<(
     Ok(())
 }
 
+/// With `max_age` asked at sign-in (OpenID Connect Core §3.1.2.1, §3.1.3.7 rule 11): the ID
+/// token must say when the user authenticated (`auth_time`), no longer than `max_age` ago.
+pub(crate) fn check_auth_time(
+    claims: &IdTokenClaims,
+    max_age: u64,
+    leeway: u64,
+    now: u64,
+) -> Result<(), LogtoError> {
+    let auth_time = claims
+        .extra
+        .get("auth_time")
+        .and_then(|t| t.as_u64())
+        .ok_or_else(|| {
+            LogtoError::id_token("max_age was asked but the ID token has no auth_time")
+        })?;
+    if auth_time.saturating_add(max_age).saturating_add(leeway) < now {
+        return Err(LogtoError::id_token(
+            "the user authenticated longer ago than max_age (auth_time): sign in again",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +260,17 @@ mod tests {
         assert!(reason(json!({"iat": NOW + 31})).contains("future"));
         assert!(reason(json!({"nonce": "n2"})).contains("nonce"));
         assert!(reason(json!({"nonce": null})).contains("nonce"));
+    }
+
+    #[test]
+    fn with_max_age_auth_time_is_required_and_recent_enough() {
+        let fresh = claims(json!({"auth_time": NOW - 100}));
+        check_auth_time(&fresh, 300, 30, NOW).unwrap();
+        let old = claims(json!({"auth_time": NOW - 1000}));
+        assert!(check_auth_time(&old, 300, 30, NOW).is_err());
+        let missing = claims(json!({}));
+        assert!(check_auth_time(&missing, 300, 30, NOW).is_err());
+        let not_a_time = claims(json!({"auth_time": "yesterday"}));
+        assert!(check_auth_time(&not_a_time, 300, 30, NOW).is_err());
     }
 }

@@ -265,6 +265,10 @@ pub(crate) struct SignInSession {
     /// recorded: they count as expired).
     #[serde(default)]
     pub(crate) created_at: u64,
+    /// The `max_age` asked (an extra parameter), in seconds: the callback then checks
+    /// `auth_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_age: Option<u64>,
 }
 
 /// How long a sign-in may take, from `sign_in` to the callback.
@@ -305,7 +309,18 @@ pub(crate) fn authorization_url(
             status: 200,
             detail: format!("authorization_endpoint is not a URL: {e}"),
         })?;
+    let max_age = match options
+        .extra_params
+        .iter()
+        .find(|(name, _)| name == "max_age")
+    {
+        Some((_, value)) => Some(value.trim().parse::<u64>().map_err(|_| {
+            LogtoError::InvalidArgument(format!("max_age {value:?} is not a number of seconds"))
+        })?),
+        None => None,
+    };
     let session = SignInSession {
+        max_age,
         redirect_uri: redirect_uri.to_string(),
         code_verifier: random::code_verifier(),
         state: random::random_string(32),
