@@ -2,7 +2,7 @@
 //! network input to the crate-private code that reads it. Not a public API.
 
 use crate::error::LogtoError;
-use crate::protocol::callback::match_callback;
+use crate::protocol::callback::{PendingSignIns, match_callback};
 use crate::protocol::sign_in::SignInSession;
 use crate::protocol::tokens::{CachedAccessToken, SessionTokens, TokenResponse, TokenTarget};
 
@@ -22,8 +22,13 @@ pub fn callback_code(
         state: state.to_owned(),
         nonce: String::new(),
         created_at: 0,
+        max_age: None,
     };
-    match_callback(callback_url, &session)?.into_code(issuer, issuer_parameter_required)
+    // As the client does: the pending sign-in the callback's state names, then its checks.
+    let mut pending = PendingSignIns::default();
+    pending.add(session, 0);
+    let index = pending.find(callback_url)?;
+    match_callback(callback_url, pending.get(index))?.into_code(issuer, issuer_parameter_required)
 }
 
 /// What the client keeps of a token endpoint response body.
