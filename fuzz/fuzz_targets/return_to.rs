@@ -108,9 +108,17 @@ fuzz_target!(|data: &[u8]| {
     let record = logto_fuzz::block_on(store.load(&id))
         .unwrap()
         .expect("the session");
+    // Kept per sign-in (one per tab): `[state, path]` pairs, the state of the Logto URL.
     match record.data.get("logto_axum.return_to") {
         Some(kept) => {
-            let kept = kept.as_str().expect("a string");
+            let pages: Vec<(String, String)> =
+                serde_json::from_value(kept.clone()).expect("[state, path] pairs");
+            assert_eq!(pages.len(), 1, "{pages:?}");
+            let (state, kept) = &pages[0];
+            let logto = parts.headers[header::LOCATION].to_str().unwrap();
+            let logto = Url::parse(logto).expect("the Logto URL");
+            let sent = logto.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v);
+            assert_eq!(sent.as_deref(), Some(state.as_str()));
             assert_eq!(kept, path);
             assert_same_origin(kept);
         }
