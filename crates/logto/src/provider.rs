@@ -257,10 +257,10 @@ impl Provider {
             Err(error) => Err(network(operation, error)),
         };
         self.backoff.record(match &result {
-            Ok((status, _, retry_after)) if status.is_server_error() => Outcome::Failed {
-                retry_after: *retry_after,
-            },
-            Ok((status, _, retry_after)) if *status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+            Ok((status, _, retry_after))
+                if status.is_server_error()
+                    || *status == reqwest::StatusCode::TOO_MANY_REQUESTS =>
+            {
                 Outcome::Failed {
                     retry_after: *retry_after,
                 }

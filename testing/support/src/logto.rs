@@ -478,16 +478,36 @@ impl RealLogto {
         user_id: &str,
         organization_role_ids: &[String],
     ) {
+        self.add_to_organization(
+            organization_id,
+            "users",
+            "userIds",
+            user_id,
+            organization_role_ids,
+        )
+        .await;
+    }
+
+    /// Adds a user (`users`, `userIds`) or an app (`applications`, `applicationIds`) to an
+    /// organization, with these organization roles.
+    pub(crate) async fn add_to_organization(
+        &self,
+        organization_id: &str,
+        collection: &str,
+        ids_field: &str,
+        id: &str,
+        organization_role_ids: &[String],
+    ) {
         self.api(
             Method::POST,
-            &format!("/api/organizations/{organization_id}/users"),
-            Some(json!({ "userIds": [user_id] })),
+            &format!("/api/organizations/{organization_id}/{collection}"),
+            Some(json!({ ids_field: [id] })),
         )
         .await;
         if !organization_role_ids.is_empty() {
             self.api(
                 Method::POST,
-                &format!("/api/organizations/{organization_id}/users/{user_id}/roles"),
+                &format!("/api/organizations/{organization_id}/{collection}/{id}/roles"),
                 Some(json!({ "organizationRoleIds": organization_role_ids })),
             )
             .await;

@@ -75,20 +75,14 @@ impl RealLogto {
         app_id: &str,
         organization_role_ids: &[String],
     ) {
-        self.api(
-            Method::POST,
-            &format!("/api/organizations/{organization_id}/applications"),
-            Some(json!({ "applicationIds": [app_id] })),
+        self.add_to_organization(
+            organization_id,
+            "applications",
+            "applicationIds",
+            app_id,
+            organization_role_ids,
         )
         .await;
-        if !organization_role_ids.is_empty() {
-            self.api(
-                Method::POST,
-                &format!("/api/organizations/{organization_id}/applications/{app_id}/roles"),
-                Some(json!({ "organizationRoleIds": organization_role_ids })),
-            )
-            .await;
-        }
     }
 
     /// Creates an organization role for M2M apps with these organization scopes; returns its id.
