@@ -5,7 +5,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use logto::{AccessTokenClaims, UserInfo};
-use logto_axum::{Auth, Authenticated, Error, Rejection};
+use logto_axum::{Auth, Authenticated, Error};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -45,15 +45,12 @@ fn respond(auth: &Auth, json: Value, html: impl FnOnce() -> String) -> Response 
 async fn home(
     auth: Auth,
     axum::extract::State(site): axum::extract::State<Site>,
-) -> Result<Response, Rejection> {
-    if !auth.is_authenticated().await.map_err(|e| auth.reject(e))? {
+) -> Result<Response, Error> {
+    if !auth.is_authenticated().await? {
         let body = json!({ "authenticated": false, "claims": null });
         return Ok(respond(&auth, body, || pages::signed_out(&site.connectors)));
     }
-    let claims = auth
-        .get_id_token_claims()
-        .await
-        .map_err(|e| auth.reject(e))?;
+    let claims = auth.get_id_token_claims().await?;
     let body = json!({ "authenticated": true, "claims": claims });
     let organizations = claims
         .organizations
@@ -94,20 +91,17 @@ async fn resource(
     Authenticated { auth, .. }: Authenticated,
     axum::extract::State(site): axum::extract::State<Site>,
     Query(query): Query<ResourceQuery>,
-) -> Result<Response, Rejection> {
+) -> Result<Response, Error> {
     let Some(resource) = query
         .resource
         .filter(|r| !r.is_empty())
         .or_else(|| site.resources.first().cloned())
     else {
-        return Err(auth.reject(Error::BadRequest(
+        return Err(Error::BadRequest(
             "no API resource: pass ?resource=<indicator> or set LOGTO_RESOURCES".into(),
-        )));
+        ));
     };
-    let token = auth
-        .get_access_token(&resource)
-        .await
-        .map_err(|e| auth.reject(e))?;
+    let token = auth.get_access_token(&resource).await?;
     let claims = jwt_claims(&token);
     let body = json!({ "access_token": token, "claims": claims });
     Ok(respond(&auth, body, || {
@@ -123,11 +117,8 @@ async fn resource(
 async fn organization(
     Authenticated { auth, .. }: Authenticated,
     Path(id): Path<String>,
-) -> Result<Response, Rejection> {
-    let token = auth
-        .get_organization_token(&id)
-        .await
-        .map_err(|e| auth.reject(e))?;
+) -> Result<Response, Error> {
+    let token = auth.get_organization_token(&id).await?;
     let claims = jwt_claims(&token);
     let body = json!({ "organization_token": token, "claims": claims });
     Ok(respond(&auth, body, || {

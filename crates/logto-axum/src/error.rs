@@ -1,5 +1,7 @@
 //! The crate's [`Error`] and the [`Rejection`] response built from it.
 
+use std::sync::{Arc, Mutex};
+
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -38,6 +40,43 @@ pub enum Error {
 impl From<tower_sessions::session::Error> for Error {
     fn from(error: tower_sessions::session::Error) -> Self {
         Error::Session(Box::new(error))
+    }
+}
+
+/// An [`Error`] a handler returned, in its response until [`Logto::layer`](crate::Logto::layer)
+/// renders it for the request (see `impl IntoResponse for Error`).
+#[derive(Clone)]
+pub(crate) struct Unrendered(Arc<Mutex<Option<Error>>>);
+
+impl Unrendered {
+    /// The error, taken out (once).
+    pub(crate) fn take(&self) -> Option<Error> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+}
+
+/// So that handlers can use `?`: an `Error` returned from a handler under
+/// [`Logto::layer`](crate::Logto::layer) becomes the [`Rejection`] for that request, in the form
+/// it asked for (JSON or HTML), and "sign in again" sends a browser to sign-in and back to the
+/// page it asked for. Outside the layer it is a plain-text answer with the error's status.
+///
+/// ```
+/// use logto_axum::{Auth, Error};
+///
+/// async fn shopping_token(auth: Auth) -> Result<String, Error> {
+///     Ok(auth.get_access_token("https://shopping.your-app.com/api").await?)
+/// }
+/// ```
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let mut response = private((self.status(), self.to_string()).into_response());
+        response
+            .extensions_mut()
+            .insert(Unrendered(Arc::new(Mutex::new(Some(self)))));
+        response
     }
 }
 
@@ -114,7 +153,10 @@ impl Error {
 pub struct Rejection {
     pub(crate) error: Error,
     pub(crate) json: bool,
+    /// Where "sign in again" leads: the sign-in route, coming back to the page asked for.
     pub(crate) sign_in: String,
+    /// The app's home page (under its path prefix).
+    pub(crate) home: String,
 }
 
 impl Rejection {
@@ -133,6 +175,7 @@ impl Rejection {
             error,
             json: wants_json(headers),
             sign_in: "/sign-in".into(),
+            home: "/".into(),
         }
     }
 }
@@ -206,10 +249,11 @@ impl Rejection {
         let page = format!(
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
              <body><h1>{title}</h1><p id=\"error\" data-code=\"{code}\">{message}</p>\
-             <p><a id=\"retry\" href=\"{sign_in}\">Sign in again</a> · <a href=\"/\">Home</a></p></body></html>\n",
+             <p><a id=\"retry\" href=\"{sign_in}\">Sign in again</a> · <a id=\"home\" href=\"{home}\">Home</a></p></body></html>\n",
             code = self.error.code(),
             message = escape_html(&message),
             sign_in = escape_html(&self.sign_in),
+            home = escape_html(&self.home),
         );
         (status, Html(page)).into_response()
     }
@@ -217,23 +261,22 @@ impl Rejection {
 
 /// Whether the client prefers JSON: it accepts `application/json` (or `+json`) and not HTML.
 pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
-    let accept = headers
+    let (mut json, mut html) = (false, false);
+    let media_types = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .map(|item| {
-            item.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .collect::<Vec<_>>();
-    let json = accept
-        .iter()
-        .any(|media| media == "application/json" || media.ends_with("+json"));
-    let html = accept.iter().any(|media| media == "text/html");
+        .map(|item| item.split(';').next().unwrap_or("").trim());
+    for media in media_types {
+        let lower_ends_with = |suffix: &str| {
+            media.len() >= suffix.len()
+                && media.as_bytes()[media.len() - suffix.len()..]
+                    .eq_ignore_ascii_case(suffix.as_bytes())
+        };
+        json |= media.eq_ignore_ascii_case("application/json") || lower_ends_with("+json");
+        html |= media.eq_ignore_ascii_case("text/html");
+    }
     json && !html
 }
 
@@ -305,6 +348,7 @@ mod tests {
             }),
             json: true,
             sign_in: "/sign-in".into(),
+            home: "/".into(),
         };
         assert_eq!(rejection.error.code(), "logto_unavailable");
         let response = rejection.into_response();

@@ -5,14 +5,14 @@ use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
-use axum::http::Method;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::Uri;
 use axum::http::request::Parts;
 use logto::{IdTokenClaims, LogtoClient, LogtoError, UserInfo};
 use tower_sessions::Session;
 
 use crate::error::{Error, Rejection, wants_json};
-use crate::handle::Logto;
+use crate::handle::{Logto, page_of};
 use crate::layer::Bound;
 use crate::storage::SessionStorage;
 
@@ -21,14 +21,17 @@ use crate::storage::SessionStorage;
 /// `get_organization_token`…) is at hand. Extracting it twice in one request gives the same
 /// client.
 ///
-/// ```
-/// use logto_axum::Auth;
+/// Handlers return [`Error`] and use `?`: under [`Logto::layer`](crate::Logto::layer) an error
+/// is answered in the form the request asked for (see [`Rejection`]).
 ///
-/// async fn home(auth: Auth) -> Result<String, logto_axum::Rejection> {
-///     if !auth.is_authenticated().await.map_err(|e| auth.reject(e))? {
+/// ```
+/// use logto_axum::{Auth, Error};
+///
+/// async fn home(auth: Auth) -> Result<String, Error> {
+///     if !auth.is_authenticated().await? {
 ///         return Ok("signed out".into());
 ///     }
-///     let claims = auth.get_id_token_claims().await.map_err(|e| auth.reject(e))?;
+///     let claims = auth.get_id_token_claims().await?;
 ///     Ok(format!("signed in as {}", claims.sub))
 /// }
 /// ```
@@ -37,7 +40,8 @@ pub struct Auth {
     client: Arc<LogtoClient<SessionStorage>>,
     logto: Logto,
     json: bool,
-    return_to: Option<String>,
+    /// The page asked for (GET only), to come back to after signing in again.
+    page: Option<Uri>,
 }
 
 impl Deref for Auth {
@@ -66,12 +70,11 @@ impl Auth {
 
     /// `error` as a response in the form this request asked for (see [`Rejection`]); when it
     /// means "sign in again", a browser is sent to sign-in and back to this page.
+    ///
+    /// Handlers can also return [`Error`] and use `?`: the layer renders it the same way.
     pub fn reject(&self, error: impl Into<Error>) -> Rejection {
-        Rejection {
-            error: error.into(),
-            json: self.json,
-            sign_in: self.logto.sign_in_location(self.return_to.as_deref()),
-        }
+        self.logto
+            .rejection(error.into(), self.json, self.page.as_ref())
     }
 }
 
@@ -95,19 +98,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
             logto.inner.refresh_lock.clone(),
             logto.inner.session_ttl,
         );
-        // Only a page fetched with GET is worth coming back to after signing in.
-        let uri = parts
-            .extensions
-            .get::<OriginalUri>()
-            .map_or(&parts.uri, |original| &original.0);
-        let return_to = (parts.method == Method::GET)
-            .then(|| uri.path_and_query().map(|pq| logto.local(pq.as_str())))
-            .flatten();
         let auth = Auth {
             client: Arc::new(LogtoClient::new(logto.config().clone(), storage)),
             logto,
             json: wants_json(&parts.headers),
-            return_to,
+            page: page_of(&parts.method, &parts.uri, &parts.extensions),
         };
         parts.extensions.insert(auth.clone());
         Ok(auth)
@@ -149,7 +144,7 @@ impl UserData for UserInfo {
 /// ```
 /// use axum::Json;
 /// use logto::UserInfo;
-/// use logto_axum::{Authenticated, Rejection};
+/// use logto_axum::{Authenticated, Error};
 ///
 /// async fn custom_data(
 ///     Authenticated { user, .. }: Authenticated<UserInfo>,
@@ -157,10 +152,8 @@ impl UserData for UserInfo {
 ///     Json(user.custom_data.into_option().unwrap_or_default())
 /// }
 ///
-/// async fn shopping_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Rejection> {
-///     auth.get_access_token("https://shopping.your-app.com/api")
-///         .await
-///         .map_err(|e| auth.reject(e))
+/// async fn shopping_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Error> {
+///     Ok(auth.get_access_token("https://shopping.your-app.com/api").await?)
 /// }
 /// ```
 #[derive(Debug, Clone)]

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::OriginalUri;
+use axum::http::{Extensions, Method, Uri};
 use axum::routing::{get, post};
 use logto::{LogtoConfig, is_loopback};
 use tower_sessions::SessionStore;
 use url::Url;
 
-use crate::error::Error;
+use crate::error::{Error, Rejection};
 use crate::layer::LogtoLayer;
 use crate::lock::RefreshLock;
 use crate::routes;
@@ -189,6 +191,20 @@ impl Logto {
         }
     }
 
+    /// `error` as the answer to a request that asked for JSON (`json`) or not, from `page` (the
+    /// URI of a GET request: where to come back to after signing in again).
+    pub(crate) fn rejection(&self, error: Error, json: bool, page: Option<&Uri>) -> Rejection {
+        let return_to = page
+            .and_then(Uri::path_and_query)
+            .map(|pq| self.local(pq.as_str()));
+        Rejection {
+            error,
+            json,
+            sign_in: self.sign_in_location(return_to.as_deref()),
+            home: self.local("/"),
+        }
+    }
+
     /// The local URL of the sign-in route, asking to come back to `return_to` afterwards.
     pub(crate) fn sign_in_location(&self, return_to: Option<&str>) -> String {
         let path = self.local(&self.inner.sign_in_path);
@@ -208,6 +224,20 @@ impl Logto {
         let prefix = self.inner.base_url.path().trim_end_matches('/');
         format!("{prefix}{path}")
     }
+}
+
+/// The page a request asked for, to come back to after signing in: only a page fetched with GET
+/// is worth it. Its URI as the app received it (before any nesting stripped a prefix).
+pub(crate) fn page_of(method: &Method, uri: &Uri, extensions: &Extensions) -> Option<Uri> {
+    if method != Method::GET {
+        return None;
+    }
+    Some(
+        extensions
+            .get::<OriginalUri>()
+            .map_or(uri, |original| &original.0)
+            .clone(),
+    )
 }
 
 /// Builds a [`Logto`]; errors are reported by [`build`](LogtoBuilder::build).

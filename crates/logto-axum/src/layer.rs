@@ -1,10 +1,13 @@
 //! [`LogtoLayer`]: sessions with a safe cookie, plus the [`Logto`] handle for the extractors.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
-use axum::http::Request;
+use axum::http::{Request, Uri};
+use axum::response::{IntoResponse, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 use tower_sessions::cookie::SameSite;
@@ -12,7 +15,8 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
-use crate::handle::Logto;
+use crate::error::{Unrendered, wants_json};
+use crate::handle::{Logto, page_of};
 
 /// The name of the session cookie.
 pub(crate) const COOKIE_NAME: &str = "logto_session";
@@ -130,18 +134,65 @@ impl<Svc> std::fmt::Debug for LogtoService<Svc> {
 
 impl<Svc, B> Service<Request<B>> for LogtoService<Svc>
 where
-    Svc: Service<Request<B>>,
+    Svc: Service<Request<B>, Response = Response>,
 {
-    type Response = Svc::Response;
+    type Response = Response;
     type Error = Svc::Error;
-    type Future = Svc::Future;
+    type Future = RenderErrors<Svc::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let asked = Asked {
+            logto: self.bound.logto.clone(),
+            json: wants_json(request.headers()),
+            page: page_of(request.method(), request.uri(), request.extensions()),
+        };
         request.extensions_mut().insert(self.bound.clone());
-        self.inner.call(request)
+        RenderErrors {
+            inner: self.inner.call(request),
+            asked: Some(asked),
+        }
+    }
+}
+
+/// What an error answer depends on in the request: the form it asked for, and the page to come
+/// back to after signing in again.
+struct Asked {
+    logto: Logto,
+    json: bool,
+    page: Option<Uri>,
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`LogtoService`]: the inner service's response, with an
+    /// [`Error`](crate::Error) a handler returned rendered as the [`Rejection`](crate::Rejection)
+    /// for this request.
+    pub struct RenderErrors<F> {
+        #[pin]
+        inner: F,
+        asked: Option<Asked>,
+    }
+}
+
+impl<F, E> Future for RenderErrors<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        let unrendered = response.extensions_mut().remove::<Unrendered>();
+        if let (Some(error), Some(asked)) = (unrendered.and_then(|u| u.take()), this.asked.take()) {
+            response = asked
+                .logto
+                .rejection(error, asked.json, asked.page.as_ref())
+                .into_response();
+        }
+        Poll::Ready(Ok(response))
     }
 }

@@ -2,6 +2,7 @@
 //! tutorial.
 
 use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 
@@ -47,6 +48,17 @@ use crate::storage::{MemoryStorage, Storage, StorageKey};
 pub struct LogtoClient<S = MemoryStorage> {
     config: LogtoConfig,
     storage: S,
+    /// The stored session tokens as last parsed. They are read from the storage every time and
+    /// parsed again only when the stored text changed: a request that asks whether the user is
+    /// signed in, for the claims and for an access token parses them once.
+    parsed: Mutex<Option<Arc<ParsedTokens>>>,
+}
+
+/// The session tokens parsed from `raw`, and the ID token's claims once decoded.
+struct ParsedTokens {
+    raw: String,
+    tokens: SessionTokens,
+    id_token_claims: OnceLock<IdTokenClaims>,
 }
 
 impl<S> fmt::Debug for LogtoClient<S> {
@@ -60,7 +72,11 @@ impl<S> fmt::Debug for LogtoClient<S> {
 impl<S: Storage> LogtoClient<S> {
     /// A client for one user, over that user's storage.
     pub fn new(config: LogtoConfig, storage: S) -> Self {
-        LogtoClient { config, storage }
+        LogtoClient {
+            config,
+            storage,
+            parsed: Mutex::new(None),
+        }
     }
 
     /// The configuration.
@@ -159,22 +175,27 @@ impl<S: Storage> LogtoClient<S> {
 
     /// Whether a user is signed in (an ID token is stored).
     pub async fn is_authenticated(&self) -> Result<bool, LogtoError> {
-        Ok(self.tokens().await?.is_some())
+        Ok(self.parsed().await?.is_some())
     }
 
     /// The raw ID token.
     pub async fn get_id_token(&self) -> Result<String, LogtoError> {
-        Ok(self.signed_in().await?.id_token)
+        Ok(self.signed_in_parsed().await?.tokens.id_token.clone())
     }
 
     /// The ID token's claims (verified when it was stored).
     pub async fn get_id_token_claims(&self) -> Result<IdTokenClaims, LogtoError> {
-        decode_unverified(&self.signed_in().await?.id_token, "the stored ID token")
+        let parsed = self.signed_in_parsed().await?;
+        if let Some(claims) = parsed.id_token_claims.get() {
+            return Ok(claims.clone());
+        }
+        let claims = decode_unverified(&parsed.tokens.id_token, "the stored ID token")?;
+        Ok(parsed.id_token_claims.get_or_init(|| claims).clone())
     }
 
     /// The refresh token, if Logto issued one.
     pub async fn get_refresh_token(&self) -> Result<Option<String>, LogtoError> {
-        Ok(self.signed_in().await?.refresh_token)
+        Ok(self.signed_in_parsed().await?.tokens.refresh_token.clone())
     }
 
     /// The user's claims from Logto's userinfo endpoint, including `custom_data`, `identities`,
@@ -314,7 +335,8 @@ impl<S: Storage> LogtoClient<S> {
         // Requests Logto is bound to refuse are refused here, before anything is sent: Logto may
         // spend the refresh token before it refuses, which signs the user out at the next refresh.
         self.check_target(&target)?;
-        let tokens = self.signed_in().await?;
+        let parsed = self.signed_in_parsed().await?;
+        let tokens = &parsed.tokens;
         if let Some(resource) = &target.resource {
             if !tokens.has_resource(resource) {
                 return Err(LogtoError::ResourceNotConfigured {
@@ -549,11 +571,37 @@ impl<S: Storage> LogtoClient<S> {
         }
     }
 
+    /// The stored session tokens, parsed only when their stored text changed since last time.
+    async fn parsed(&self) -> Result<Option<Arc<ParsedTokens>>, LogtoError> {
+        let Some(raw) = self
+            .storage
+            .get(StorageKey::Tokens)
+            .await
+            .map_err(LogtoError::Storage)?
+        else {
+            return Ok(None);
+        };
+        let mut last = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(parsed) = last.as_ref().filter(|parsed| parsed.raw == raw) {
+            return Ok(Some(Arc::clone(parsed)));
+        }
+        let tokens = parse::<SessionTokens>(StorageKey::Tokens, &raw)?.upgraded();
+        let parsed = Arc::new(ParsedTokens {
+            raw,
+            tokens,
+            id_token_claims: OnceLock::new(),
+        });
+        *last = Some(Arc::clone(&parsed));
+        Ok(Some(parsed))
+    }
+
+    async fn signed_in_parsed(&self) -> Result<Arc<ParsedTokens>, LogtoError> {
+        self.parsed().await?.ok_or(LogtoError::NotAuthenticated)
+    }
+
+    /// A copy of the stored session tokens, to change and store.
     async fn tokens(&self) -> Result<Option<SessionTokens>, LogtoError> {
-        Ok(self
-            .get::<SessionTokens>(StorageKey::Tokens)
-            .await?
-            .map(SessionTokens::upgraded))
+        Ok(self.parsed().await?.map(|parsed| parsed.tokens.clone()))
     }
 
     async fn signed_in(&self) -> Result<SessionTokens, LogtoError> {
@@ -564,11 +612,7 @@ impl<S: Storage> LogtoClient<S> {
         let Some(raw) = self.storage.get(key).await.map_err(LogtoError::Storage)? else {
             return Ok(None);
         };
-        serde_json::from_str(&raw).map(Some).map_err(|e| {
-            LogtoError::Storage(
-                format!("the stored {key} is not readable ({e}); sign in again").into(),
-            )
-        })
+        parse(key, &raw).map(Some)
     }
 
     async fn put<T: serde::Serialize>(&self, key: StorageKey, value: &T) -> Result<(), LogtoError> {
@@ -578,6 +622,13 @@ impl<S: Storage> LogtoClient<S> {
             .await
             .map_err(LogtoError::Storage)
     }
+}
+
+/// `raw`, the stored value of `key`, parsed.
+fn parse<T: DeserializeOwned>(key: StorageKey, raw: &str) -> Result<T, LogtoError> {
+    serde_json::from_str(raw).map_err(|e| {
+        LogtoError::Storage(format!("the stored {key} is not readable ({e}); sign in again").into())
+    })
 }
 
 /// What a refreshed ID token must keep of the stored (original) one (OpenID Connect Core §12.2).

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query};
 use axum::routing::get;
 use axum::{Json, Router};
 use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
-use logto_axum::{Auth, Authenticated, Logto, LogtoBuilder, Rejection};
+use logto_axum::{Auth, Authenticated, Error, Logto, LogtoBuilder, Rejection};
 use logto_test_support::{
     Browser, LogtoBrowser, SHOPPING_API, TestIdp, User, WEB_APP_ID, WEB_APP_SECRET, location,
 };
@@ -161,14 +161,11 @@ pub fn routes() -> Router {
         .route("/debug/clear-access-tokens", get(clear_access_tokens))
 }
 
-async fn home(auth: Auth) -> Result<Json<Value>, Rejection> {
-    if !auth.is_authenticated().await.map_err(|e| auth.reject(e))? {
+async fn home(auth: Auth) -> Result<Json<Value>, Error> {
+    if !auth.is_authenticated().await? {
         return Ok(Json(json!({ "authenticated": false, "claims": null })));
     }
-    let claims = auth
-        .get_id_token_claims()
-        .await
-        .map_err(|e| auth.reject(e))?;
+    let claims = auth.get_id_token_claims().await?;
     Ok(Json(json!({ "authenticated": true, "claims": claims })))
 }
 
@@ -188,12 +185,9 @@ struct ResourceQuery {
 async fn resource(
     Authenticated { auth, .. }: Authenticated,
     Query(query): Query<ResourceQuery>,
-) -> Result<Json<Value>, Rejection> {
+) -> Result<Json<Value>, Error> {
     let resource = query.resource.unwrap_or_else(|| SHOPPING_API.into());
-    let token = auth
-        .get_access_token(&resource)
-        .await
-        .map_err(|e| auth.reject(e))?;
+    let token = auth.get_access_token(&resource).await?;
     let claims = jwt_payload(&token);
     Ok(Json(json!({ "access_token": token, "claims": claims })))
 }
@@ -221,11 +215,10 @@ fn jwt_payload(token: &str) -> Value {
 }
 
 /// The session's current refresh token (test app only: never expose tokens like this).
-async fn refresh_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Rejection> {
-    let token = auth.get_refresh_token().await.map_err(|e| auth.reject(e))?;
-    Ok(token.unwrap_or_default())
+async fn refresh_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Error> {
+    Ok(auth.get_refresh_token().await?.unwrap_or_default())
 }
 
-async fn clear_access_tokens(Authenticated { auth, .. }: Authenticated) -> Result<(), Rejection> {
-    auth.clear_access_token().await.map_err(|e| auth.reject(e))
+async fn clear_access_tokens(Authenticated { auth, .. }: Authenticated) -> Result<(), Error> {
+    Ok(auth.clear_access_token().await?)
 }
