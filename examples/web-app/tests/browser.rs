@@ -8,7 +8,7 @@ use logto_test_support::logto::{UPSTREAM_PASSWORD, UpstreamUser};
 use logto_test_support::{RealLogto, World, free_port};
 use serde_json::json;
 
-use crate::harness::{Sample, WebApp, repo_root};
+use crate::harness::{AXUM, Sample, WebApp, repo_root};
 
 const SCOPES: &str = "email custom_data identities roles urn:logto:scope:organizations \
                       urn:logto:scope:organization_roles shopping:read read:projects";
@@ -60,6 +60,7 @@ async fn world_for(logto: &RealLogto, port: u16) -> World {
 
 fn sample<'a>(logto: &'a RealLogto, world: &'a World) -> Sample<'a> {
     Sample {
+        app: AXUM,
         endpoint: logto.endpoint(),
         app_id: &world.web_app.id,
         app_secret: world.web_app.secret.as_deref().unwrap(),
