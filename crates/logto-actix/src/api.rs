@@ -75,7 +75,7 @@ use logto_api_auth::{
 ///
 /// let response = ApiError::from(AuthError::HeaderMissing).error_response();
 /// assert_eq!(response.status(), 401);
-/// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+/// assert_eq!(response.headers().get("www-authenticate").unwrap(), "Bearer");
 /// ```
 #[derive(Debug, Clone)]
 pub struct ApiError(pub AuthError);

@@ -290,11 +290,11 @@ mod tests {
         };
         let response = signed_out(true).error_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
         let response = signed_out(false).error_response();
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(
-            response.headers()[header::LOCATION],
+            response.headers().get(header::LOCATION).unwrap(),
             "/sign-in?return_to=%2Fp"
         );
         let state = Rejection {
@@ -318,6 +318,6 @@ mod tests {
         };
         let response = rejection.error_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
     }
 }

@@ -138,6 +138,11 @@ async fn html_pages(sample: &str) {
     assert!(response.text().await.unwrap().contains("Sign in again"));
 }
 
+for_each_app!(
+    connector_sign_in_links: contract_connector_sign_in_links,
+    contract_connector_sign_in_links_actix
+);
+
 fn url_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
@@ -146,11 +151,6 @@ fn url_encode(value: &str) -> String {
 /// connector), "Sign in with SSO" (one SSO connector) and the work-email SSO form. Each goes to the
 /// app's `/sign-in`, which sends the browser to Logto's authorization endpoint with
 /// `direct_sign_in`, or `first_screen=single_sign_on` and `login_hint`.
-for_each_app!(
-    connector_sign_in_links: contract_connector_sign_in_links,
-    contract_connector_sign_in_links_actix
-);
-
 async fn connector_sign_in_links(sample: &str) {
     let idp = TestIdp::start().await;
     let app = WebApp::start_with_env(
