@@ -290,7 +290,10 @@ mod tests {
         };
         let response = signed_out(true).error_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(response.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
+        assert_eq!(
+            response.headers().get(header::CACHE_CONTROL).unwrap(),
+            "no-store"
+        );
         let response = signed_out(false).error_response();
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(

@@ -45,6 +45,7 @@ pub(crate) struct Inner {
     pub(crate) sign_in_path: String,
     pub(crate) callback_path: String,
     pub(crate) sign_out_path: String,
+    pub(crate) back_channel_logout_path: String,
     pub(crate) post_sign_in_redirect: String,
     pub(crate) post_sign_out_redirect: String,
     pub(crate) session_ttl: Duration,
@@ -74,6 +75,7 @@ impl Logto {
             sign_in_path: "/sign-in".into(),
             callback_path: "/callback".into(),
             sign_out_path: "/sign-out".into(),
+            back_channel_logout_path: "/back-channel-logout".into(),
             post_sign_in_redirect: "/".into(),
             post_sign_out_redirect: "/".into(),
             session_ttl: Duration::from_secs(14 * 24 * 3600),
@@ -107,8 +109,8 @@ impl Logto {
         &self.inner.sign_out_path
     }
 
-    /// Registers the routes `GET /sign-in`, `GET /callback` and `GET|POST /sign-out` (paths as
-    /// configured): use it with `App::configure`.
+    /// Registers the routes `GET /sign-in`, `GET /callback`, `GET|POST /sign-out` and
+    /// `POST /back-channel-logout` (paths as configured): use it with `App::configure`.
     ///
     /// `/sign-in` takes the query parameters `interaction_mode` (`signIn` or `signUp`),
     /// `first_screen`, `direct_sign_in` (`social:<target>` or `sso:<connector id>`),
@@ -118,6 +120,13 @@ impl Logto {
     /// and redirects to Logto's sign-out, which comes back to the post sign-out URL; a sign-out
     /// sent by a page of another site is refused with `403` and a page whose button signs out.
     ///
+    /// `POST /back-channel-logout` receives the logout token Logto sends when the user's Logto
+    /// session ends (OpenID Connect Back-Channel Logout 1.0: set base URL + this path as the
+    /// app's "Backchannel logout URI" in Logto Console). The token is verified (signature,
+    /// issuer, audience, times, the logout event, no `nonce`, `jti` not seen before); every
+    /// local session signed in through that Logto session (`sid`), or else of that user
+    /// (`sub`), ends, in every process sharing the store; a bad token gets `400`.
+    ///
     /// Their responses carry `Cache-Control: no-store` and `Referrer-Policy: no-referrer`. They
     /// need [`middleware`](Self::middleware) on the app.
     pub fn configure(&self, config: &mut web::ServiceConfig) {
@@ -126,7 +135,11 @@ impl Logto {
             .route(&inner.sign_in_path, web::get().to(routes::sign_in))
             .route(&inner.callback_path, web::get().to(routes::callback))
             .route(&inner.sign_out_path, web::get().to(routes::sign_out))
-            .route(&inner.sign_out_path, web::post().to(routes::sign_out));
+            .route(&inner.sign_out_path, web::post().to(routes::sign_out))
+            .route(
+                &inner.back_channel_logout_path,
+                web::post().to(crate::back_channel::back_channel_logout),
+            );
     }
 
     /// The middleware the routes and extractors need: actix-session sessions in `store` (the
@@ -206,6 +219,7 @@ pub struct LogtoBuilder {
     sign_in_path: String,
     callback_path: String,
     sign_out_path: String,
+    back_channel_logout_path: String,
     post_sign_in_redirect: String,
     post_sign_out_redirect: String,
     session_ttl: Duration,
@@ -239,6 +253,14 @@ impl LogtoBuilder {
     /// Path of the sign-out route (default `/sign-out`).
     pub fn sign_out_path(mut self, path: impl Into<String>) -> Self {
         self.sign_out_path = path.into();
+        self
+    }
+
+    /// Path of the back-channel logout route (default `/back-channel-logout`); base URL + this
+    /// path is the "Backchannel logout URI" to set in Logto Console (with "Is session required"
+    /// on, so that a sign-out ends only the sessions of that Logto session).
+    pub fn back_channel_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.back_channel_logout_path = path.into();
         self
     }
 
@@ -310,6 +332,7 @@ impl LogtoBuilder {
             ("sign-in path", &self.sign_in_path),
             ("callback path", &self.callback_path),
             ("sign-out path", &self.sign_out_path),
+            ("back-channel logout path", &self.back_channel_logout_path),
             ("post sign-in redirect", &self.post_sign_in_redirect),
             ("post sign-out redirect", &self.post_sign_out_redirect),
         ] {
@@ -332,6 +355,7 @@ impl LogtoBuilder {
                 sign_in_path: self.sign_in_path,
                 callback_path: self.callback_path,
                 sign_out_path: self.sign_out_path,
+                back_channel_logout_path: self.back_channel_logout_path,
                 post_sign_in_redirect: self.post_sign_in_redirect,
                 post_sign_out_redirect: self.post_sign_out_redirect,
                 session_ttl: self.session_ttl,

@@ -3,8 +3,8 @@
 //! The same guarantees as logto-axum, on the same `logto` core, for
 //! [actix-web](https://docs.rs/actix-web) 4:
 //!
-//! - [`Logto`]: the app-wide handle. [`Logto::configure`] serves `/sign-in`, `/callback` and
-//!   `/sign-out`; [`Logto::middleware`] adds the actix-session sessions (in a [`MemoryStore`] or,
+//! - [`Logto`]: the app-wide handle. [`Logto::configure`] serves `/sign-in`, `/callback`,
+//!   `/sign-out` and `/back-channel-logout`; [`Logto::middleware`] adds the actix-session sessions (in a [`MemoryStore`] or,
 //!   feature `redis`, a `RedisStore` shared by several processes) with a safe cookie, and makes
 //!   the extractors work.
 //! - [`Auth`]: the per-request [`LogtoClient`](logto::LogtoClient) of the visitor.
@@ -56,6 +56,7 @@
 //! when a rotated-out refresh token is used again).
 
 pub mod api;
+mod back_channel;
 mod error;
 mod extract;
 mod handle;

@@ -69,6 +69,11 @@ impl SessionStorage {
         }
     }
 
+    /// The token store and the session TTL.
+    pub(crate) fn tokens(&self) -> (&dyn TokenStore, Duration) {
+        (self.tokens.as_ref(), self.ttl)
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
@@ -89,7 +94,7 @@ impl SessionStorage {
         state.changed.insert(key, value);
     }
 
-    fn tokens_ref(&self) -> Option<String> {
+    pub(crate) fn tokens_ref(&self) -> Option<String> {
         self.state().values.get(TOKENS_REF).cloned()
     }
 

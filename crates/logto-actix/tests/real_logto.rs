@@ -13,7 +13,7 @@ use logto_actix::{
     Auth, Authenticated, Logto, LogtoBuilder, MemoryStore, RedisStore, Rejection, TokenStore,
 };
 use logto_test_support::web_scenarios::{self, Instance};
-use logto_test_support::{Browser, RealLogto, Redis, World, location};
+use logto_test_support::{Browser, LogtoBrowser, RealLogto, Redis, World, location};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -207,41 +207,119 @@ async fn sign_in_claims_tokens_and_sign_out_through_the_routes() {
 
 /// Two instances behind one public URL (as behind a load balancer), each with its own
 /// `LogtoConfig` (so its own in-process refresh coordination) and its own Redis connection, the
-/// Redis store also their refresh lock, and the same cookie key.
+/// Redis store also their refresh lock, and the same cookie key; Alice signed in through the
+/// first, a browser on each.
+struct TwoInstances {
+    logto: RealLogto,
+    world: World,
+    public_url: String,
+    _redis: Redis,
+    instances: [Running; 2],
+    at_logto: LogtoBrowser,
+    on_a: Browser,
+    on_b: Browser,
+}
+
+impl TwoInstances {
+    /// `back_channel_logout`: whether the world's web app has its back-channel logout URI set.
+    async fn start(back_channel_logout: bool) -> Option<TwoInstances> {
+        let logto = RealLogto::connect().await?;
+        let redis = Redis::start().await;
+        let (listener_a, public_url) = listen();
+        let (listener_b, _) = listen();
+        let world = world_for(&logto, &public_url).await;
+        if back_channel_logout {
+            logto
+                .set_back_channel_logout_uri(
+                    &world.web_app.id,
+                    &format!("{public_url}/back-channel-logout"),
+                )
+                .await;
+        }
+        let secret = world.web_app.secret.clone().unwrap();
+        let mut instances = Vec::new();
+        for listener in [listener_a, listener_b] {
+            let store = RedisStore::connect(&redis.url).await.unwrap();
+            let lock = store.clone();
+            let secret = secret.clone();
+            instances.push(start_app_on(
+                listener,
+                &public_url,
+                config(&logto, &world),
+                store,
+                move |builder| builder.refresh_lock(lock).cookie_key_from_secret(&secret),
+            ));
+        }
+        let instances: [Running; 2] = instances.try_into().ok().unwrap();
+        let on_a = Browser::new();
+        let at_logto = logto.browser();
+        let a = &instances[0].instance;
+        assert_eq!(a.sign_in(&on_a, &at_logto, &world.alice).await, "/");
+        let on_b = on_a.with_cookies_for(&a.base_url, &instances[1].instance.base_url);
+        Some(TwoInstances {
+            logto,
+            world,
+            public_url,
+            _redis: redis,
+            instances,
+            at_logto,
+            on_a,
+            on_b,
+        })
+    }
+}
+
 #[tokio::test]
 async fn racing_refreshes_across_instances_reach_logto_once() {
-    let Some(logto) = RealLogto::connect().await else {
+    let Some(t) = TwoInstances::start(false).await else {
         return;
     };
-    let redis = Redis::start().await;
-    let (listener_a, public_url) = listen();
-    let (listener_b, _) = listen();
-    let world = world_for(&logto, &public_url).await;
-    let secret = world.web_app.secret.clone().unwrap();
-    let mut instances = Vec::new();
-    for listener in [listener_a, listener_b] {
-        let store = RedisStore::connect(&redis.url).await.unwrap();
-        let lock = store.clone();
-        let secret = secret.clone();
-        instances.push(start_app_on(
-            listener,
-            &public_url,
-            config(&logto, &world),
-            store,
-            move |builder| builder.refresh_lock(lock).cookie_key_from_secret(&secret),
-        ));
-    }
-    let (a, b) = (&instances[0].instance, &instances[1].instance);
-    let on_a = Browser::new();
-    assert_eq!(a.sign_in(&on_a, &logto, &world.alice).await, "/");
-    let on_b = on_a.with_cookies_for(&a.base_url, &b.base_url);
     web_scenarios::racing_refreshes_across_instances_reach_logto_once(
-        &logto,
-        &world,
-        (a, &on_a),
-        (b, &on_b),
+        &t.logto,
+        &t.world,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
     )
     .await;
+}
+
+/// OpenID Connect Back-Channel Logout with the real Logto: alice signs in to the app (two
+/// processes on one Redis) and, in the same Logto session, to another app; she signs out of the
+/// other app, and Logto posts a logout token to this app's back-channel logout URI: both
+/// processes find her session gone. (The scenario of logto-axum's test of the same name.)
+#[tokio::test]
+async fn signing_out_of_another_app_ends_the_session_through_back_channel_logout() {
+    let Some(t) = TwoInstances::start(true).await else {
+        return;
+    };
+    let (a, b) = (&t.instances[0].instance, &t.instances[1].instance);
+    let (status, claims) = t.on_b.get_json(&b.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK, "{claims}");
+    assert!(claims["sid"].is_string(), "Logto sends sid: {claims}");
+
+    // The same Logto session signs her in to another app (no password asked), then out of it.
+    let at_logto = &t.at_logto;
+    let other = logto::LogtoClient::new(
+        LogtoConfig::builder(t.logto.endpoint(), &t.world.spa.id)
+            .build()
+            .unwrap(),
+        logto::MemoryStorage::new(),
+    );
+    let callback = format!("{}/callback", t.public_url);
+    let url = other.sign_in(&callback).await.unwrap();
+    let back = at_logto.sign_in(&url, &t.world.alice).await;
+    other.handle_sign_in_callback(&back).await.unwrap();
+    let end_session = other
+        .sign_out(Some(&format!("{}/", t.public_url)))
+        .await
+        .unwrap();
+    at_logto.visit(&end_session).await;
+
+    // Logto posted the logout token before it redirected: both processes see the session gone.
+    for (browser, app) in [(&t.on_a, a), (&t.on_b, b)] {
+        let (status, body) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
 }
 
 /// The cookie of an app served over https (or on a host other than loopback) is `Secure`; the

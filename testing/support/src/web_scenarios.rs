@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::{Browser, RealLogto, World, location, set_cookies};
+use crate::{Browser, LogtoBrowser, RealLogto, World, location, set_cookies};
 
 /// One instance of the app under test.
 #[derive(Debug, Clone)]
@@ -50,17 +50,18 @@ impl Instance {
         }
     }
 
-    /// Signs `user` in with `browser` through this instance's `/sign-in` at the real Logto;
-    /// returns where the callback redirected to.
+    /// Signs `user` in with `browser` through this instance's `/sign-in` at the real Logto, where
+    /// `at_logto` is the browser's cookie jar on Logto's side; returns where the callback
+    /// redirected to.
     pub async fn sign_in(
         &self,
         browser: &Browser,
-        logto: &RealLogto,
+        at_logto: &LogtoBrowser,
         user: &crate::User,
     ) -> String {
         let response = browser.get(&self.url("/sign-in")).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "/sign-in");
-        let callback = logto.browser().sign_in(&location(&response), user).await;
+        let callback = at_logto.sign_in(&location(&response), user).await;
         let response = browser.get(&self.url_of(&callback)).await;
         assert_eq!(
             response.status(),
