@@ -190,9 +190,15 @@ async fn clear_access_tokens(
 
 #[tokio::test]
 async fn sign_in_claims_tokens_and_sign_out_through_the_routes() {
-    let Some(logto) = RealLogto::connect().await else {
+    let Some((logto, world, app)) = memory_app().await else {
         return;
     };
+    web_scenarios::sign_in_use_tokens_and_sign_out(&logto, &world, &app.instance).await;
+}
+
+/// One app with memory sessions for a fresh world; `None` when the real-Logto tier is skipped.
+async fn memory_app() -> Option<(RealLogto, World, Running)> {
+    let logto = RealLogto::connect().await?;
     let (listener, base_url) = listen();
     let world = world_for(&logto, &base_url).await;
     let app = start_app_on(
@@ -202,7 +208,23 @@ async fn sign_in_claims_tokens_and_sign_out_through_the_routes() {
         MemoryStore::default(),
         |builder| builder,
     );
-    web_scenarios::sign_in_use_tokens_and_sign_out(&logto, &world, &app.instance).await;
+    Some((logto, world, app))
+}
+
+#[tokio::test]
+async fn sign_ins_in_two_tabs_land_each_on_its_page() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::sign_ins_in_two_tabs_land_each_on_its_page(&logto, &world, &app.instance).await;
+}
+
+#[tokio::test]
+async fn cross_site_sign_out_is_refused() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::cross_site_sign_out_is_refused(&logto, &world, &app.instance).await;
 }
 
 /// Two instances behind one public URL (as behind a load balancer), each with its own

@@ -422,3 +422,126 @@ pub async fn racing_refreshes_across_instances_reach_logto_once(
     let (status, _) = on_a.get_json(&a.url("/protected")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Sign-ins started in two tabs of one browser (each with its `return_to`), completed in the
+/// other order: each callback lands on its own tab's page, and the visitor is signed in.
+pub async fn sign_ins_in_two_tabs_land_each_on_its_page(
+    logto: &RealLogto,
+    world: &World,
+    app: &Instance,
+) {
+    let browser = Browser::new();
+    let start = |page: &'static str| {
+        let (browser, app) = (&browser, app);
+        async move {
+            let url = app.url(&format!("/sign-in?return_to={page}"));
+            let response = browser.get(&url).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            location(&response)
+        }
+    };
+    let first_tab = start("%2Fprotected").await;
+    let second_tab = start("%2Fprotected%2Fuserinfo").await;
+    let second_callback = logto.browser().sign_in(&second_tab, &world.alice).await;
+    let first_callback = logto.browser().sign_in(&first_tab, &world.alice).await;
+
+    let response = browser.get(&first_callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "the first tab");
+    assert_eq!(location(&response), "/protected");
+    let response = browser.get(&second_callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "the second tab");
+    assert_eq!(location(&response), "/protected/userinfo");
+    let (status, claims) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claims["sub"], world.alice.id);
+
+    // A `return_to` that leaves the site is dropped.
+    let response = browser
+        .get(&app.url("/sign-in?return_to=%2F%2Fevil.example%2F"))
+        .await;
+    let callback = logto
+        .browser()
+        .sign_in(&location(&response), &world.alice)
+        .await;
+    let response = browser.get(&callback).await;
+    assert_eq!(location(&response), "/");
+}
+
+/// A sign-out sent by a page of another site (browsers send the `SameSite=Lax` cookie on
+/// top-level navigations from any site) is refused with `403` and a page whose same-origin button
+/// signs out (`{"error": "cross_site_request"}` for JSON), the visitor still signed in; a
+/// same-origin one, a typed URL or the confirmation form signs out.
+pub async fn cross_site_sign_out_is_refused(logto: &RealLogto, world: &World, app: &Instance) {
+    let browser = Browser::new();
+    let at_logto = logto.browser();
+    app.sign_in(&browser, &at_logto, &world.alice).await;
+    let send = |method: Method, headers: &'static [(&'static str, &'static str)]| {
+        let mut request = browser.http.request(method, app.url("/sign-out"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let refused: [&[(&str, &str)]; 5] = [
+        &[("sec-fetch-site", "cross-site")],
+        &[("sec-fetch-site", "same-site")],
+        &[("origin", "http://evil.example")],
+        &[("origin", "null")],
+        &[("referer", "https://evil.example/page")],
+    ];
+    for headers in refused {
+        for method in [Method::GET, Method::POST] {
+            let response = send(method.clone(), headers).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {headers:?}"
+            );
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            let page = response.text().await.unwrap();
+            assert!(
+                page.contains("<form method=\"post\" action=\"/sign-out\">"),
+                "{page}"
+            );
+        }
+    }
+    let response = browser
+        .http
+        .get(app.url("/sign-out"))
+        .header("sec-fetch-site", "cross-site")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "cross_site_request", "{body}");
+    let (_, home) = browser.get_json(&app.url("/")).await;
+    assert_eq!(home["authenticated"], true, "a refused sign-out signed out");
+
+    // The confirmation page's form (a same-origin POST) signs out; so does a typed URL.
+    let origin = app.url("");
+    let response = browser
+        .http
+        .post(app.url("/sign-out"))
+        .header("sec-fetch-site", "same-origin")
+        .header("origin", &origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(location(&response).starts_with(&logto.url("/oidc/session/end")));
+    let (_, home) = browser.get_json(&app.url("/")).await;
+    assert_eq!(home["authenticated"], false);
+    app.sign_in(&browser, &at_logto, &world.alice).await;
+    let response = browser
+        .http
+        .get(app.url("/sign-out"))
+        .header("sec-fetch-site", "none")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, home) = browser.get_json(&app.url("/")).await;
+    assert_eq!(home["authenticated"], false);
+}
