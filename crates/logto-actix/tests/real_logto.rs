@@ -220,6 +220,15 @@ async fn sign_ins_in_two_tabs_land_each_on_its_page() {
 }
 
 #[tokio::test]
+async fn a_grant_revoked_in_logto_signs_the_visitor_out() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::a_grant_revoked_in_logto_signs_the_visitor_out(&logto, &world, &app.instance)
+        .await;
+}
+
+#[tokio::test]
 async fn cross_site_sign_out_is_refused() {
     let Some((logto, world, app)) = memory_app().await else {
         return;

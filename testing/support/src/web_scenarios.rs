@@ -545,3 +545,66 @@ pub async fn cross_site_sign_out_is_refused(logto: &RealLogto, world: &World, ap
     let (_, home) = browser.get_json(&app.url("/")).await;
     assert_eq!(home["authenticated"], false);
 }
+
+/// Logto revokes the grant (an administrator ended the user's sessions): whatever the app asks
+/// Logto next fails, and the visitor is signed out (a browser sent to sign in and back, a script
+/// answered `401 {"error": "not_authenticated"}`), not shown an error; signing in again works.
+pub async fn a_grant_revoked_in_logto_signs_the_visitor_out(
+    logto: &RealLogto,
+    world: &World,
+    app: &Instance,
+) {
+    // Alice on two devices: two sessions in the app, two sessions at Logto.
+    let (laptop, laptop_at_logto) = (Browser::new(), logto.browser());
+    let (phone, phone_at_logto) = (Browser::new(), logto.browser());
+    for (browser, at_logto) in [(&laptop, &laptop_at_logto), (&phone, &phone_at_logto)] {
+        assert_eq!(app.sign_in(browser, at_logto, &world.alice).await, "/");
+        let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        let path = with_resource("/protected/resource", &world.shopping.indicator);
+        let (status, body) = browser.get_json(&app.url(&path)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    logto.revoke_user_grants(&world.alice.id).await;
+
+    // The laptop's browser asks for userinfo (its access token is revoked with the grant): it
+    // is sent to sign in again, and back here afterwards.
+    let response = laptop.get(&app.url("/protected/userinfo")).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "signed out, not an error: {}",
+        response.text().await.unwrap()
+    );
+    assert_eq!(
+        location(&response),
+        "/sign-in?return_to=%2Fprotected%2Fuserinfo"
+    );
+    // A script on the phone needs a token it does not have yet: 401, not an error.
+    let path = with_resource("/protected/resource", &world.store.indicator);
+    let (status, body) = phone.get_json(&app.url(&path)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body, json!({ "error": "not_authenticated" }));
+
+    // Both sessions are signed out now.
+    for browser in [&laptop, &phone] {
+        let (status, body) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        let (_, home) = browser.get_json(&app.url("/")).await;
+        assert_eq!(home["authenticated"], false);
+    }
+
+    // Signing in again works, and lands where the laptop was going.
+    let response = laptop
+        .get(&app.url("/sign-in?return_to=%2Fprotected%2Fuserinfo"))
+        .await;
+    let callback = laptop_at_logto
+        .sign_in(&location(&response), &world.alice)
+        .await;
+    let response = laptop.get(&callback).await;
+    assert_eq!(location(&response), "/protected/userinfo");
+    let (status, user) = laptop.get_json(&app.url("/protected/userinfo")).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["sub"], world.alice.id);
+}
