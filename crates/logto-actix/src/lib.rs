@@ -82,3 +82,8 @@ pub use async_trait::async_trait;
 
 /// The boxed error of storage and lock back ends.
 pub type BoxError = logto::BoxError;
+
+/// The README's code blocks, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}
