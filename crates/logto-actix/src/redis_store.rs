@@ -183,7 +183,7 @@ impl SessionStore for RedisStore {
                 )
                 .await
                 .map_err(|e| SaveError::Other(e.into()))?;
-            // A collision of 256-bit ids is not expected; try another.
+            // A collision of 128-bit ids is not expected; try another.
             if written {
                 return SessionKey::try_from(id).map_err(|e| SaveError::Other(e.into()));
             }

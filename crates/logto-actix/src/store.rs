@@ -50,9 +50,10 @@ pub trait RefreshLock: fmt::Debug + Send + Sync + 'static {
     async fn unlock(&self, name: &str, token: &str) -> Result<(), BoxError>;
 }
 
-/// 32 random bytes, base64url: session keys and record ids.
+/// 128 random bits (as many as tower-sessions' ids), base64url: session keys and record ids. Short,
+/// so that the encrypted session cookie stays small.
 pub(crate) fn random_id() -> String {
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; 16];
     SystemRandom::new()
         .fill(&mut bytes)
         .expect("the system's random number generator failed");
@@ -129,7 +130,7 @@ fn session_key(key: &SessionKey) -> String {
 }
 
 fn new_key() -> SessionKey {
-    SessionKey::try_from(random_id()).expect("a 43-character key")
+    SessionKey::try_from(random_id()).expect("a 22-character key")
 }
 
 impl SessionStore for MemoryStore {
