@@ -71,7 +71,7 @@ pub use error::{Error, Rejection};
 pub use extract::{Auth, Authenticated, UserData};
 pub use handle::{Logto, LogtoBuilder};
 pub use logto_api_auth;
-pub use middleware::{LogtoMiddleware, LogtoService};
+pub use middleware::{LogtoMiddleware, LogtoService, SessionErrors};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use storage::SessionStorage;

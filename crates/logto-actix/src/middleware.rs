@@ -5,13 +5,15 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use actix_session::storage::SessionStore;
+use actix_session::storage::{SaveError, SessionStore, UpdateError};
 use actix_session::{SessionExt, SessionMiddleware};
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::error::InternalError;
 use futures_util::future::LocalBoxFuture;
 
+use crate::error::{Error, Rejection, wants_json};
 use crate::extract::Auth;
 use crate::handle::Logto;
 use crate::store::TokenStore;
@@ -64,15 +66,77 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Transform =
-        <SessionMiddleware<Store> as Transform<LogtoService<S>, ServiceRequest>>::Transform;
+    type Transform = SessionErrors<
+        <SessionMiddleware<Store> as Transform<LogtoService<S>, ServiceRequest>>::Transform,
+    >;
     type InitError = ();
-    type Future = <SessionMiddleware<Store> as Transform<LogtoService<S>, ServiceRequest>>::Future;
+    type Future = LocalBoxFuture<'static, Result<Self::Transform, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        self.sessions.new_transform(LogtoService {
+        let sessions = self.sessions.new_transform(LogtoService {
             inner: Rc::new(service),
             bound: self.bound.clone(),
+        });
+        let logto = self.bound.logto.clone();
+        Box::pin(async move {
+            Ok(SessionErrors {
+                inner: Rc::new(sessions.await?),
+                logto,
+            })
+        })
+    }
+}
+
+/// The outer service of [`LogtoMiddleware`]: a session store that fails (Redis unreachable)
+/// makes actix-session answer an empty `500`; this answers it as every other error of the
+/// integration, `{"error": "session_store_failed", …}` for JSON or an error page.
+pub struct SessionErrors<S> {
+    inner: Rc<S>,
+    logto: Logto,
+}
+
+impl<S> fmt::Debug for SessionErrors<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionErrors")
+            .field("logto", &self.logto)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `error` is one of actix-session's store failures (its opaque `500`s).
+fn is_session_store_error(error: &actix_web::Error) -> bool {
+    error.as_error::<InternalError<anyhow::Error>>().is_some()
+        || error.as_error::<InternalError<SaveError>>().is_some()
+        || error.as_error::<InternalError<UpdateError>>().is_some()
+}
+
+impl<S, B> Service<ServiceRequest> for SessionErrors<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, actix_web::Error>>;
+
+    actix_web::dev::forward_ready!(inner);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let json = wants_json(request.headers());
+        let sign_in = self.logto.sign_in_location(None);
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            match response.await {
+                // actix-web answers an error with its `error_response`: the rejection's.
+                Err(error) if is_session_store_error(&error) => Err(Rejection {
+                    error: Error::Session(error.to_string().into()),
+                    json,
+                    sign_in,
+                }
+                .into()),
+                other => other,
+            }
         })
     }
 }

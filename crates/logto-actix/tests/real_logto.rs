@@ -407,3 +407,54 @@ async fn secure_cookie_and_a_missing_middleware() {
     );
     handle.stop(false).await;
 }
+
+/// A session store that fails (Redis gone) answers as every other error of the integration:
+/// `500 {"error": "session_store_failed", …}` for scripts, an error page for browsers, not
+/// actix-session's empty `500`.
+#[tokio::test]
+async fn a_failing_session_store_answers_like_every_other_error() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let redis = Redis::start().await;
+    let (listener, base_url) = listen();
+    let world = world_for(&logto, &base_url).await;
+    let store = RedisStore::connect(&redis.url).await.unwrap();
+    let app = start_app_on(
+        listener,
+        &base_url,
+        config(&logto, &world),
+        store,
+        |builder| builder,
+    );
+    let browser = Browser::new();
+    let response = browser.get(&app.instance.url("/sign-in")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, home) = browser.get_json(&app.instance.url("/")).await;
+    assert_eq!(
+        (status, &home["authenticated"]),
+        (StatusCode::OK, &json!(false))
+    );
+
+    drop(redis);
+    // The kill is asynchronous: the first requests may still reach the dying server.
+    let mut answer = None;
+    for _ in 0..50 {
+        let (status, body) = browser.get_json(&app.instance.url("/")).await;
+        if status != StatusCode::OK {
+            answer = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = answer.expect("Redis never went away");
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["error"], "session_store_failed", "{body}");
+    let response = browser.get(&app.instance.url("/")).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("data-code=\"session_store_failed\""),
+        "{page}"
+    );
+}
