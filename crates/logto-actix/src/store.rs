@@ -188,3 +188,47 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_sessions_and_records_expire_and_keys_change() {
+        let store = MemoryStore::default();
+        let ttl = TimeDuration::minutes(5);
+        let state = HashMap::from([("k".to_owned(), "\"v\"".to_owned())]);
+        let key = SessionStore::save(&store, state.clone(), &ttl)
+            .await
+            .unwrap();
+        assert_eq!(key.as_ref().len(), 22);
+        let loaded = SessionStore::load(&store, &key).await.unwrap();
+        assert_eq!(loaded.as_ref(), Some(&state));
+        // A new key every save: an id is never reused.
+        let other = SessionStore::save(&store, state.clone(), &ttl)
+            .await
+            .unwrap();
+        assert_ne!(key.as_ref(), other.as_ref());
+        SessionStore::delete(&store, &key).await.unwrap();
+        assert!(SessionStore::load(&store, &key).await.unwrap().is_none());
+        // Updating a session gone meanwhile makes a new one.
+        let again = SessionStore::update(&store, key, state.clone(), &ttl)
+            .await
+            .unwrap();
+        assert!(SessionStore::load(&store, &again).await.unwrap().is_some());
+
+        TokenStore::save(&store, "r", "tokens", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            TokenStore::load(&store, "r").await.unwrap().as_deref(),
+            Some("tokens")
+        );
+        TokenStore::save(&store, "gone", "tokens", Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(TokenStore::load(&store, "gone").await.unwrap(), None);
+        TokenStore::delete(&store, "r").await.unwrap();
+        assert_eq!(TokenStore::load(&store, "r").await.unwrap(), None);
+    }
+}
