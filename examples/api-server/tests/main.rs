@@ -1,6 +1,7 @@
 //! The api-server example as a process, against the test IdP and (in
 //! `real_logto`) the real Logto, with real resource and organization access
-//! tokens.
+//! tokens. Every test runs against both binaries of the same contract: `api-server` (axum) and
+//! `api-server-actix` (actix-web).
 
 #[path = "../../../crates/logto-api-auth/tests/support/idp.rs"]
 #[allow(dead_code)]
@@ -17,13 +18,36 @@ use logto_test_support::{
 };
 use serde_json::Value;
 
-/// `target/<profile>/examples/api-server`, built once per test process if needed.
-fn binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
+/// The binaries of the api-server contract.
+const SERVERS: [&str; 2] = ["api-server", "api-server-actix"];
+
+/// Runs the scenario `$scenario(name)` as one test per binary of [`SERVERS`].
+macro_rules! for_each_server {
+    ($scenario:ident: $axum:ident, $actix:ident) => {
+        #[tokio::test]
+        async fn $axum() {
+            $scenario(crate::SERVERS[0]).await;
+        }
+
+        #[tokio::test]
+        async fn $actix() {
+            $scenario(crate::SERVERS[1]).await;
+        }
+    };
+}
+pub(crate) use for_each_server;
+
+/// `target/<profile>/examples/<name>`, built once per test process if needed.
+fn binary(name: &str) -> PathBuf {
+    static BUILT: [OnceLock<PathBuf>; SERVERS.len()] = [const { OnceLock::new() }; SERVERS.len()];
+    let index = SERVERS
+        .iter()
+        .position(|server| *server == name)
+        .expect("one of SERVERS");
+    BUILT[index]
         .get_or_init(|| {
             let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-            example_binary(&manifest, "logto-examples", "api-server")
+            example_binary(&manifest, "logto-examples", name)
         })
         .clone()
 }
@@ -33,14 +57,14 @@ struct Server {
     _child: tokio::process::Child,
 }
 
-async fn start(idp: &TestIdp) -> Server {
-    start_with(idp.endpoint(), SHOPPING_API).await
+async fn start(server: &str, idp: &TestIdp) -> Server {
+    start_with(server, idp.endpoint(), SHOPPING_API).await
 }
 
-/// The example for the Logto at `endpoint` and the API resource `resource`.
-async fn start_with(endpoint: &str, resource: &str) -> Server {
+/// The example `server` for the Logto at `endpoint` and the API resource `resource`.
+async fn start_with(server: &str, endpoint: &str, resource: &str) -> Server {
     let port = free_port();
-    let child = tokio::process::Command::new(binary())
+    let child = tokio::process::Command::new(binary(server))
         .env("LOGTO_ENDPOINT", endpoint)
         .env("API_RESOURCE", resource)
         .env("PORT", port.to_string())
@@ -58,7 +82,7 @@ async fn start_with(endpoint: &str, resource: &str) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("api-server did not start");
+    panic!("{server} did not start");
 }
 
 async fn call(method: &str, url: &str, token: Option<&str>) -> (u16, Option<String>, Value) {
@@ -76,10 +100,11 @@ async fn call(method: &str, url: &str, token: Option<&str>) -> (u16, Option<Stri
     (status, www, res.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn api_server_with_real_tokens() {
+for_each_server!(real_tokens: api_server_with_real_tokens, api_server_actix_with_real_tokens);
+
+async fn real_tokens(name: &str) {
     let idp = TestIdp::start().await;
-    let server = start(&idp).await;
+    let server = start(name, &idp).await;
     let mut grant = idp::Grant::sign_in(&idp, ALICE).await;
     let token = grant.resource_token().await;
     let org_token = grant.organization_token(ORG_ACME).await;

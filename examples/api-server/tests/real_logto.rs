@@ -6,7 +6,7 @@ use logto::{LogtoClient, LogtoConfig, MemoryStorage, UserInfoScope};
 use logto_test_support::{RealLogto, User, World};
 use serde_json::{Value, json};
 
-use super::{call, start_with};
+use super::{call, for_each_server, start_with};
 
 const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 const POST_LOGOUT_URI: &str = "http://127.0.0.1:9/";
@@ -43,13 +43,17 @@ fn sorted(scopes: &Value) -> Vec<&str> {
     scopes
 }
 
-#[tokio::test]
-async fn api_server_with_tokens_from_the_real_logto() {
+for_each_server!(
+    tokens_from_the_real_logto: api_server_with_tokens_from_the_real_logto,
+    api_server_actix_with_tokens_from_the_real_logto
+);
+
+async fn tokens_from_the_real_logto(name: &str) {
     let Some(logto) = RealLogto::connect().await else {
         return;
     };
     let world = logto.world(REDIRECT_URI, POST_LOGOUT_URI).await;
-    let server = start_with(logto.endpoint(), &world.shopping.indicator).await;
+    let server = start_with(name, logto.endpoint(), &world.shopping.indicator).await;
     let b = &server.base;
     let alice = signed_in(&logto, &world, &world.alice).await;
     let bob = signed_in(&logto, &world, &world.bob).await;

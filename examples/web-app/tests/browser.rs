@@ -8,7 +8,7 @@ use logto_test_support::logto::{UPSTREAM_PASSWORD, UpstreamUser};
 use logto_test_support::{RealLogto, World, free_port};
 use serde_json::json;
 
-use crate::harness::{Sample, WebApp, repo_root};
+use crate::harness::{AXUM, Sample, WebApp, for_each_app, repo_root};
 
 const SCOPES: &str = "email custom_data identities roles urn:logto:scope:organizations \
                       urn:logto:scope:organization_roles shopping:read read:projects";
@@ -58,8 +58,10 @@ async fn world_for(logto: &RealLogto, port: u16) -> World {
         .await
 }
 
-fn sample<'a>(logto: &'a RealLogto, world: &'a World) -> Sample<'a> {
+/// The settings of the sample `app` for `world`.
+fn sample<'a>(app: &'a str, logto: &'a RealLogto, world: &'a World) -> Sample<'a> {
     Sample {
+        app,
         endpoint: logto.endpoint(),
         app_id: &world.web_app.id,
         app_secret: world.web_app.secret.as_deref().unwrap(),
@@ -70,30 +72,36 @@ fn sample<'a>(logto: &'a RealLogto, world: &'a World) -> Sample<'a> {
 }
 
 /// Empties the screenshots a test is about to take, so that a stale one never passes for new.
-fn fresh(paths: &[&str]) -> Vec<PathBuf> {
+fn fresh<S: AsRef<str>>(names: &[S]) -> Vec<PathBuf> {
     let dir = repo_root().join("testing/artifacts");
-    paths
+    names
         .iter()
         .map(|name| {
-            let path = dir.join(name);
+            let path = dir.join(name.as_ref());
             let _ = std::fs::remove_file(&path);
             path
         })
         .collect()
 }
 
-#[tokio::test]
-async fn sign_in_on_logtos_page_and_out_in_chromium() {
+for_each_app!(
+    sign_in_on_logtos_page_and_out: sign_in_on_logtos_page_and_out_in_chromium,
+    sign_in_on_logtos_page_and_out_in_chromium_actix
+);
+
+/// The sample `name` in Chromium: sign-in on Logto's page, the pages, sign-out (screenshots
+/// `testing/artifacts/<name>-signed-in.png` and `…-signed-in-logto-sign-in.png`).
+async fn sign_in_on_logtos_page_and_out(name: &str) {
     let Some(logto) = RealLogto::connect().await else {
         return;
     };
     let pictures = fresh(&[
-        "web-app-signed-in.png",
-        "web-app-signed-in-logto-sign-in.png",
+        format!("{name}-signed-in.png"),
+        format!("{name}-signed-in-logto-sign-in.png"),
     ]);
     let port = free_port();
     let world = world_for(&logto, port).await;
-    let app = WebApp::launch(port, &sample(&logto, &world)).await;
+    let app = WebApp::launch(port, &sample(name, &logto, &world)).await;
     run_e2e(
         "web-app.mjs",
         &[
@@ -165,7 +173,7 @@ async fn sign_in_through_a_social_connector_and_enterprise_sso_in_chromium() {
 
     let app = WebApp::launch_with_env(
         port,
-        &sample(&logto, &world),
+        &sample(AXUM, &logto, &world),
         &[
             ("LOGTO_SOCIAL_TARGET", &social.connector.target),
             ("LOGTO_SOCIAL_NAME", "Upstream Social"),

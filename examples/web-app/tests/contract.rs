@@ -1,15 +1,17 @@
-//! The JSON contract of the sample, for scripts (memory sessions, one process).
+//! The JSON contract of the sample, for scripts (memory sessions, one process): every scenario
+//! runs against both samples, `web-app` (axum) and `web-app-actix` (actix-web).
 
 use logto_test_support::{ALICE, BOB, Browser, ORG_ACME, SHOPPING_API, TestIdp, location};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::WebApp;
+use crate::harness::{WebApp, for_each_app};
 
-#[tokio::test]
-async fn json_contract_for_scripts() {
+for_each_app!(json_contract: json_contract_for_scripts, json_contract_for_scripts_actix);
+
+async fn json_contract(sample: &str) {
     let idp = TestIdp::start().await;
-    let app = WebApp::start(&idp, "memory").await;
+    let app = WebApp::start(sample, &idp, "memory").await;
     let client = Browser::new();
 
     let (status, body) = client.get_json(&app.url("/")).await;
@@ -95,10 +97,11 @@ async fn json_contract_for_scripts() {
     assert_eq!(body["error"], "forbidden");
 }
 
-#[tokio::test]
-async fn html_pages_for_people() {
+for_each_app!(html_pages: html_pages_for_people, html_pages_for_people_actix);
+
+async fn html_pages(sample: &str) {
     let idp = TestIdp::start().await;
-    let app = WebApp::start(&idp, "memory").await;
+    let app = WebApp::start(sample, &idp, "memory").await;
     let client = Browser::new();
     let page = client.get(&app.url("/")).await.text().await.unwrap();
     assert!(page.contains("id=\"sign-in\""), "{page}");
@@ -135,6 +138,11 @@ async fn html_pages_for_people() {
     assert!(response.text().await.unwrap().contains("Sign in again"));
 }
 
+for_each_app!(
+    connector_sign_in_links: contract_connector_sign_in_links,
+    contract_connector_sign_in_links_actix
+);
+
 fn url_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
@@ -143,10 +151,10 @@ fn url_encode(value: &str) -> String {
 /// connector), "Sign in with SSO" (one SSO connector) and the work-email SSO form. Each goes to the
 /// app's `/sign-in`, which sends the browser to Logto's authorization endpoint with
 /// `direct_sign_in`, or `first_screen=single_sign_on` and `login_hint`.
-#[tokio::test]
-async fn contract_connector_sign_in_links() {
+async fn connector_sign_in_links(sample: &str) {
     let idp = TestIdp::start().await;
     let app = WebApp::start_with_env(
+        sample,
         &idp,
         "memory",
         &[
@@ -254,7 +262,7 @@ async fn contract_connector_sign_in_links() {
     }
 
     // Without the variables, only the work-email form is there.
-    let plain = WebApp::start(&idp, "memory").await;
+    let plain = WebApp::start(sample, &idp, "memory").await;
     let page = client.get(&plain.url("/")).await.text().await.unwrap();
     assert!(!page.contains("id=\"sign-in-social\""), "{page}");
     assert!(!page.contains("id=\"sign-in-sso\""), "{page}");

@@ -19,19 +19,46 @@ pub fn repo_root() -> PathBuf {
         .to_owned()
 }
 
-/// The `web-app` example binary, next to this test. Built once per test process (a no-op when
-/// up to date): running only this test target does not rebuild examples.
-fn binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            example_binary(&repo_root().join("Cargo.toml"), "logto-examples", "web-app")
-        })
+/// The samples of the web-app contract: `web-app` (axum) and `web-app-actix` (actix-web), with
+/// the same routes, JSON contract and environment variables.
+pub const APPS: [&str; 2] = ["web-app", "web-app-actix"];
+
+/// The axum sample (the tests of what only it has: the SQLite store, sealed sessions).
+pub const AXUM: &str = APPS[0];
+
+/// Runs the scenario `$scenario(app)` as one test per sample of [`APPS`].
+macro_rules! for_each_app {
+    ($scenario:ident: $axum:ident, $actix:ident) => {
+        #[tokio::test]
+        async fn $axum() {
+            $scenario(crate::harness::APPS[0]).await;
+        }
+
+        #[tokio::test]
+        async fn $actix() {
+            $scenario(crate::harness::APPS[1]).await;
+        }
+    };
+}
+pub(crate) use for_each_app;
+
+/// The example binary `app`, next to this test. Built once per test process (a no-op when up to
+/// date): running only this test target does not rebuild examples.
+fn binary(app: &str) -> PathBuf {
+    static BUILT: [OnceLock<PathBuf>; APPS.len()] = [const { OnceLock::new() }; APPS.len()];
+    let index = APPS
+        .iter()
+        .position(|name| *name == app)
+        .expect("one of APPS");
+    BUILT[index]
+        .get_or_init(|| example_binary(&repo_root().join("Cargo.toml"), "logto-examples", app))
         .clone()
 }
 
 /// The sample's settings (its environment variables).
 pub struct Sample<'a> {
+    /// Which sample: one of [`APPS`].
+    pub app: &'a str,
     pub endpoint: &'a str,
     pub app_id: &'a str,
     pub app_secret: &'a str,
@@ -53,10 +80,11 @@ impl Drop for WebApp {
 }
 
 impl WebApp {
-    /// Starts the sample against `idp` with the shopping API and organizations, sessions in
+    /// Starts the sample `app` against `idp` with the shopping API and organizations, sessions in
     /// `session_store` (`memory` or a `redis://` URL).
-    pub async fn start(idp: &TestIdp, session_store: &str) -> WebApp {
+    pub async fn start(app: &str, idp: &TestIdp, session_store: &str) -> WebApp {
         let sample = Sample {
+            app,
             endpoint: idp.endpoint(),
             app_id: WEB_APP_ID,
             app_secret: WEB_APP_SECRET,
@@ -69,11 +97,13 @@ impl WebApp {
 
     /// [`WebApp::start`] with more environment variables (`LOGTO_SOCIAL_TARGET`…).
     pub async fn start_with_env(
+        app: &str,
         idp: &TestIdp,
         session_store: &str,
         env: &[(&str, &str)],
     ) -> WebApp {
         let sample = Sample {
+            app,
             endpoint: idp.endpoint(),
             app_id: WEB_APP_ID,
             app_secret: WEB_APP_SECRET,
@@ -92,7 +122,7 @@ impl WebApp {
     /// Starts the sample on `port` with these settings and more environment variables.
     pub async fn launch_with_env(port: u16, sample: &Sample<'_>, env: &[(&str, &str)]) -> WebApp {
         let url = format!("http://127.0.0.1:{port}");
-        let mut child = Command::new(binary())
+        let mut child = Command::new(binary(sample.app))
             .env("LOGTO_ENDPOINT", sample.endpoint)
             .env("LOGTO_APP_ID", sample.app_id)
             .env("LOGTO_APP_SECRET", sample.app_secret)
@@ -112,12 +142,15 @@ impl WebApp {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .expect("start the web-app example");
+            .unwrap_or_else(|e| panic!("start the {} example: {e}", sample.app));
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
         match ready {
             Ok(Ok(Some(line))) if line.starts_with("web-app listening on") => {}
-            other => panic!("the web-app did not start: {other:?} (its stderr is above)"),
+            other => panic!(
+                "the {} did not start: {other:?} (its stderr is above)",
+                sample.app
+            ),
         }
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         WebApp { url, child }

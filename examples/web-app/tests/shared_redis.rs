@@ -1,11 +1,12 @@
-//! Two processes of the sample sharing one Redis session store.
+//! Two processes of the sample sharing one Redis session store, for both samples (axum and
+//! actix-web).
 
 use futures_util::future::join_all;
 use logto_test_support::{ALICE, Browser, ORG_ACME, Redis, TestIdp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::WebApp;
+use crate::harness::{WebApp, for_each_app};
 
 /// Logto revokes the whole grant when a rotated-out refresh token is reused; the IdP here does
 /// so without any grace period, so one reuse anywhere fails the rest of the test.
@@ -14,13 +15,14 @@ const NO_REUSE_GRACE: &str = "refresh_token_reuse_grace_seconds";
 /// Two processes of the sample sharing one Redis server, and Alice signed in through the first:
 /// a browser on each process, both holding her one session.
 async fn alice_on_two_processes(
+    sample: &str,
     idp_settings: Value,
 ) -> (TestIdp, Redis, (WebApp, Browser), (WebApp, Browser)) {
     let idp = TestIdp::start_with(idp_settings).await;
     let redis = Redis::start().await;
     let (first, second) = tokio::join!(
-        WebApp::start(&idp, &redis.url),
-        WebApp::start(&idp, &redis.url)
+        WebApp::start(sample, &idp, &redis.url),
+        WebApp::start(sample, &idp, &redis.url)
     );
     let on_first = Browser::new();
     first.sign_in(&on_first, &idp, ALICE).await;
@@ -28,10 +30,14 @@ async fn alice_on_two_processes(
     (idp, redis, (first, on_first), (second, on_second))
 }
 
-#[tokio::test]
-async fn one_session_across_two_processes() {
+for_each_app!(
+    one_session: one_session_across_two_processes,
+    one_session_across_two_processes_actix
+);
+
+async fn one_session(sample: &str) {
     let (idp, _redis, (first, on_first), (second, on_second)) =
-        alice_on_two_processes(json!({ NO_REUSE_GRACE: 0 })).await;
+        alice_on_two_processes(sample, json!({ NO_REUSE_GRACE: 0 })).await;
 
     // The second process knows the session.
     let (status, body) = on_second.get_json(&second.url("/protected")).await;
@@ -68,12 +74,16 @@ async fn one_session_across_two_processes() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn refreshes_racing_in_two_processes_never_reuse_a_refresh_token() {
+for_each_app!(
+    racing_refreshes: refreshes_racing_in_two_processes_never_reuse_a_refresh_token,
+    refreshes_racing_in_two_processes_never_reuse_a_refresh_token_actix
+);
+
+async fn racing_refreshes(sample: &str) {
     // Access tokens the client never considers fresh (it refreshes a 1 s token on every use): every
     // request of the burst refreshes, half of them in each process, all at once.
     let (idp, _redis, (first, on_first), (second, on_second)) =
-        alice_on_two_processes(json!({ "access_token_ttl": 1, NO_REUSE_GRACE: 0 })).await;
+        alice_on_two_processes(sample, json!({ "access_token_ttl": 1, NO_REUSE_GRACE: 0 })).await;
     idp.reset_stats().await;
 
     const REQUESTS: usize = 20;

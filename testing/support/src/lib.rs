@@ -32,6 +32,7 @@ mod examples;
 pub mod keys;
 pub mod logto;
 mod redis;
+pub mod web_scenarios;
 
 pub use browser::{Browser, location, set_cookies};
 pub use examples::example_binary;

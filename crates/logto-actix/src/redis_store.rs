@@ -1,0 +1,289 @@
+//! [`RedisStore`]: actix-session sessions, token records and a [`RefreshLock`] on one Redis
+//! server.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration as TimeDuration;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script, SetExpiry, SetOptions};
+
+use crate::BoxError;
+use crate::error::Error;
+use crate::store::{RefreshLock, TokenStore, random_id, std_duration};
+
+/// How long a refresh lock is held at most before it expires on its own (a crashed holder).
+const LOCK_TTL: Duration = Duration::from_secs(30);
+/// How long [`RefreshLock::lock`] waits for another holder before failing.
+const LOCK_WAIT: Duration = Duration::from_secs(35);
+
+/// Deletes the lock only if this holder still has it.
+const UNLOCK: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// Sessions in Redis, shared by every process of the app: actix-session's `SessionStore`
+/// (`<prefix>session:<key>`, JSON), the token records (`<prefix>record:<id>`) and the
+/// [`RefreshLock`] (`<prefix>lock:<name>`). Everything expires with its session. Every command
+/// has a 5-second timeout. Cheap to clone (one multiplexed connection that reconnects by itself).
+///
+/// actix-session's own `RedisSessionStore` keeps sessions only: the tokens and the lock need this
+/// store.
+///
+/// ```no_run
+/// use actix_web::App;
+/// use logto::LogtoConfig;
+/// use logto_actix::{Logto, RedisStore};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
+///     .app_secret("app-secret")
+///     .build()?;
+/// let logto = Logto::builder(config, "https://app.example.com")
+///     .refresh_lock(store.clone())
+///     .cookie_key_from_secret("app-secret")
+///     .build()?;
+/// let app = App::new()
+///     .configure(|routes| logto.configure(routes))
+///     .wrap(logto.middleware(store));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis server at `url` (`redis://[user:password@]host:port[/db]`, or
+    /// `rediss://…` over TLS, the server's certificate checked against the system's roots), with
+    /// keys prefixed `logto-actix:`.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let client = redis::Client::open(url).map_err(|e| connect_error(url, &e))?;
+        // Retries wait ~0.5 s at most (redis-rs multiplies `factor` by a 1 s base).
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(5))
+            .set_response_timeout(Duration::from_secs(5))
+            .set_number_of_retries(3)
+            .set_factor(1)
+            .set_max_delay(500);
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| connect_error(url, &e))?;
+        Ok(RedisStore {
+            connection,
+            prefix: "logto-actix:".into(),
+        })
+    }
+
+    /// Replaces the key prefix (default `logto-actix:`), e.g. to share one Redis database between
+    /// apps.
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+
+    /// `SET key value EX ttl` (`NX`: only if new, `XX`: only if it exists); whether it was set.
+    async fn set(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+        condition: Option<redis::ExistenceCheck>,
+    ) -> redis::RedisResult<bool> {
+        let mut connection = self.connection.clone();
+        let seconds = ttl.as_secs().max(1);
+        let mut options = SetOptions::default().with_expiration(SetExpiry::EX(seconds));
+        if let Some(condition) = condition {
+            options = options.conditional_set(condition);
+        }
+        let written: Option<String> = connection.set_options(key, value, options).await?;
+        Ok(written.is_some())
+    }
+}
+
+fn connect_error(url: &str, error: &redis::RedisError) -> Error {
+    Error::Session(format!("could not connect to Redis at {} ({error})", redacted(url)).into())
+}
+
+/// `url` without its password.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "the given URL".into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for RedisStore {
+    async fn load(&self, id: &str) -> Result<Option<String>, BoxError> {
+        let mut connection = self.connection.clone();
+        Ok(connection.get(self.key("record", id)).await?)
+    }
+
+    async fn save(&self, id: &str, value: &str, ttl: Duration) -> Result<(), BoxError> {
+        self.set(&self.key("record", id), value, ttl, None).await?;
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), BoxError> {
+        let mut connection = self.connection.clone();
+        let _: () = connection.del(self.key("record", id)).await?;
+        Ok(())
+    }
+}
+
+impl SessionStore for RedisStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let mut connection = self.connection.clone();
+        let value: Option<String> = connection
+            .get(self.key("session", key.as_ref()))
+            .await
+            .map_err(|e| LoadError::Other(e.into()))?;
+        value
+            .map(|value| serde_json::from_str(&value))
+            .transpose()
+            .map_err(|e| LoadError::Deserialization(e.into()))
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        ttl: &TimeDuration,
+    ) -> Result<SessionKey, SaveError> {
+        let value =
+            serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        loop {
+            let id = random_id();
+            let written = self
+                .set(
+                    &self.key("session", &id),
+                    &value,
+                    std_duration(ttl),
+                    Some(redis::ExistenceCheck::NX),
+                )
+                .await
+                .map_err(|e| SaveError::Other(e.into()))?;
+            // A collision of 128-bit ids is not expected; try another.
+            if written {
+                return SessionKey::try_from(id).map_err(|e| SaveError::Other(e.into()));
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &TimeDuration,
+    ) -> Result<SessionKey, UpdateError> {
+        let value =
+            serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let written = self
+            .set(
+                &self.key("session", key.as_ref()),
+                &value,
+                std_duration(ttl),
+                Some(redis::ExistenceCheck::XX),
+            )
+            .await
+            .map_err(|e| UpdateError::Other(e.into()))?;
+        if written {
+            return Ok(key);
+        }
+        // Expired meanwhile: a new key, as a new session.
+        SessionStore::save(self, state, ttl)
+            .await
+            .map_err(|e| match e {
+                SaveError::Serialization(e) => UpdateError::Serialization(e),
+                SaveError::Other(e) => UpdateError::Other(e),
+            })
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &TimeDuration) -> anyhow::Result<()> {
+        let mut connection = self.connection.clone();
+        let seconds = i64::try_from(std_duration(ttl).as_secs().max(1)).unwrap_or(i64::MAX);
+        let _: () = connection
+            .expire(self.key("session", key.as_ref()), seconds)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+        let mut connection = self.connection.clone();
+        let _: () = connection.del(self.key("session", key.as_ref())).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl RefreshLock for RedisStore {
+    async fn lock(&self, name: &str) -> Result<String, BoxError> {
+        let key = self.key("lock", name);
+        let token = random_id();
+        let options = SetOptions::default()
+            .conditional_set(redis::ExistenceCheck::NX)
+            .with_expiration(SetExpiry::PX(LOCK_TTL.as_millis() as u64));
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        let mut pause = Duration::from_millis(2);
+        let mut connection = self.connection.clone();
+        loop {
+            let taken: Option<String> = connection.set_options(&key, &token, options).await?;
+            if taken.is_some() {
+                return Ok(token);
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                return Err(format!(
+                    "timed out after {LOCK_WAIT:?} waiting for the Redis lock {key:?} held by \
+                     another process"
+                )
+                .into());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    async fn unlock(&self, name: &str, token: &str) -> Result<(), BoxError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = Script::new(UNLOCK)
+            .key(self.key("lock", name))
+            .arg(token)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redacted("redis://user:secret@h:6379/0"),
+            "redis://user:***@h:6379/0"
+        );
+        assert_eq!(redacted("redis://h:6379"), "redis://h:6379");
+    }
+}

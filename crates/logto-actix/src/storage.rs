@@ -1,0 +1,183 @@
+//! [`SessionStorage`]: the [`logto::Storage`] of one visitor.
+//!
+//! The pending sign-ins live in the visitor's actix-session session; the tokens in a record of
+//! their own in the [`TokenStore`] (the session holds its id), read and written immediately.
+//! actix-session's `Session` lives on one thread, while the client's storage must be `Send`: the
+//! storage works on a copy of the session's values, and the [`Logto`](crate::Logto) middleware
+//! writes the changed values back into the session before actix-session saves it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use logto::{BoxError, Storage, StorageKey};
+
+use crate::store::{RefreshLock, TokenStore, random_id};
+
+/// The session key holding the id of the token record.
+pub(crate) const TOKENS_REF: &str = "logto.tokens_ref";
+
+/// One visitor's [`Storage`]; built by the [`Auth`](crate::Auth) extractor.
+pub struct SessionStorage {
+    tokens: Arc<dyn TokenStore>,
+    lock: Option<Arc<dyn RefreshLock>>,
+    ttl: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The session's values this storage uses, as read from the session and changed since.
+    values: HashMap<&'static str, String>,
+    /// The values changed since the last write-back: `None` = removed.
+    changed: HashMap<&'static str, Option<String>>,
+    /// The tokens as last read or written by this request; `None`: read them from the store.
+    tokens: Option<Option<String>>,
+    /// Locks held: name → holder token.
+    held: HashMap<String, String>,
+}
+
+impl fmt::Debug for SessionStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionStorage").finish_non_exhaustive()
+    }
+}
+
+/// The session keys the storage copies.
+pub(crate) const SESSION_KEYS: [&str; 2] = [TOKENS_REF, "logto.sign_in_session"];
+
+fn session_key(key: StorageKey) -> &'static str {
+    key.as_str()
+}
+
+impl SessionStorage {
+    pub(crate) fn new(
+        values: HashMap<&'static str, String>,
+        tokens: Arc<dyn TokenStore>,
+        lock: Option<Arc<dyn RefreshLock>>,
+        ttl: Duration,
+    ) -> Self {
+        SessionStorage {
+            tokens,
+            lock,
+            ttl,
+            state: Mutex::new(State {
+                values,
+                ..State::default()
+            }),
+        }
+    }
+
+    /// The token store and the session TTL.
+    pub(crate) fn tokens(&self) -> (&dyn TokenStore, Duration) {
+        (self.tokens.as_ref(), self.ttl)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The session values changed since the last call, to write into the session.
+    pub(crate) fn take_changes(&self) -> HashMap<&'static str, Option<String>> {
+        std::mem::take(&mut self.state().changed)
+    }
+
+    fn set_value(&self, key: &'static str, value: Option<String>) {
+        let mut state = self.state();
+        match &value {
+            Some(value) => state.values.insert(key, value.clone()),
+            None => state.values.remove(key),
+        };
+        state.changed.insert(key, value);
+    }
+
+    pub(crate) fn tokens_ref(&self) -> Option<String> {
+        self.state().values.get(TOKENS_REF).cloned()
+    }
+
+    async fn load_tokens(&self) -> Result<Option<String>, BoxError> {
+        let cached = self.state().tokens.clone();
+        if let Some(cached) = cached {
+            return Ok(cached);
+        }
+        let tokens = match self.tokens_ref() {
+            Some(id) => self.tokens.load(&id).await?,
+            None => None,
+        };
+        self.state().tokens = Some(tokens.clone());
+        Ok(tokens)
+    }
+
+    async fn save_tokens(&self, value: String) -> Result<(), BoxError> {
+        let id = match self.tokens_ref() {
+            Some(id) => id,
+            None => {
+                let id = random_id();
+                self.set_value(TOKENS_REF, Some(id.clone()));
+                id
+            }
+        };
+        self.tokens.save(&id, &value, self.ttl).await?;
+        self.state().tokens = Some(Some(value));
+        Ok(())
+    }
+
+    async fn delete_tokens(&self) -> Result<(), BoxError> {
+        if let Some(id) = self.tokens_ref() {
+            self.tokens.delete(&id).await?;
+            self.set_value(TOKENS_REF, None);
+        }
+        self.state().tokens = Some(None);
+        Ok(())
+    }
+}
+
+impl Storage for SessionStorage {
+    async fn get(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
+        match key {
+            StorageKey::Tokens => self.load_tokens().await,
+            other => Ok(self.state().values.get(session_key(other)).cloned()),
+        }
+    }
+
+    async fn set(&self, key: StorageKey, value: String) -> Result<(), BoxError> {
+        match key {
+            StorageKey::Tokens => self.save_tokens(value).await,
+            other => {
+                self.set_value(session_key(other), Some(value));
+                Ok(())
+            }
+        }
+    }
+
+    async fn delete(&self, key: StorageKey) -> Result<(), BoxError> {
+        match key {
+            StorageKey::Tokens => self.delete_tokens().await,
+            other => {
+                self.set_value(session_key(other), None);
+                Ok(())
+            }
+        }
+    }
+
+    async fn lock(&self, name: &str) -> Result<(), BoxError> {
+        if let Some(lock) = &self.lock {
+            let token = lock.lock(name).await?;
+            self.state().held.insert(name.to_owned(), token);
+        }
+        // Whoever held the lock before may have rotated the tokens: read them again.
+        self.state().tokens = None;
+        Ok(())
+    }
+
+    async fn unlock(&self, name: &str) -> Result<(), BoxError> {
+        let token = self.state().held.remove(name);
+        if let (Some(lock), Some(token)) = (&self.lock, token) {
+            lock.unlock(name, &token).await?;
+        }
+        Ok(())
+    }
+}

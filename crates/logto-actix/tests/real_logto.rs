@@ -1,0 +1,460 @@
+//! The actix-web integration against the real Logto (testing/logto), at production defaults,
+//! through the scenarios logto-test-support's `web_scenarios` runs against any integration: the
+//! routes and extractors with a browser signing in at Logto (cookie flags, session id renewed,
+//! tokens never in the cookie, sign-out), and two app instances sharing one Redis store and
+//! refreshing one session at once.
+//!
+//! Each test provisions its own apps, API resources and users (a `World`); its app listens on a
+//! port chosen before the world is created, since Logto only accepts registered redirect URIs.
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
+use logto_actix::{
+    Auth, Authenticated, Logto, LogtoBuilder, MemoryStore, RedisStore, Rejection, TokenStore,
+};
+use logto_test_support::web_scenarios::{self, Instance};
+use logto_test_support::{Browser, LogtoBrowser, RealLogto, Redis, World, location};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// The config of the world's traditional web app: the claims of email, custom data, identities
+/// and organizations, both API resources and the organization scopes.
+fn config(logto: &RealLogto, world: &World) -> LogtoConfig {
+    LogtoConfig::builder(logto.endpoint(), &world.web_app.id)
+        .app_secret(world.web_app.secret.as_ref().expect("a traditional app"))
+        .scopes([
+            UserInfoScope::Email,
+            UserInfoScope::CustomData,
+            UserInfoScope::Identities,
+            UserInfoScope::Organizations,
+        ])
+        .scopes([
+            "shopping:read",
+            "shopping:write",
+            "store:read",
+            "read:projects",
+            "write:projects",
+        ])
+        .resources([&world.shopping.indicator, &world.store.indicator])
+        .build()
+        .unwrap()
+}
+
+/// A listener on a free port and the app's URL there.
+fn listen() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, base_url)
+}
+
+/// A world whose web app accepts `base_url`'s callback and home page as redirect URIs.
+async fn world_for(logto: &RealLogto, base_url: &str) -> World {
+    logto
+        .world(&format!("{base_url}/callback"), &format!("{base_url}/"))
+        .await
+}
+
+/// A running test app; stopped on drop.
+struct Running {
+    instance: Instance,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Serves the test app on `listener` for users at `public_base_url`, sessions in `store`, its
+/// [`Logto`] set up by `configure`.
+fn start_app_on<S>(
+    listener: std::net::TcpListener,
+    public_base_url: &str,
+    config: LogtoConfig,
+    store: S,
+    configure: impl FnOnce(LogtoBuilder) -> LogtoBuilder,
+) -> Running
+where
+    S: actix_session::storage::SessionStore + TokenStore + Clone + Send + 'static,
+{
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let logto = configure(Logto::builder(config, public_base_url))
+        .build()
+        .unwrap();
+    let server = HttpServer::new(move || {
+        App::new()
+            .configure(routes)
+            .configure(|routes| logto.configure(routes))
+            .wrap(logto.middleware(store.clone()))
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Running {
+        instance: Instance {
+            base_url,
+            public_base_url: public_base_url.to_owned(),
+        },
+        handle,
+    }
+}
+
+/// The app's own routes, as a user of the crate writes them (those `web_scenarios` expects).
+fn routes(routes: &mut web::ServiceConfig) {
+    routes
+        .route("/", web::get().to(home))
+        .route("/protected", web::get().to(protected))
+        .route("/protected/userinfo", web::get().to(userinfo))
+        .route("/protected/resource", web::get().to(resource))
+        .route("/protected/organizations/{id}", web::get().to(organization))
+        .route("/debug/refresh-token", web::get().to(refresh_token))
+        .route(
+            "/debug/clear-access-tokens",
+            web::get().to(clear_access_tokens),
+        );
+}
+
+async fn home(auth: Auth) -> Result<HttpResponse, Rejection> {
+    if !auth.is_authenticated().await.map_err(|e| auth.reject(e))? {
+        return Ok(HttpResponse::Ok().json(json!({ "authenticated": false, "claims": null })));
+    }
+    let claims = auth
+        .get_id_token_claims()
+        .await
+        .map_err(|e| auth.reject(e))?;
+    Ok(HttpResponse::Ok().json(json!({ "authenticated": true, "claims": claims })))
+}
+
+async fn protected(Authenticated { user, .. }: Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(user)
+}
+
+async fn userinfo(Authenticated { user, .. }: Authenticated<UserInfo>) -> HttpResponse {
+    HttpResponse::Ok().json(user)
+}
+
+#[derive(serde::Deserialize)]
+struct ResourceQuery {
+    resource: String,
+}
+
+async fn resource(
+    Authenticated { auth, .. }: Authenticated,
+    query: web::Query<ResourceQuery>,
+) -> Result<HttpResponse, Rejection> {
+    let token = auth
+        .get_access_token(&query.resource)
+        .await
+        .map_err(|e| auth.reject(e))?;
+    let claims = jwt_payload(&token);
+    Ok(HttpResponse::Ok().json(json!({ "access_token": token, "claims": claims })))
+}
+
+async fn organization(
+    Authenticated { auth, .. }: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Rejection> {
+    let token = auth
+        .get_organization_token(&id)
+        .await
+        .map_err(|e| auth.reject(e))?;
+    let claims = jwt_payload(&token);
+    Ok(HttpResponse::Ok().json(json!({ "organization_token": token, "claims": claims })))
+}
+
+fn jwt_payload(token: &str) -> Value {
+    AccessTokenClaims::decode_unverified(token)
+        .map(|claims| json!(claims))
+        .unwrap_or(Value::Null)
+}
+
+/// The session's current refresh token (test app only: never expose tokens like this).
+async fn refresh_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Rejection> {
+    let token = auth.get_refresh_token().await.map_err(|e| auth.reject(e))?;
+    Ok(token.unwrap_or_default())
+}
+
+async fn clear_access_tokens(
+    Authenticated { auth, .. }: Authenticated,
+) -> Result<HttpResponse, Rejection> {
+    auth.clear_access_token()
+        .await
+        .map_err(|e| auth.reject(e))?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+#[tokio::test]
+async fn sign_in_claims_tokens_and_sign_out_through_the_routes() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::sign_in_use_tokens_and_sign_out(&logto, &world, &app.instance).await;
+}
+
+/// One app with memory sessions for a fresh world; `None` when the real-Logto tier is skipped.
+async fn memory_app() -> Option<(RealLogto, World, Running)> {
+    let logto = RealLogto::connect().await?;
+    let (listener, base_url) = listen();
+    let world = world_for(&logto, &base_url).await;
+    let app = start_app_on(
+        listener,
+        &base_url,
+        config(&logto, &world),
+        MemoryStore::default(),
+        |builder| builder,
+    );
+    Some((logto, world, app))
+}
+
+#[tokio::test]
+async fn sign_ins_in_two_tabs_land_each_on_its_page() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::sign_ins_in_two_tabs_land_each_on_its_page(&logto, &world, &app.instance).await;
+}
+
+#[tokio::test]
+async fn a_grant_revoked_in_logto_signs_the_visitor_out() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::a_grant_revoked_in_logto_signs_the_visitor_out(&logto, &world, &app.instance)
+        .await;
+}
+
+#[tokio::test]
+async fn cross_site_sign_out_is_refused() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::cross_site_sign_out_is_refused(&logto, &world, &app.instance).await;
+}
+
+/// Two instances behind one public URL (as behind a load balancer), each with its own
+/// `LogtoConfig` (so its own in-process refresh coordination) and its own Redis connection, the
+/// Redis store also their refresh lock, and the same cookie key; Alice signed in through the
+/// first, a browser on each.
+struct TwoInstances {
+    logto: RealLogto,
+    world: World,
+    public_url: String,
+    _redis: Redis,
+    instances: [Running; 2],
+    at_logto: LogtoBrowser,
+    on_a: Browser,
+    on_b: Browser,
+}
+
+impl TwoInstances {
+    /// `back_channel_logout`: whether the world's web app has its back-channel logout URI set.
+    async fn start(back_channel_logout: bool) -> Option<TwoInstances> {
+        let logto = RealLogto::connect().await?;
+        let redis = Redis::start().await;
+        let (listener_a, public_url) = listen();
+        let (listener_b, _) = listen();
+        let world = world_for(&logto, &public_url).await;
+        if back_channel_logout {
+            logto
+                .set_back_channel_logout_uri(
+                    &world.web_app.id,
+                    &format!("{public_url}/back-channel-logout"),
+                )
+                .await;
+        }
+        let secret = world.web_app.secret.clone().unwrap();
+        let mut instances = Vec::new();
+        for listener in [listener_a, listener_b] {
+            let store = RedisStore::connect(&redis.url).await.unwrap();
+            let lock = store.clone();
+            let secret = secret.clone();
+            instances.push(start_app_on(
+                listener,
+                &public_url,
+                config(&logto, &world),
+                store,
+                move |builder| builder.refresh_lock(lock).cookie_key_from_secret(&secret),
+            ));
+        }
+        let instances: [Running; 2] = instances.try_into().ok().unwrap();
+        let on_a = Browser::new();
+        let at_logto = logto.browser();
+        let a = &instances[0].instance;
+        assert_eq!(a.sign_in(&on_a, &at_logto, &world.alice).await, "/");
+        let on_b = on_a.with_cookies_for(&a.base_url, &instances[1].instance.base_url);
+        Some(TwoInstances {
+            logto,
+            world,
+            public_url,
+            _redis: redis,
+            instances,
+            at_logto,
+            on_a,
+            on_b,
+        })
+    }
+}
+
+#[tokio::test]
+async fn racing_refreshes_across_instances_reach_logto_once() {
+    let Some(t) = TwoInstances::start(false).await else {
+        return;
+    };
+    web_scenarios::racing_refreshes_across_instances_reach_logto_once(
+        &t.logto,
+        &t.world,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
+}
+
+/// OpenID Connect Back-Channel Logout with the real Logto: alice signs in to the app (two
+/// processes on one Redis) and, in the same Logto session, to another app; she signs out of the
+/// other app, and Logto posts a logout token to this app's back-channel logout URI: both
+/// processes find her session gone. (The scenario of logto-axum's test of the same name.)
+#[tokio::test]
+async fn signing_out_of_another_app_ends_the_session_through_back_channel_logout() {
+    let Some(t) = TwoInstances::start(true).await else {
+        return;
+    };
+    let (a, b) = (&t.instances[0].instance, &t.instances[1].instance);
+    let (status, claims) = t.on_b.get_json(&b.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK, "{claims}");
+    assert!(claims["sid"].is_string(), "Logto sends sid: {claims}");
+
+    // The same Logto session signs her in to another app (no password asked), then out of it.
+    let at_logto = &t.at_logto;
+    let other = logto::LogtoClient::new(
+        LogtoConfig::builder(t.logto.endpoint(), &t.world.spa.id)
+            .build()
+            .unwrap(),
+        logto::MemoryStorage::new(),
+    );
+    let callback = format!("{}/callback", t.public_url);
+    let url = other.sign_in(&callback).await.unwrap();
+    let back = at_logto.sign_in(&url, &t.world.alice).await;
+    other.handle_sign_in_callback(&back).await.unwrap();
+    let end_session = other
+        .sign_out(Some(&format!("{}/", t.public_url)))
+        .await
+        .unwrap();
+    at_logto.visit(&end_session).await;
+
+    // Logto posted the logout token before it redirected: both processes see the session gone.
+    for (browser, app) in [(&t.on_a, a), (&t.on_b, b)] {
+        let (status, body) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+}
+
+/// The cookie of an app served over https (or on a host other than loopback) is `Secure`; the
+/// routes without the middleware say how to fix it.
+#[tokio::test]
+async fn secure_cookie_and_a_missing_middleware() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let (listener, _) = listen();
+    let world = world_for(&logto, "https://app.example.com").await;
+    let app = start_app_on(
+        listener,
+        "https://app.example.com",
+        config(&logto, &world),
+        MemoryStore::default(),
+        |builder| builder,
+    );
+    let response = Browser::new().get(&app.instance.url("/sign-in")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(location(&response).starts_with(&logto.url("/oidc/auth?")));
+    let cookie = web_scenarios::session_cookie(&logto_test_support::set_cookies(&response))
+        .expect("a session cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+
+    // Routes and extractors without the middleware: 500 with what to do.
+    let logto_handle = Logto::builder(config(&logto, &world), "http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let (listener, base_url) = listen();
+    let server = HttpServer::new(move || {
+        App::new()
+            .configure(routes)
+            .configure(|routes| logto_handle.configure(routes))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let (status, body) = Browser::new()
+        .get_json(&format!("{base_url}/protected"))
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["error"], "server_misconfigured");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("logto.middleware(store)"),
+        "{body}"
+    );
+    handle.stop(false).await;
+}
+
+/// A session store that fails (Redis gone) answers as every other error of the integration:
+/// `500 {"error": "session_store_failed", …}` for scripts, an error page for browsers, not
+/// actix-session's empty `500`.
+#[tokio::test]
+async fn a_failing_session_store_answers_like_every_other_error() {
+    let Some(logto) = RealLogto::connect().await else {
+        return;
+    };
+    let redis = Redis::start().await;
+    let (listener, base_url) = listen();
+    let world = world_for(&logto, &base_url).await;
+    let store = RedisStore::connect(&redis.url).await.unwrap();
+    let app = start_app_on(
+        listener,
+        &base_url,
+        config(&logto, &world),
+        store,
+        |builder| builder,
+    );
+    let browser = Browser::new();
+    let response = browser.get(&app.instance.url("/sign-in")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, home) = browser.get_json(&app.instance.url("/")).await;
+    assert_eq!(
+        (status, &home["authenticated"]),
+        (StatusCode::OK, &json!(false))
+    );
+
+    drop(redis);
+    // The kill is asynchronous: the first requests may still reach the dying server.
+    let mut answer = None;
+    for _ in 0..50 {
+        let (status, body) = browser.get_json(&app.instance.url("/")).await;
+        if status != StatusCode::OK {
+            answer = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = answer.expect("Redis never went away");
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["error"], "session_store_failed", "{body}");
+    let response = browser.get(&app.instance.url("/")).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("data-code=\"session_store_failed\""),
+        "{page}"
+    );
+}
