@@ -97,6 +97,17 @@ for store in ["memory", "redis"]:
     add(sec, "memory per signed-in session",
         f"{num(ours['bytes_per_session'])} B", f"{num(base['bytes_per_session'])} B",
         ours["bytes_per_session"] / max(base["bytes_per_session"], 1), False)
+    actix = web.get((store, "logto-actix"))
+    if actix:
+        add(sec, "actix-web sample vs the same route without Logto: time per request",
+            f"{num(actix['rps'])} req/s", f"{num(base['rps'])} req/s", base["rps"] / actix["rps"])
+        add(sec, "actix-web sample vs the axum sample: time per request",
+            f"{num(actix['rps'])} req/s", f"{num(ours['rps'])} req/s", ours["rps"] / actix["rps"])
+        add(sec, "actix-web sample vs the same route without Logto: p99",
+            f"{actix['p99_ms']:.3g} ms", f"{base['p99_ms']:.3g} ms", actix["p99_ms"] / base["p99_ms"], False)
+        add(sec, "actix-web sample: memory per signed-in session",
+            f"{num(actix['bytes_per_session'])} B", f"{num(base['bytes_per_session'])} B",
+            actix["bytes_per_session"] / max(base["bytes_per_session"], 1), False)
 
 STEP_LABELS = {
     "sign_in_url": "sign-in URL",

@@ -66,7 +66,7 @@ fi
 PY=$VENV/bin/python
 
 log "building (release): the examples, the peers"
-cargo build --quiet --release -p logto-examples --example api-server --example web-app
+cargo build --quiet --release -p logto-examples --example api-server --example web-app --example web-app-actix
 (cd bench/peers && cargo build --quiet --release --bins && cargo bench --quiet --no-run 2>/dev/null)
 
 mkdir -p "$RESULTS" "$CACHE"
@@ -204,7 +204,8 @@ fi
 # --- web app ----------------------------------------------------------------------------------
 if want web; then
 log "web app: the sample against the same route without Logto, memory and Redis stores"
-SESSIONS=$SESSIONS DURATION_SECS=$WEB_SECS WEB_APP=$REL/examples/web-app BASELINE=$REL/web-baseline \
+SESSIONS=$SESSIONS DURATION_SECS=$WEB_SECS WEB_APP=$REL/examples/web-app WEB_APP_ACTIX=$REL/examples/web-app-actix \
+  BASELINE=$REL/web-baseline \
   "$REL/web-load" | tee "$WORK/web.txt" >&2
 sed -n 's/^RESULT //p' "$WORK/web.txt" >>"$OUT"
 fi

@@ -1,12 +1,13 @@
 //! The sample web app under load against its honest baseline: `GET /protected/resource` of the
-//! sample (`examples/web-app`, signed in through the test IdP) and of `web-baseline` (the same
+//! sample (`examples/web-app`, signed in through the test IdP), of its actix-web twin
+//! (`examples/web-app-actix`, when `WEB_APP_ACTIX` is set) and of `web-baseline` (the same
 //! route, session middleware and store, no Logto), in each session store (memory, Redis), one
 //! process each, the same in-tree load generator; and the memory each signed-in session takes in
 //! each store.
 //!
 //! ```text
-//! WEB_APP=target/release/examples/web-app BASELINE=target/release/web-baseline \
-//! SESSIONS=1000 CONCURRENCY=64 DURATION_SECS=10 web-load
+//! WEB_APP=target/release/examples/web-app WEB_APP_ACTIX=target/release/examples/web-app-actix \
+//! BASELINE=target/release/web-baseline SESSIONS=1000 CONCURRENCY=64 DURATION_SECS=10 web-load
 //! ```
 //! Prints a line per run and `RESULT {json}` lines for bench/run.sh. Needs `redis-server`,
 //! `redis-cli` and the test IdP (`npm ci --prefix testing/idp`).
@@ -243,6 +244,12 @@ async fn main() {
     let duration = Duration::from_secs(env_number("DURATION_SECS", 10));
     let web_app = env_or("WEB_APP", "target/release/examples/web-app");
     let baseline = env_or("BASELINE", "target/release/web-baseline");
+    let web_app_actix = std::env::var("WEB_APP_ACTIX").ok();
+    let mut apps = vec!["logto"];
+    if web_app_actix.is_some() {
+        apps.push("logto-actix");
+    }
+    apps.push("baseline");
 
     let idp = Arc::new(TestIdp::start().await);
     let http = reqwest::Client::builder()
@@ -266,10 +273,15 @@ async fn main() {
         let store_env = redis
             .as_ref()
             .map_or("memory".to_owned(), |r| r.url.clone());
-        for app in ["logto", "baseline"] {
-            let (child, url) = if app == "logto" {
+        for &app in &apps {
+            let signs_in_with_logto = app != "baseline";
+            let (child, url) = if signs_in_with_logto {
+                let binary = match app {
+                    "logto-actix" => web_app_actix.as_deref().unwrap_or_default(),
+                    _ => &web_app,
+                };
                 start(
-                    &web_app,
+                    binary,
                     &[
                         ("LOGTO_ENDPOINT", idp.endpoint().to_owned()),
                         ("LOGTO_APP_ID", WEB_APP_ID.to_owned()),
@@ -278,7 +290,7 @@ async fn main() {
                         ("LOGTO_RESOURCES", SHOPPING_API.to_owned()),
                         ("SESSION_STORE", store_env.clone()),
                     ],
-                    "the web-app sample",
+                    if app == "logto" { "the web-app sample" } else { "the actix web-app sample" },
                 )
                 .await
             } else {
@@ -292,13 +304,13 @@ async fn main() {
             let pid = child.id().unwrap();
             let base_url = url;
             // Warm the process up (allocator, connections) with one session first.
-            let warm = sign_in_many(1, &http, &idp, &base_url, app == "logto").await;
+            let warm = sign_in_many(1, &http, &idp, &base_url, signs_in_with_logto).await;
             load(&http, &base_url, &warm, 4, Duration::from_millis(500)).await;
             let (rss_before, redis_before) = (
                 rss_bytes(pid),
                 redis.as_ref().map_or(0, |r| redis_used_memory(&r.url)),
             );
-            let cookies = sign_in_many(sessions, &http, &idp, &base_url, app == "logto").await;
+            let cookies = sign_in_many(sessions, &http, &idp, &base_url, signs_in_with_logto).await;
             let (rss_after, redis_after) = (
                 rss_bytes(pid),
                 redis.as_ref().map_or(0, |r| redis_used_memory(&r.url)),
@@ -321,7 +333,7 @@ async fn main() {
             let run = load(&http, &base_url, &cookies, concurrency, duration).await;
             failed += run.failures;
             println!(
-                "{store:<6} {app:<8} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {}   {:>7.0} bytes/session",
+                "{store:<6} {app:<11} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {}   {:>7.0} bytes/session",
                 run.rate(),
                 run.percentile_ms(0.5),
                 run.percentile_ms(0.99),
