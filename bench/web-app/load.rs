@@ -3,7 +3,7 @@
 //! with access tokens short-lived enough that refreshes keep racing across the processes.
 //!
 //! ```text
-//! bench/web-app/run.sh                     # or: cargo bench -p logto-examples --bench web-app-load
+//! bench/web-app/run.sh                     # the `web-app-race` binary of bench/peers
 //! SESSIONS=100 CONCURRENCY=64 DURATION_SECS=20 ACCESS_TOKEN_TTL=62 bench/web-app/run.sh
 //! ```
 //!
@@ -36,14 +36,16 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The repository root (this binary belongs to bench/peers).
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The sample's release binary: `WEB_APP`, or built here in the repository's target folder.
 fn build_app() -> PathBuf {
+    if let Ok(path) = std::env::var("WEB_APP") {
+        return PathBuf::from(path);
+    }
     let status =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args([
@@ -60,9 +62,8 @@ fn build_app() -> PathBuf {
             .status()
             .expect("run cargo");
     assert!(status.success(), "building the web-app example failed");
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir.join("examples").join("web-app")
+    let target = std::env::var("CARGO_TARGET_DIR").map_or(repo_root().join("target"), PathBuf::from);
+    target.join("release").join("examples").join("web-app")
 }
 
 async fn wait_for_line(child: &mut Child, needle: &str, what: &str) {
@@ -265,11 +266,6 @@ async fn load(
 
 #[tokio::main]
 async fn main() {
-    // `cargo test --all-targets` runs bench targets without `--bench`: do nothing then.
-    if !std::env::args().any(|arg| arg == "--bench") {
-        println!("web-app-load: run with `cargo bench -p logto-examples --bench web-app-load`");
-        return;
-    }
     let sessions = env_number("SESSIONS", 100) as usize;
     let concurrency = env_number("CONCURRENCY", 64) as usize;
     let duration = Duration::from_secs(env_number("DURATION_SECS", 20));

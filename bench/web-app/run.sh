@@ -4,4 +4,6 @@
 # npm packages (npm ci --prefix testing/idp).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec cargo bench -p logto-examples --bench web-app-load "$@"
+cargo build --quiet --release -p logto-examples --example web-app
+export WEB_APP=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/web-app
+exec cargo run --quiet --release --manifest-path bench/peers/Cargo.toml --bin web-app-race "$@"
