@@ -23,6 +23,25 @@ pub enum BackendError {
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
 
+    /// A root certificate given with `.root_certificate(pem)` is not usable.
+    #[error(
+        "the root certificate is not usable ({0}); pass the CA certificate as PEM (`-----BEGIN CERTIFICATE-----`)"
+    )]
+    InvalidRootCertificate(String),
+
+    /// Logto's TLS certificate is not trusted (a private CA, a self-signed or expired
+    /// certificate, a wrong host name): pass the CA with `.root_certificate(pem)`.
+    #[error(
+        "Logto's TLS certificate is not trusted ({operation}): {source}; pass its CA with .root_certificate(pem), or fix the certificate"
+    )]
+    UntrustedCertificate {
+        /// What was being done.
+        operation: &'static str,
+        /// The HTTP client's error.
+        #[source]
+        source: SharedError,
+    },
+
     /// Logto could not be reached: connection refused, DNS or TLS failure.
     #[error(
         "could not reach Logto for {operation}: {source}; check the endpoint and that Logto is up"
@@ -266,6 +285,15 @@ impl BackendError {
         }
     }
 
+    pub(crate) fn http(error: logto_jwt::http::HttpError) -> Self {
+        match error {
+            logto_jwt::http::HttpError::InvalidRootCertificate(detail) => {
+                BackendError::InvalidRootCertificate(detail)
+            }
+            other => BackendError::InvalidConfig(other.to_string()),
+        }
+    }
+
     pub(crate) fn network(
         operation: &'static str,
         timeout: Duration,
@@ -273,6 +301,11 @@ impl BackendError {
     ) -> Self {
         if error.is_timeout() {
             BackendError::Timeout { operation, timeout }
+        } else if logto_jwt::http::is_certificate_error(&error) {
+            BackendError::UntrustedCertificate {
+                operation,
+                source: Arc::new(error.without_url()),
+            }
         } else {
             BackendError::Unreachable {
                 operation,

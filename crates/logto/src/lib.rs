@@ -69,6 +69,8 @@ pub use protocol::logout_token::{BACK_CHANNEL_LOGOUT_EVENT, LogoutToken};
 pub use protocol::sign_in::{
     DirectSignIn, FirstScreen, Identifier, InteractionMode, SignInOptions,
 };
+/// The HTTP client crate, for [`LogtoConfigBuilder::http_client`].
+pub use reqwest;
 pub use storage::{MemoryStorage, Storage, StorageKey};
 
 /// The README's code blocks, compiled by `cargo test --doc`.
