@@ -399,8 +399,8 @@ async fn discover(
     struct Metadata {
         jwks_uri: String,
     }
-    let (issuer, meta) = logto_jwt::http::parse_discovery::<Metadata>(&base, &body).map_err(
-        |e| match e {
+    let (issuer, meta) =
+        logto_jwt::http::parse_discovery::<Metadata>(&base, &body).map_err(|e| match e {
             DiscoveryError::IssuerMismatch {
                 expected,
                 discovered,
@@ -411,8 +411,7 @@ async fn discover(
             _ => BuildError::Discovery(format!(
                 "{url} is not an OpenID configuration (issuer, jwks_uri)"
             )),
-        },
-    )?;
+        })?;
     let jwks_uri = parse_http_url(&meta.jwks_uri, "jwks_uri", allow_insecure_http)?;
     Ok((issuer, jwks_uri))
 }

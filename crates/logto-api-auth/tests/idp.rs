@@ -7,9 +7,7 @@ mod support;
 use std::time::Duration;
 
 use logto_api_auth::logto_jwt::Error as JwtError;
-use logto_api_auth::{
-    BuildError, ExpectedAudience, ScopeRequirement, TokenRejection, Validator,
-};
+use logto_api_auth::{BuildError, ExpectedAudience, ScopeRequirement, TokenRejection, Validator};
 use logto_test_support::{ALICE, ALICE_SUB, BOB, ORG_ACME, ORG_GLOBEX, SHOPPING_API, TestIdp};
 use serde_json::{Value, json};
 use support::idp::Grant;

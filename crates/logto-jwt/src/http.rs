@@ -184,25 +184,27 @@ pub async fn read_capped(
 /// `.root_certificate(pem)` or a correct certificate, not a retry.
 #[must_use]
 pub fn is_certificate_error(error: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        // rustls' error sits inside an `io::Error`, whose `source` skips it.
-        let inner = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .map(|inner| inner as &(dyn std::error::Error + 'static));
-        let is_rustls_certificate = |e: &(dyn std::error::Error + 'static)| {
-            matches!(
-                e.downcast_ref::<rustls::Error>(),
-                Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
-            )
-        };
-        if is_rustls_certificate(e) || inner.is_some_and(is_rustls_certificate) {
+    fn search(error: &(dyn std::error::Error + 'static), depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        if matches!(
+            error.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        ) {
             return true;
         }
-        source = e.source();
+        // rustls' error sits inside `io::Error`s, whose `source` skips what they wrap.
+        let wrapped = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .is_some_and(|inner| search(inner, depth + 1));
+        wrapped
+            || error
+                .source()
+                .is_some_and(|source| search(source, depth + 1))
     }
-    false
+    search(error, 0)
 }
 
 /// `error` and its sources, `: `-separated, without the URL (callers know it).
