@@ -13,12 +13,5 @@ pub mod sign_in;
 pub(crate) mod sign_out;
 pub(crate) mod tokens;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// Seconds since the Unix epoch.
-pub(crate) fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub(crate) use logto_jwt::unix_now as now_unix;
