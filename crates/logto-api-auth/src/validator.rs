@@ -424,7 +424,7 @@ async fn discover(
 /// then scopes. Valid tokens are cached until they expire.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), logto_api_auth::AuthError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use logto_api_auth::{ScopeRequirement, Validator, extract_bearer};
 /// let validator = Validator::builder("https://tenant.logto.app")
 ///     .resource("https://api.example.com")
