@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use logto_jwt::http::{HttpOptions, ReadError, TransportError};
+use logto_jwt::http::{HttpOptions, OAuthError, ReadError, TransportError};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::Deserialize;
 use url::Url;
@@ -148,15 +148,9 @@ pub(crate) struct TokenResponse {
 
 /// An error response of the token endpoint as a typed error.
 fn oauth_error(operation: &'static str, status: u16, body: &[u8]) -> BackendError {
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<OAuthError>(body) {
-        Ok(e) => BackendError::oauth(e.error, e.error_description, status),
-        Err(_) => BackendError::UnexpectedResponse {
+    match OAuthError::parse(body) {
+        Some(error) => BackendError::oauth(error, status),
+        None => BackendError::UnexpectedResponse {
             operation,
             status,
             detail: if status >= 500 {

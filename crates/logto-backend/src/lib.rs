@@ -58,6 +58,7 @@ mod token_source;
 
 pub use error::{ApiError, BackendError, SharedError};
 pub use exchange::{ExchangeRequest, SubjectTokenType, TokenExchange, TokenExchangeBuilder};
+pub use logto_jwt::http::OAuthErrorCode;
 #[doc(hidden)]
 pub use management::typed_operations as __typed_operations;
 pub use management::{

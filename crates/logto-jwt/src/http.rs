@@ -347,3 +347,144 @@ pub fn parse_discovery<T: DeserializeOwned>(
 fn shorten_error(e: &serde_json::Error) -> String {
     crate::error::shorten(&e.to_string())
 }
+
+/// An OAuth 2.0 error code, as Logto's endpoints and its sign-in redirect send them (RFC 6749
+/// §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6, RFC 8707, RFC 8628). Codes without a
+/// variant are kept in [`Other`](OAuthErrorCode::Other).
+///
+/// ```
+/// use logto_jwt::http::OAuthErrorCode;
+/// assert_eq!(OAuthErrorCode::new("invalid_grant"), OAuthErrorCode::InvalidGrant);
+/// assert_eq!(OAuthErrorCode::new("custom").as_str(), "custom");
+/// assert_eq!(OAuthErrorCode::InvalidTarget.to_string(), "invalid_target");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OAuthErrorCode {
+    /// `invalid_request`.
+    InvalidRequest,
+    /// `invalid_client`.
+    InvalidClient,
+    /// `invalid_grant`.
+    InvalidGrant,
+    /// `unauthorized_client`.
+    UnauthorizedClient,
+    /// `unsupported_grant_type`.
+    UnsupportedGrantType,
+    /// `unsupported_response_type`.
+    UnsupportedResponseType,
+    /// `invalid_scope`.
+    InvalidScope,
+    /// `invalid_target` (RFC 8707).
+    InvalidTarget,
+    /// `access_denied`.
+    AccessDenied,
+    /// `server_error`.
+    ServerError,
+    /// `temporarily_unavailable`.
+    TemporarilyUnavailable,
+    /// `slow_down` (RFC 8628).
+    SlowDown,
+    /// `login_required` (OpenID Connect).
+    LoginRequired,
+    /// `consent_required` (OpenID Connect).
+    ConsentRequired,
+    /// `interaction_required` (OpenID Connect).
+    InteractionRequired,
+    /// Any other code, as sent.
+    Other(String),
+}
+
+const OAUTH_ERROR_CODES: [(&str, OAuthErrorCode); 15] = [
+    ("invalid_request", OAuthErrorCode::InvalidRequest),
+    ("invalid_client", OAuthErrorCode::InvalidClient),
+    ("invalid_grant", OAuthErrorCode::InvalidGrant),
+    ("unauthorized_client", OAuthErrorCode::UnauthorizedClient),
+    (
+        "unsupported_grant_type",
+        OAuthErrorCode::UnsupportedGrantType,
+    ),
+    (
+        "unsupported_response_type",
+        OAuthErrorCode::UnsupportedResponseType,
+    ),
+    ("invalid_scope", OAuthErrorCode::InvalidScope),
+    ("invalid_target", OAuthErrorCode::InvalidTarget),
+    ("access_denied", OAuthErrorCode::AccessDenied),
+    ("server_error", OAuthErrorCode::ServerError),
+    (
+        "temporarily_unavailable",
+        OAuthErrorCode::TemporarilyUnavailable,
+    ),
+    ("slow_down", OAuthErrorCode::SlowDown),
+    ("login_required", OAuthErrorCode::LoginRequired),
+    ("consent_required", OAuthErrorCode::ConsentRequired),
+    ("interaction_required", OAuthErrorCode::InteractionRequired),
+];
+
+impl OAuthErrorCode {
+    /// The code for `code` as sent.
+    #[must_use]
+    pub fn new(code: &str) -> OAuthErrorCode {
+        OAUTH_ERROR_CODES
+            .iter()
+            .find(|(name, _)| *name == code)
+            .map_or_else(
+                || OAuthErrorCode::Other(code.to_owned()),
+                |(_, c)| c.clone(),
+            )
+    }
+
+    /// The code as sent on the wire.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            OAuthErrorCode::Other(code) => code,
+            known => OAUTH_ERROR_CODES
+                .iter()
+                .find(|(_, c)| c == known)
+                .map_or("", |(name, _)| name),
+        }
+    }
+}
+
+impl fmt::Display for OAuthErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An OAuth 2.0 error body (`{"error", "error_description"}`, RFC 6749 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OAuthError {
+    /// `error`.
+    pub code: OAuthErrorCode,
+    /// `error_description`, when sent.
+    pub description: Option<String>,
+}
+
+impl OAuthError {
+    /// Reads an error response's body; `None` when it is not an OAuth 2.0 error.
+    ///
+    /// ```
+    /// use logto_jwt::http::{OAuthError, OAuthErrorCode};
+    /// let e = OAuthError::parse(br#"{"error":"invalid_grant","error_description":"expired"}"#).unwrap();
+    /// assert_eq!((e.code, e.description.as_deref()), (OAuthErrorCode::InvalidGrant, Some("expired")));
+    /// assert!(OAuthError::parse(b"<html>").is_none());
+    /// ```
+    #[must_use]
+    pub fn parse(body: &[u8]) -> Option<OAuthError> {
+        #[derive(Deserialize)]
+        struct Body {
+            error: String,
+            #[serde(default)]
+            error_description: Option<String>,
+        }
+        let body: Body = serde_json::from_slice(body).ok()?;
+        Some(OAuthError {
+            code: OAuthErrorCode::new(&body.error),
+            description: body.error_description,
+        })
+    }
+}

@@ -82,7 +82,7 @@ pub enum LogtoError {
     #[error("Logto refused the token request: {error}{}", describe(.description))]
     TokenRequest {
         /// The OAuth 2.0 error code (`invalid_grant`, `invalid_client`, `access_denied`…).
-        error: String,
+        error: crate::OAuthErrorCode,
         /// Logto's human-readable description, when it sent one.
         description: Option<String>,
     },
@@ -140,7 +140,7 @@ pub enum LogtoError {
     #[error("sign-in failed at Logto: {error}{}", describe(.description))]
     SignInFailed {
         /// The OAuth 2.0 error code.
-        error: String,
+        error: crate::OAuthErrorCode,
         /// Logto's description, when present.
         description: Option<String>,
     },

@@ -60,6 +60,7 @@ pub use config::{
     LogtoConfig, LogtoConfigBuilder, ORGANIZATIONS_RESOURCE, Prompt, RESERVED_SCOPES, UserInfoScope,
 };
 pub use error::{BoxError, LogtoError};
+pub use logto_jwt::http::OAuthErrorCode;
 pub use logto_jwt::is_loopback;
 pub use protocol::claims::{
     AccessTokenClaims, Address, Claim, IdTokenClaims, Identity, OrganizationData, SsoIdentity,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use logto_jwt::http::{HttpOptions, ReadError};
+use logto_jwt::http::{HttpOptions, OAuthError, ReadError};
 use logto_jwt::{JwksCache, JwksOptions};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::Deserialize;
@@ -349,28 +349,22 @@ fn network(operation: &'static str, error: reqwest::Error) -> LogtoError {
 
 /// Turns an error response into a typed error: the OAuth 2.0 error when the body has one.
 fn oauth_error(operation: Operation, status: u16, body: &[u8]) -> LogtoError {
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<OAuthError>(body) {
-        Ok(e) if matches!(operation, Operation::Token | Operation::Revocation) => {
+    match OAuthError::parse(body) {
+        Some(e) if matches!(operation, Operation::Token | Operation::Revocation) => {
             LogtoError::TokenRequest {
-                error: e.error,
-                description: e.error_description,
+                error: e.code,
+                description: e.description,
             }
         }
-        Ok(e) => LogtoError::UnexpectedResponse {
+        Some(e) => LogtoError::UnexpectedResponse {
             operation: operation.name(),
             status,
-            detail: match e.error_description {
-                Some(description) => format!("{} ({description})", e.error),
-                None => e.error,
+            detail: match e.description {
+                Some(description) => format!("{} ({description})", e.code),
+                None => e.code.to_string(),
             },
         },
-        Err(_) => LogtoError::UnexpectedResponse {
+        None => LogtoError::UnexpectedResponse {
             operation: operation.name(),
             status,
             detail: "an error status without an OAuth 2.0 error body".into(),
