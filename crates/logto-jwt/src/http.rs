@@ -1,7 +1,7 @@
 //! The HTTP edge every Logto crate shares: how the client that talks to Logto is built (timeouts,
 //! no redirects, rustls, extra root certificates or the user's own client), the size-capped body
-//! read, the transport rule (https, or http on loopback) and OpenID discovery with its issuer
-//! check. `logto`, `logto-api-auth` and `logto-backend` build on it; applications configure it
+//! read, the transport rule (https, or http on loopback), OpenID discovery with its issuer check
+//! and the OAuth 2.0 error codes. `logto`, `logto-api-auth` and `logto-backend` build on it; applications configure it
 //! through those crates' builders (`.root_certificate(pem)`, `.http_client(client)`).
 //!
 //! ```
@@ -66,12 +66,6 @@ impl HttpOptions {
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
-    }
-
-    /// Whether a ready client was given.
-    #[must_use]
-    pub fn has_client(&self) -> bool {
-        self.client.is_some()
     }
 
     /// The client to talk to Logto with: the one given, else a new one with `user_agent`,
@@ -486,5 +480,36 @@ impl OAuthError {
             code: OAuthErrorCode::new(&body.error),
             description: body.error_description,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_oauth_error_code_round_trips() {
+        for (name, code) in &OAUTH_ERROR_CODES {
+            assert_eq!(&OAuthErrorCode::new(name), code);
+            assert_eq!(code.as_str(), *name);
+        }
+        assert_eq!(
+            OAuthErrorCode::new("invalid_dpop_proof"),
+            OAuthErrorCode::Other("invalid_dpop_proof".into())
+        );
+    }
+
+    #[test]
+    fn a_pem_without_certificates_is_refused() {
+        let empty = HttpOptions::default().root_certificate(Vec::new());
+        assert!(matches!(
+            empty.client("t", Duration::from_secs(1)),
+            Err(HttpError::InvalidRootCertificate(_))
+        ));
+        assert!(
+            HttpOptions::default()
+                .client("t", Duration::from_secs(1))
+                .is_ok()
+        );
     }
 }
