@@ -177,11 +177,11 @@ impl<St: Send + Sync> FromRequestParts<St> for AuthInfo {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, AuthError> {
-        parts.extensions.get::<AuthInfo>().cloned().ok_or_else(|| {
-            AuthError::Config(
-                "AuthInfo extracted on a route without AuthLayer; add `.route_layer(AuthLayer::new(validator))`".into(),
-            )
-        })
+        parts
+            .extensions
+            .get::<AuthInfo>()
+            .cloned()
+            .ok_or(AuthError::MissingLayer)
     }
 }
 

@@ -25,7 +25,8 @@ pub enum TokenRejection {
     BadClaim(&'static str),
 }
 
-/// Errors of extraction, validation and configuration.
+/// Errors of extraction and validation, per request (building a validator
+/// fails with a [`BuildError`]).
 ///
 /// For HTTP answers use [`AuthError::status`], [`AuthError::code`],
 /// [`AuthError::public_message`] and [`AuthError::www_authenticate`] (the
@@ -62,12 +63,34 @@ pub enum AuthError {
     /// (the tenant is unreachable and no key set was fetched before).
     #[error("cannot load the issuer's signing keys: {0}")]
     KeysUnavailable(logto_jwt::Error),
-    /// Discovery of the tenant's OpenID configuration failed.
-    #[error("OpenID discovery failed: {0}")]
-    Discovery(String),
+    /// An [`AuthInfo`](crate::AuthInfo) was extracted on a route without
+    /// `AuthLayer`: a routing bug, answered 500.
+    #[error(
+        "AuthInfo extracted on a route without AuthLayer; add `.route_layer(AuthLayer::new(validator))`"
+    )]
+    MissingLayer,
+}
+
+/// Why a [`Validator`](crate::Validator) could not be built (returned by
+/// [`ValidatorBuilder::build`](crate::ValidatorBuilder::build); per-request
+/// failures are [`AuthError`]s).
+///
+/// ```
+/// # async fn run() {
+/// use logto_api_auth::{BuildError, Validator};
+/// let err = Validator::builder("https://tenant.logto.app").build().await.unwrap_err();
+/// assert!(matches!(err, BuildError::Config(_))); // no audience
+/// # }
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
     /// The validator was configured wrongly.
     #[error("invalid validator configuration: {0}")]
     Config(String),
+    /// Discovery of the tenant's OpenID configuration failed.
+    #[error("OpenID discovery failed: {0}")]
+    Discovery(String),
     /// The discovery document names another issuer than the tenant it was
     /// fetched from (OpenID Connect Discovery §4.3): it is not trusted.
     #[error(
@@ -91,6 +114,25 @@ pub enum AuthError {
         /// The URL refused (shortened).
         url: String,
     },
+    /// A root certificate given with
+    /// [`root_certificate`](crate::ValidatorBuilder::root_certificate) is
+    /// not usable.
+    #[error(
+        "the root certificate is not usable ({0}); pass the CA certificate as PEM (`-----BEGIN CERTIFICATE-----`)"
+    )]
+    InvalidRootCertificate(String),
+    /// The tenant's TLS certificate is not trusted (a private CA, a
+    /// self-signed or expired certificate, a wrong host name): pass the CA
+    /// with [`root_certificate`](crate::ValidatorBuilder::root_certificate).
+    #[error(
+        "the TLS certificate of {url} is not trusted ({detail}); pass its CA with .root_certificate(pem), or fix the certificate"
+    )]
+    UntrustedCertificate {
+        /// The URL fetched.
+        url: String,
+        /// The TLS error.
+        detail: String,
+    },
 }
 
 impl AuthError {
@@ -103,7 +145,7 @@ impl AuthError {
     }
 
     /// The HTTP status to answer with: 401, 403 for missing scopes, 503
-    /// when keys are unavailable, 500 for configuration errors.
+    /// when keys are unavailable, 500 for a routing bug.
     #[must_use]
     pub fn status(&self) -> u16 {
         match self {
@@ -113,10 +155,7 @@ impl AuthError {
             | AuthError::InvalidToken(_) => 401,
             AuthError::InsufficientScope(_) => 403,
             AuthError::KeysUnavailable(_) => 503,
-            AuthError::Discovery(_)
-            | AuthError::Config(_)
-            | AuthError::IssuerMismatch { .. }
-            | AuthError::InsecureUrl { .. } => 500,
+            AuthError::MissingLayer => 500,
         }
     }
 
@@ -131,10 +170,7 @@ impl AuthError {
             AuthError::InvalidToken(_) => "invalid_token",
             AuthError::InsufficientScope(_) => "insufficient_scope",
             AuthError::KeysUnavailable(_) => "auth.keys_unavailable",
-            AuthError::Discovery(_)
-            | AuthError::Config(_)
-            | AuthError::IssuerMismatch { .. }
-            | AuthError::InsecureUrl { .. } => "internal_error",
+            AuthError::MissingLayer => "internal_error",
         }
     }
 
@@ -149,10 +185,7 @@ impl AuthError {
             AuthError::InvalidToken(_) => "The access token is invalid.",
             AuthError::InsufficientScope(_) => "The access token lacks a required scope.",
             AuthError::KeysUnavailable(_) => "Token validation is temporarily unavailable.",
-            AuthError::Discovery(_)
-            | AuthError::Config(_)
-            | AuthError::IssuerMismatch { .. }
-            | AuthError::InsecureUrl { .. } => "Internal server error.",
+            AuthError::MissingLayer => "Internal server error.",
         }
     }
 

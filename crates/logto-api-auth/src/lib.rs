@@ -64,9 +64,9 @@
 //!   while Logto publishes it.
 //! * **Discovery** is trusted only for the tenant it was asked of: the
 //!   discovered `issuer` must be `<endpoint>/oidc` (trailing slash
-//!   tolerated), else [`AuthError::IssuerMismatch`]. The endpoint and the
+//!   tolerated), else [`BuildError::IssuerMismatch`]. The endpoint and the
 //!   `jwks_uri` must be `https://`, or `http://` on a loopback host
-//!   (`127.0.0.0/8`, `::1`, `localhost`), else [`AuthError::InsecureUrl`];
+//!   (`127.0.0.0/8`, `::1`, `localhost`), else [`BuildError::InsecureUrl`];
 //!   [`ValidatorBuilder::allow_insecure_http`] lifts this, for development
 //!   only.
 //! * **Key material** only comes from the discovered `jwks_uri`: `jku`,
@@ -116,9 +116,11 @@ mod validator;
 #[cfg(feature = "axum")]
 pub use axum_support::{AuthLayer, AuthService, NoScopes, RequireAuth, Scopes};
 pub use bearer::extract_bearer;
-pub use error::{AuthError, TokenRejection};
+pub use error::{AuthError, BuildError, TokenRejection};
 pub use info::{AuthInfo, ORGANIZATION_AUDIENCE_PREFIX};
 pub use logto_jwt;
+/// The HTTP client crate, for [`ValidatorBuilder::http_client`].
+pub use logto_jwt::reqwest;
 pub use scopes::{ScopeMatch, ScopeRequirement};
 pub use validator::{ExpectedAudience, Validator, ValidatorBuilder};
 

@@ -2,13 +2,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use logto_jwt::{Audience, JwksCache, JwksOptions, RegisteredClaims, VerifiedToken, is_loopback};
+use logto_jwt::http::{DiscoveryError, HttpError, HttpOptions, ReadError, TransportError};
+use logto_jwt::{Audience, JwksCache, JwksOptions, RegisteredClaims, VerifiedToken};
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::cache::TokenCache;
 use crate::info::ORGANIZATION_AUDIENCE_PREFIX;
-use crate::{AuthError, AuthInfo, ScopeRequirement, TokenRejection};
+use crate::{AuthError, AuthInfo, BuildError, ScopeRequirement, TokenRejection};
 
 /// Largest discovery document read.
 const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
@@ -60,6 +61,7 @@ pub struct ValidatorBuilder {
     jwks_max_age: Duration,
     max_token_len: usize,
     allow_insecure_http: bool,
+    http: HttpOptions,
 }
 
 impl fmt::Debug for ValidatorBuilder {
@@ -86,6 +88,7 @@ impl ValidatorBuilder {
             jwks_max_age: Duration::from_secs(600),
             max_token_len: 16 * 1024,
             allow_insecure_http: false,
+            http: HttpOptions::default(),
         }
     }
 
@@ -183,34 +186,88 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Trusts the certificate authorities in `pem` (one or several PEM
+    /// certificates) besides the system's, e.g. the private CA of a
+    /// self-hosted Logto. A certificate that is not usable makes
+    /// [`build`](Self::build) fail with [`BuildError::InvalidRootCertificate`].
+    ///
+    /// ```
+    /// # async fn run() {
+    /// use logto_api_auth::{BuildError, Validator};
+    /// let err = Validator::builder("https://logto.internal")
+    ///     .resource("https://api.internal")
+    ///     .root_certificate(b"not a PEM certificate".to_vec())
+    ///     .build()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(matches!(err, BuildError::InvalidRootCertificate(_)));
+    /// # }
+    /// ```
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.http = self.http.root_certificate(pem);
+        self
+    }
+
+    /// Fetches the discovery document and the keys with `client` (a proxy,
+    /// client certificates…). It **must not follow redirects**
+    /// (`reqwest::redirect::Policy::none()`): a redirect could hand the
+    /// validator another issuer's keys. Its proxy, TLS and connect-timeout
+    /// settings apply; [`timeout`](Self::timeout) still bounds each request.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), logto_api_auth::BuildError> {
+    /// use logto_api_auth::{Validator, reqwest};
+    /// let client = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .expect("a client");
+    /// let validator = Validator::builder("https://logto.internal")
+    ///     .resource("https://api.internal")
+    ///     .http_client(client)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = self.http.http_client(client);
+        self
+    }
+
     /// Runs discovery (unless built from metadata) and builds the
     /// validator. The JWKS is fetched on first use.
     ///
     /// # Errors
-    /// [`AuthError::Config`] when the audience is missing or a URL is
-    /// invalid; [`AuthError::InsecureUrl`] when the endpoint or the
+    /// [`BuildError::Config`] when the audience is missing or a URL is
+    /// invalid; [`BuildError::InsecureUrl`] when the endpoint or the
     /// `jwks_uri` is plain `http://` on a non-loopback host (see
     /// [`allow_insecure_http`](Self::allow_insecure_http));
-    /// [`AuthError::Discovery`] when the OpenID configuration cannot be
-    /// fetched or read; [`AuthError::IssuerMismatch`] when it names another
-    /// issuer than `<endpoint>/oidc`.
-    pub async fn build(self) -> Result<Validator, AuthError> {
+    /// [`BuildError::InvalidRootCertificate`];
+    /// [`BuildError::Discovery`] when the OpenID configuration cannot be
+    /// fetched or read; [`BuildError::UntrustedCertificate`] when the
+    /// tenant's TLS certificate is not trusted; [`BuildError::IssuerMismatch`]
+    /// when it names another issuer than `<endpoint>/oidc`.
+    pub async fn build(self) -> Result<Validator, BuildError> {
         let audience = self.audience.clone().ok_or_else(|| {
-            AuthError::Config(
+            BuildError::Config(
                 "no audience: call .resource(<API resource indicator>), .organization(<id>) or .any_organization()".into(),
             )
         })?;
         if matches!(&audience, ExpectedAudience::Resource(r) | ExpectedAudience::Organization(r) if r.is_empty())
         {
-            return Err(AuthError::Config("the audience must not be empty".into()));
+            return Err(BuildError::Config("the audience must not be empty".into()));
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("logto-api-auth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AuthError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let http = self
+            .http
+            .client(
+                concat!("logto-api-auth/", env!("CARGO_PKG_VERSION")),
+                self.timeout,
+            )
+            .map_err(|e| match e {
+                HttpError::InvalidRootCertificate(detail) => {
+                    BuildError::InvalidRootCertificate(detail)
+                }
+                other => BuildError::Config(other.to_string()),
+            })?;
         let (issuer, jwks_uri) = match &self.source {
             Source::Endpoint(endpoint) => {
                 discover(&http, endpoint, self.timeout, self.allow_insecure_http).await?
@@ -249,25 +306,19 @@ fn parse_http_url(
     s: &str,
     what: &'static str,
     allow_insecure_http: bool,
-) -> Result<Url, AuthError> {
+) -> Result<Url, BuildError> {
     let url =
-        Url::parse(s).map_err(|e| AuthError::Config(format!("`{what}` is not a URL: {e}")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_insecure_http || is_loopback(&url) => {}
-        "http" => {
-            return Err(AuthError::InsecureUrl {
-                what,
-                url: shorten(s),
-            });
-        }
-        _ => {
-            return Err(AuthError::Config(format!(
-                "`{what}` must be an http(s) URL"
-            )));
-        }
+        Url::parse(s).map_err(|e| BuildError::Config(format!("`{what}` is not a URL: {e}")))?;
+    match logto_jwt::http::check_transport(&url, allow_insecure_http) {
+        Ok(()) => Ok(url),
+        Err(TransportError::InsecureHttp) => Err(BuildError::InsecureUrl {
+            what,
+            url: shorten(s),
+        }),
+        Err(_) => Err(BuildError::Config(format!(
+            "`{what}` must be an http(s) URL"
+        ))),
     }
-    Ok(url)
 }
 
 /// Shortens a value taken from the network or the configuration before it
@@ -289,80 +340,80 @@ async fn discover(
     endpoint: &str,
     timeout: Duration,
     allow_insecure_http: bool,
-) -> Result<(String, Url), AuthError> {
+) -> Result<(String, Url), BuildError> {
     let base = parse_http_url(
         endpoint.trim_end_matches('/'),
         "endpoint",
         allow_insecure_http,
     )?;
     if base.query().is_some() || base.fragment().is_some() {
-        return Err(AuthError::Config(
+        return Err(BuildError::Config(
             "the endpoint must not have a query or fragment".into(),
         ));
     }
-    let url = format!(
-        "{}/oidc/.well-known/openid-configuration",
-        base.as_str().trim_end_matches('/')
-    );
+    let url = logto_jwt::http::discovery_url(&base)
+        .map_err(|e| BuildError::Config(format!("`endpoint` is not a base URL: {e}")))?;
     let fetch = async {
-        let mut response = http
-            .get(&url)
+        let response = http
+            .get(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(timeout)
             .send()
             .await
             .map_err(|e| {
-                AuthError::Discovery(format!(
-                    "cannot reach {url}: {}; check LOGTO_ENDPOINT",
-                    if e.is_timeout() {
-                        "timed out".to_owned()
-                    } else {
-                        e.to_string()
+                if logto_jwt::http::is_certificate_error(&e) {
+                    BuildError::UntrustedCertificate {
+                        url: url.to_string(),
+                        detail: logto_jwt::http::error_chain(&e.without_url()),
                     }
-                ))
+                } else {
+                    BuildError::Discovery(format!(
+                        "cannot reach {url}: {}; check LOGTO_ENDPOINT",
+                        if e.is_timeout() {
+                            "timed out".to_owned()
+                        } else {
+                            e.to_string()
+                        }
+                    ))
+                }
             })?;
         if !response.status().is_success() {
-            return Err(AuthError::Discovery(format!(
+            return Err(BuildError::Discovery(format!(
                 "{url} answered HTTP {}; check the endpoint (it is the tenant URL, without /oidc)",
                 response.status()
             )));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        logto_jwt::http::read_capped(response, MAX_DISCOVERY_BYTES)
             .await
-            .map_err(|e| AuthError::Discovery(format!("reading {url}: {e}")))?
-        {
-            if body.len() + chunk.len() > MAX_DISCOVERY_BYTES {
-                return Err(AuthError::Discovery(format!("{url}: document too large")));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|e| match e {
+                ReadError::TooLarge { .. } => {
+                    BuildError::Discovery(format!("{url}: document too large"))
+                }
+                e => BuildError::Discovery(format!("reading {url}: {e}")),
+            })
     };
     let body = tokio::time::timeout(timeout, fetch)
         .await
-        .map_err(|_| AuthError::Discovery(format!("{url} timed out after {timeout:?}")))??;
+        .map_err(|_| BuildError::Discovery(format!("{url} timed out after {timeout:?}")))??;
     #[derive(serde::Deserialize)]
     struct Metadata {
-        issuer: String,
         jwks_uri: String,
     }
-    let meta: Metadata = serde_json::from_slice(&body).map_err(|_| {
-        AuthError::Discovery(format!(
-            "{url} is not an OpenID configuration (issuer, jwks_uri)"
-        ))
-    })?;
-    // OpenID Connect Discovery §4.3: the issuer must be the one the document
-    // was asked of, or tokens would be checked against a foreign issuer.
-    let expected = format!("{}/oidc", base.as_str().trim_end_matches('/'));
-    if meta.issuer.trim_end_matches('/') != expected {
-        return Err(AuthError::IssuerMismatch {
-            expected,
-            discovered: shorten(&meta.issuer),
-        });
-    }
+    let (issuer, meta) =
+        logto_jwt::http::parse_discovery::<Metadata>(&base, &body).map_err(|e| match e {
+            DiscoveryError::IssuerMismatch {
+                expected,
+                discovered,
+            } => BuildError::IssuerMismatch {
+                expected,
+                discovered,
+            },
+            _ => BuildError::Discovery(format!(
+                "{url} is not an OpenID configuration (issuer, jwks_uri)"
+            )),
+        })?;
     let jwks_uri = parse_http_url(&meta.jwks_uri, "jwks_uri", allow_insecure_http)?;
-    Ok((meta.issuer, jwks_uri))
+    Ok((issuer, jwks_uri))
 }
 
 /// Validates Logto access tokens for one audience. Cheap to clone.
@@ -373,7 +424,7 @@ async fn discover(
 /// then scopes. Valid tokens are cached until they expire.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), logto_api_auth::AuthError> {
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use logto_api_auth::{ScopeRequirement, Validator, extract_bearer};
 /// let validator = Validator::builder("https://tenant.logto.app")
 ///     .resource("https://api.example.com")
@@ -543,14 +594,9 @@ impl Validator {
         let time = |name: &'static str| -> Result<Option<u64>, AuthError> {
             match claims.get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::Number(n)) => match n.as_u64() {
-                    Some(v) => Ok(Some(v)),
-                    None => match n.as_f64() {
-                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                        Some(f) if (0.0..1.0e15).contains(&f) => Ok(Some(f as u64)),
-                        _ => Err(AuthError::InvalidToken(TokenRejection::BadClaim(name))),
-                    },
-                },
+                Some(Value::Number(n)) => logto_jwt::numeric_date(n)
+                    .map(Some)
+                    .ok_or(AuthError::InvalidToken(TokenRejection::BadClaim(name))),
                 Some(_) => Err(AuthError::InvalidToken(TokenRejection::BadClaim(name))),
             }
         };

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use logto_api_auth::logto_jwt::Error as JwtError;
-use logto_api_auth::{AuthError, ExpectedAudience, ScopeRequirement, TokenRejection, Validator};
+use logto_api_auth::{BuildError, ExpectedAudience, ScopeRequirement, TokenRejection, Validator};
 use logto_test_support::{ALICE, ALICE_SUB, BOB, ORG_ACME, ORG_GLOBEX, SHOPPING_API, TestIdp};
 use serde_json::{Value, json};
 use support::idp::Grant;
@@ -308,5 +308,5 @@ async fn discovery_and_keys_when_logto_is_down() {
         .build()
         .await
         .unwrap_err();
-    assert!(matches!(err, AuthError::Discovery(_)));
+    assert!(matches!(err, BuildError::Discovery(_)));
 }

@@ -5,7 +5,9 @@ mod support;
 use std::time::Duration;
 
 use logto_api_auth::logto_jwt::Error as JwtError;
-use logto_api_auth::{AuthError, ExpectedAudience, ScopeRequirement, TokenRejection, Validator};
+use logto_api_auth::{
+    AuthError, BuildError, ExpectedAudience, ScopeRequirement, TokenRejection, Validator,
+};
 use serde_json::json;
 use support::{MockIssuer, RESOURCE, TestKey, b64, rejection, sign_with_header, validator};
 
@@ -57,7 +59,7 @@ async fn endpoint_with_trailing_slash_and_discovery_errors() {
 
     // No audience.
     let err = Validator::builder(&m.endpoint).build().await.unwrap_err();
-    assert!(matches!(err, AuthError::Config(_)), "{err}");
+    assert!(matches!(err, BuildError::Config(_)), "{err}");
     // 404 (endpoint given with /oidc).
     let err = Validator::builder(format!("{}/oidc", m.endpoint))
         .resource(RESOURCE)
@@ -65,7 +67,7 @@ async fn endpoint_with_trailing_slash_and_discovery_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, AuthError::Discovery(ref s) if s.contains("404")),
+        matches!(err, BuildError::Discovery(ref s) if s.contains("404")),
         "{err}"
     );
     // Not a URL.
@@ -74,7 +76,7 @@ async fn endpoint_with_trailing_slash_and_discovery_errors() {
             .resource(RESOURCE)
             .build()
             .await,
-        Err(AuthError::Config(_))
+        Err(BuildError::Config(_))
     ));
     // Nobody listening.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -85,7 +87,7 @@ async fn endpoint_with_trailing_slash_and_discovery_errors() {
             .resource(RESOURCE)
             .build()
             .await,
-        Err(AuthError::Discovery(_))
+        Err(BuildError::Discovery(_))
     ));
 }
 
@@ -113,7 +115,7 @@ async fn discovery_does_not_follow_redirects_and_times_out() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, AuthError::Discovery(ref s) if s.contains("307")),
+        matches!(err, BuildError::Discovery(ref s) if s.contains("307")),
         "{err}"
     );
     let started = std::time::Instant::now();
@@ -123,7 +125,7 @@ async fn discovery_does_not_follow_redirects_and_times_out() {
         .build()
         .await
         .unwrap_err();
-    assert!(matches!(err, AuthError::Discovery(_)), "{err}");
+    assert!(matches!(err, BuildError::Discovery(_)), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
@@ -640,7 +642,7 @@ async fn a_discovered_issuer_other_than_the_endpoint_is_refused() {
         .await
         .unwrap_err();
     match &err {
-        AuthError::IssuerMismatch {
+        BuildError::IssuerMismatch {
             expected,
             discovered,
         } => {
@@ -649,7 +651,6 @@ async fn a_discovered_issuer_other_than_the_endpoint_is_refused() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(err.status(), 500);
     // Another path on the same host is another issuer too.
     let endpoint = discovery_server(
         |e| json!({"issuer": format!("{e}/other/oidc"), "jwks_uri": format!("{e}/oidc/jwks")}),
@@ -660,7 +661,7 @@ async fn a_discovered_issuer_other_than_the_endpoint_is_refused() {
         .build()
         .await
         .unwrap_err();
-    assert!(matches!(err, AuthError::IssuerMismatch { .. }), "{err}");
+    assert!(matches!(err, BuildError::IssuerMismatch { .. }), "{err}");
     // A trailing slash on either side is tolerated; the issuer is kept as discovered.
     let endpoint = discovery_server(
         |e| json!({"issuer": format!("{e}/oidc/"), "jwks_uri": format!("{e}/oidc/jwks")}),
@@ -689,7 +690,7 @@ async fn plain_http_is_refused_off_the_loopback_interface() {
     assert!(
         matches!(
             err,
-            AuthError::InsecureUrl {
+            BuildError::InsecureUrl {
                 what: "jwks_uri",
                 ..
             }
@@ -716,7 +717,7 @@ async fn plain_http_is_refused_off_the_loopback_interface() {
         assert!(
             matches!(
                 err,
-                AuthError::InsecureUrl {
+                BuildError::InsecureUrl {
                     what: "endpoint",
                     ..
                 }
@@ -732,7 +733,7 @@ async fn plain_http_is_refused_off_the_loopback_interface() {
         .build()
         .await
         .unwrap_err();
-    assert!(matches!(err, AuthError::Discovery(_)), "{err}");
+    assert!(matches!(err, BuildError::Discovery(_)), "{err}");
     // Metadata: the jwks_uri likewise; https and loopback http are fine.
     let err = Validator::builder_from_metadata(
         "https://tenant.example.com/oidc",
@@ -745,7 +746,7 @@ async fn plain_http_is_refused_off_the_loopback_interface() {
     assert!(
         matches!(
             err,
-            AuthError::InsecureUrl {
+            BuildError::InsecureUrl {
                 what: "jwks_uri",
                 ..
             }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use logto_jwt::http::{OAuthError, OAuthErrorCode};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -22,6 +23,25 @@ pub enum BackendError {
     /// The configuration cannot be used (bad endpoint URL, plain http off this machine…).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+
+    /// A root certificate given with `.root_certificate(pem)` is not usable.
+    #[error(
+        "the root certificate is not usable ({0}); pass the CA certificate as PEM (`-----BEGIN CERTIFICATE-----`)"
+    )]
+    InvalidRootCertificate(String),
+
+    /// Logto's TLS certificate is not trusted (a private CA, a self-signed or expired
+    /// certificate, a wrong host name): pass the CA with `.root_certificate(pem)`.
+    #[error(
+        "Logto's TLS certificate is not trusted ({operation}): {source}; pass its CA with .root_certificate(pem), or fix the certificate"
+    )]
+    UntrustedCertificate {
+        /// What was being done.
+        operation: &'static str,
+        /// The HTTP client's error.
+        #[source]
+        source: SharedError,
+    },
 
     /// Logto could not be reached: connection refused, DNS or TLS failure.
     #[error(
@@ -121,7 +141,7 @@ pub enum BackendError {
     #[error("Logto refused the token request: {error}{}", describe(.description))]
     OAuth {
         /// The OAuth 2.0 error code.
-        error: String,
+        error: OAuthErrorCode,
         /// Logto's `error_description`.
         description: Option<String>,
         /// The HTTP status.
@@ -219,23 +239,26 @@ impl BackendError {
     }
 
     /// An OAuth 2.0 error response of the token endpoint as a variant.
-    pub(crate) fn oauth(error: String, description: Option<String>, status: u16) -> Self {
-        match error.as_str() {
-            "invalid_client" => BackendError::InvalidClient { description },
-            "invalid_target" => BackendError::InvalidTarget { description },
-            "invalid_grant" => BackendError::InvalidGrant { description },
-            "invalid_scope" => BackendError::InvalidScope { description },
-            "access_denied" => BackendError::AccessDenied { description },
-            "unauthorized_client" => BackendError::UnauthorizedClient { description },
+    pub(crate) fn oauth(error: OAuthError, status: u16) -> Self {
+        let OAuthError {
+            code, description, ..
+        } = error;
+        match code {
+            OAuthErrorCode::InvalidClient => BackendError::InvalidClient { description },
+            OAuthErrorCode::InvalidTarget => BackendError::InvalidTarget { description },
+            OAuthErrorCode::InvalidGrant => BackendError::InvalidGrant { description },
+            OAuthErrorCode::InvalidScope => BackendError::InvalidScope { description },
+            OAuthErrorCode::AccessDenied => BackendError::AccessDenied { description },
+            OAuthErrorCode::UnauthorizedClient => BackendError::UnauthorizedClient { description },
             // oidc-provider's `lib/actions/token.js`, when the client's grant_types lack it.
-            "invalid_request"
+            OAuthErrorCode::InvalidRequest
                 if description.as_deref()
                     == Some("requested grant type is not allowed for this client") =>
             {
                 BackendError::GrantNotAllowed
             }
-            "invalid_request" => BackendError::InvalidRequest { description },
-            _ => BackendError::OAuth {
+            OAuthErrorCode::InvalidRequest => BackendError::InvalidRequest { description },
+            error => BackendError::OAuth {
                 error,
                 description,
                 status,
@@ -266,6 +289,15 @@ impl BackendError {
         }
     }
 
+    pub(crate) fn http(error: logto_jwt::http::HttpError) -> Self {
+        match error {
+            logto_jwt::http::HttpError::InvalidRootCertificate(detail) => {
+                BackendError::InvalidRootCertificate(detail)
+            }
+            other => BackendError::InvalidConfig(other.to_string()),
+        }
+    }
+
     pub(crate) fn network(
         operation: &'static str,
         timeout: Duration,
@@ -273,6 +305,11 @@ impl BackendError {
     ) -> Self {
         if error.is_timeout() {
             BackendError::Timeout { operation, timeout }
+        } else if logto_jwt::http::is_certificate_error(&error) {
+            BackendError::UntrustedCertificate {
+                operation,
+                source: Arc::new(error.without_url()),
+            }
         } else {
             BackendError::Unreachable {
                 operation,
@@ -286,40 +323,52 @@ impl BackendError {
 mod tests {
     use super::*;
 
+    fn oauth(code: &str, description: Option<&str>) -> OAuthError {
+        let body = serde_json::json!({"error": code, "error_description": description});
+        OAuthError::parse(body.to_string().as_bytes()).unwrap()
+    }
+
     #[test]
     fn oauth_codes_become_variants_and_unknown_ones_are_kept() {
-        let e = BackendError::oauth("invalid_client".into(), Some("no such client".into()), 401);
+        let e = BackendError::oauth(oauth("invalid_client", Some("no such client")), 401);
         assert!(
             matches!(e, BackendError::InvalidClient { description: Some(ref d) } if d == "no such client")
         );
         assert!(matches!(
-            BackendError::oauth("invalid_target".into(), None, 400),
+            BackendError::oauth(oauth("invalid_target", None), 400),
             BackendError::InvalidTarget { .. }
         ));
         assert!(matches!(
-            BackendError::oauth("invalid_grant".into(), None, 400),
+            BackendError::oauth(oauth("invalid_grant", None), 400),
             BackendError::InvalidGrant { .. }
         ));
         assert!(matches!(
-            BackendError::oauth("unauthorized_client".into(), None, 400),
+            BackendError::oauth(oauth("unauthorized_client", None), 400),
             BackendError::UnauthorizedClient { .. }
         ));
         assert!(matches!(
             BackendError::oauth(
-                "invalid_request".into(),
-                Some("requested grant type is not allowed for this client".into()),
+                oauth(
+                    "invalid_request",
+                    Some("requested grant type is not allowed for this client")
+                ),
                 400
             ),
             BackendError::GrantNotAllowed
         ));
         assert!(matches!(
-            BackendError::oauth("invalid_request".into(), Some("missing x".into()), 400),
+            BackendError::oauth(oauth("invalid_request", Some("missing x")), 400),
             BackendError::InvalidRequest { .. }
         ));
-        let e = BackendError::oauth("slow_down".into(), None, 400);
-        assert!(
-            matches!(e, BackendError::OAuth { ref error, status: 400, .. } if error == "slow_down")
-        );
+        let e = BackendError::oauth(oauth("slow_down", None), 400);
+        assert!(matches!(
+            e,
+            BackendError::OAuth {
+                error: OAuthErrorCode::SlowDown,
+                status: 400,
+                ..
+            }
+        ));
     }
 
     #[test]

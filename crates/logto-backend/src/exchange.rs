@@ -1,6 +1,7 @@
 //! Token exchange (RFC 8693): a personal access token, or an impersonation subject token, for an
 //! access token that acts as the user.
 
+use logto_jwt::http::HttpOptions;
 use std::time::{Duration, Instant};
 
 use crate::error::BackendError;
@@ -106,6 +107,7 @@ pub struct TokenExchangeBuilder {
     app_secret: Option<Secret>,
     timeout: Duration,
     allow_insecure_http: bool,
+    http: HttpOptions,
 }
 
 impl TokenExchangeBuilder {
@@ -127,6 +129,23 @@ impl TokenExchangeBuilder {
         self
     }
 
+    /// Trusts the certificate authorities in `pem` (one or several PEM certificates) besides the
+    /// system's, e.g. the private CA of a self-hosted Logto. A certificate that is not usable
+    /// makes `build` fail with [`BackendError::InvalidRootCertificate`].
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.http = self.http.root_certificate(pem);
+        self
+    }
+
+    /// Sends every request to Logto with `client` (a proxy, client certificates…). It **must not
+    /// follow redirects** (`reqwest::redirect::Policy::none()`), or the app secret and tokens could
+    /// be replayed to wherever a redirect points; its proxy, TLS and connect-timeout settings
+    /// apply, and [`timeout`](Self::timeout) still bounds each request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = self.http.http_client(client);
+        self
+    }
+
     /// Checks the configuration.
     pub fn build(self) -> Result<TokenExchange, BackendError> {
         if self.app_id.trim().is_empty() {
@@ -135,7 +154,12 @@ impl TokenExchangeBuilder {
             ));
         }
         Ok(TokenExchange {
-            http: Http::new(&self.endpoint, self.timeout, self.allow_insecure_http)?,
+            http: Http::new(
+                &self.endpoint,
+                self.timeout,
+                self.allow_insecure_http,
+                &self.http,
+            )?,
             app_id: self.app_id,
             app_secret: self.app_secret,
         })
@@ -177,6 +201,7 @@ impl TokenExchange {
             app_secret: None,
             timeout: DEFAULT_TIMEOUT,
             allow_insecure_http: false,
+            http: HttpOptions::default(),
         }
     }
 

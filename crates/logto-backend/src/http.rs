@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use logto_jwt::http::{HttpOptions, OAuthError, ReadError, TransportError};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::Deserialize;
 use url::Url;
@@ -12,7 +13,7 @@ use url::Url;
 use crate::error::BackendError;
 
 /// Largest response body read from Logto.
-pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = logto_jwt::http::MAX_BODY_BYTES;
 
 /// The default timeout of every request.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,21 +41,16 @@ impl Http {
         endpoint: &str,
         timeout: Duration,
         allow_insecure_http: bool,
+        options: &HttpOptions,
     ) -> Result<Self, BackendError> {
         let endpoint = parse_endpoint(endpoint)?;
         check_transport("the endpoint", &endpoint, allow_insecure_http)?;
-        let client = reqwest::Client::builder()
-            // Credentials and tokens must never be replayed to wherever a redirect points.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // Below the 5 s keep-alive of Node servers such as Logto's.
-            .pool_idle_timeout(Duration::from_secs(4))
-            .user_agent(concat!("logto-rs-backend/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                BackendError::InvalidConfig(format!("cannot build the HTTP client: {e}"))
-            })?;
+        let client = options
+            .client(
+                concat!("logto-rs-backend/", env!("CARGO_PKG_VERSION")),
+                timeout,
+            )
+            .map_err(BackendError::http)?;
         Ok(Http {
             client,
             endpoint,
@@ -77,33 +73,22 @@ impl Http {
         operation: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Vec<u8>), BackendError> {
-        let mut response = request
+        let response = request
+            .timeout(self.timeout)
             .send()
             .await
             .map_err(|e| BackendError::network(operation, self.timeout, e))?;
         let status = response.status().as_u16();
-        let too_large = || BackendError::UnexpectedResponse {
-            operation,
-            status,
-            detail: format!("the response is larger than {MAX_BODY_BYTES} bytes"),
-        };
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = logto_jwt::http::read_capped(response, MAX_BODY_BYTES)
             .await
-            .map_err(|e| BackendError::network(operation, self.timeout, e))?
-        {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                ReadError::Network(e) => BackendError::network(operation, self.timeout, e),
+                _ => BackendError::UnexpectedResponse {
+                    operation,
+                    status,
+                    detail: format!("the response is larger than {MAX_BODY_BYTES} bytes"),
+                },
+            })?;
         Ok((status, body))
     }
 
@@ -163,15 +148,9 @@ pub(crate) struct TokenResponse {
 
 /// An error response of the token endpoint as a typed error.
 fn oauth_error(operation: &'static str, status: u16, body: &[u8]) -> BackendError {
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<OAuthError>(body) {
-        Ok(e) => BackendError::oauth(e.error, e.error_description, status),
-        Err(_) => BackendError::UnexpectedResponse {
+    match OAuthError::parse(body) {
+        Some(error) => BackendError::oauth(error, status),
+        None => BackendError::UnexpectedResponse {
             operation,
             status,
             detail: if status >= 500 {
@@ -189,13 +168,16 @@ pub(crate) fn check_transport(
     url: &Url,
     allow_insecure_http: bool,
 ) -> Result<(), BackendError> {
-    if url.scheme() == "http" && !allow_insecure_http && !logto_jwt::is_loopback(url) {
-        return Err(BackendError::InvalidConfig(format!(
+    match logto_jwt::http::check_transport(url, allow_insecure_http) {
+        Err(TransportError::InsecureHttp) => Err(BackendError::InvalidConfig(format!(
             "{what} {url} is plain http on a host other than this machine, so secrets and tokens \
              would travel in clear: use https, or .allow_insecure_http(true) for development"
-        )));
+        ))),
+        Err(_) => Err(BackendError::InvalidConfig(format!(
+            "{what} {url} must be an http(s) URL"
+        ))),
+        Ok(()) => Ok(()),
     }
-    Ok(())
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<Url, BackendError> {
@@ -236,27 +218,48 @@ mod tests {
             "http://127.0.0.1:3001",
             "http://localhost",
         ] {
-            Http::new(ok, DEFAULT_TIMEOUT, false).unwrap();
+            Http::new(ok, DEFAULT_TIMEOUT, false, &HttpOptions::default()).unwrap();
         }
-        let e = Http::new("http://logto.example.com", DEFAULT_TIMEOUT, false).unwrap_err();
+        let e = Http::new(
+            "http://logto.example.com",
+            DEFAULT_TIMEOUT,
+            false,
+            &HttpOptions::default(),
+        )
+        .unwrap_err();
         assert!(
             matches!(&e, BackendError::InvalidConfig(m) if m.contains("allow_insecure_http")),
             "{e}"
         );
-        Http::new("http://logto.example.com", DEFAULT_TIMEOUT, true).unwrap();
+        Http::new(
+            "http://logto.example.com",
+            DEFAULT_TIMEOUT,
+            true,
+            &HttpOptions::default(),
+        )
+        .unwrap();
         for bad in [
             "logto.example.com",
             "ftp://x",
             "https://x/?a=b",
             "https://x/#f",
         ] {
-            assert!(Http::new(bad, DEFAULT_TIMEOUT, false).is_err(), "{bad}");
+            assert!(
+                Http::new(bad, DEFAULT_TIMEOUT, false, &HttpOptions::default()).is_err(),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn urls_keep_the_endpoint_path() {
-        let http = Http::new("https://x.example.com/logto", DEFAULT_TIMEOUT, false).unwrap();
+        let http = Http::new(
+            "https://x.example.com/logto",
+            DEFAULT_TIMEOUT,
+            false,
+            &HttpOptions::default(),
+        )
+        .unwrap();
         assert_eq!(
             http.url("oidc/token").unwrap().as_str(),
             "https://x.example.com/logto/oidc/token"

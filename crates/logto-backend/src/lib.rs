@@ -18,6 +18,27 @@
 //! `http://` is refused off this machine unless `allow_insecure_http(true)`; secrets and tokens
 //! never appear in `Debug` output or errors.
 //!
+//! A Logto behind a private CA or a proxy: every builder takes `.root_certificate(pem)` (the CA,
+//! PEM; several calls or certificates add up) or `.http_client(client)` (a ready
+//! [`reqwest::Client`]; it must not follow redirects):
+//!
+//! ```
+//! use logto_backend::{BackendError, TokenSource};
+//! let source = TokenSource::builder("https://logto.internal", "m2m-app-id", "m2m-app-secret")
+//!     .resource("https://api.internal")
+//!     .root_certificate(b"not a PEM certificate".to_vec())
+//!     .build();
+//! assert!(matches!(source, Err(BackendError::InvalidRootCertificate(_))));
+//! let client = logto_backend::reqwest::Client::builder()
+//!     .redirect(logto_backend::reqwest::redirect::Policy::none())
+//!     .build()
+//!     .unwrap();
+//! let source = TokenSource::builder("https://logto.internal", "m2m-app-id", "m2m-app-secret")
+//!     .http_client(client)
+//!     .build()?;
+//! # Ok::<(), BackendError>(())
+//! ```
+//!
 //! ```no_run
 //! use logto_backend::{Management, NewUser};
 //!
@@ -37,6 +58,7 @@ mod token_source;
 
 pub use error::{ApiError, BackendError, SharedError};
 pub use exchange::{ExchangeRequest, SubjectTokenType, TokenExchange, TokenExchangeBuilder};
+pub use logto_jwt::http::OAuthErrorCode;
 #[doc(hidden)]
 pub use management::typed_operations as __typed_operations;
 pub use management::{
@@ -45,6 +67,8 @@ pub use management::{
     OrganizationRole, PersonalAccessToken, Role, RoleType, Secret, SubjectToken, Tenant, User,
     UserProfile, UserUpdate,
 };
+/// The HTTP client crate, for [`TokenSourceBuilder::http_client`] and the other builders'.
+pub use reqwest;
 pub use reqwest::Method;
 pub use token_source::{AccessToken, DEFAULT_REFRESH_MARGIN, TokenSource, TokenSourceBuilder};
 

@@ -1,6 +1,7 @@
 //! [`TokenSource`]: machine-to-machine access tokens (the client-credentials grant), cached and
 //! renewed, one request at a time.
 
+use logto_jwt::http::HttpOptions;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -74,6 +75,7 @@ pub struct TokenSourceBuilder {
     organization_id: Option<String>,
     timeout: Duration,
     allow_insecure_http: bool,
+    http: HttpOptions,
     refresh_margin: Duration,
 }
 
@@ -118,10 +120,32 @@ impl TokenSourceBuilder {
         self
     }
 
+    /// Trusts the certificate authorities in `pem` (one or several PEM certificates) besides the
+    /// system's, e.g. the private CA of a self-hosted Logto. A certificate that is not usable
+    /// makes `build` fail with [`BackendError::InvalidRootCertificate`].
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.http = self.http.root_certificate(pem);
+        self
+    }
+
+    /// Sends every request to Logto with `client` (a proxy, client certificates…). It **must not
+    /// follow redirects** (`reqwest::redirect::Policy::none()`), or the app secret and tokens could
+    /// be replayed to wherever a redirect points; its proxy, TLS and connect-timeout settings
+    /// apply, and [`timeout`](Self::timeout) still bounds each request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = self.http.http_client(client);
+        self
+    }
+
     /// How long before its expiry a cached token is renewed (default
     /// [`DEFAULT_REFRESH_MARGIN`]; never more than half the token's lifetime).
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
+        self
+    }
+
+    pub(crate) fn http_options(mut self, http: HttpOptions) -> Self {
+        self.http = http;
         self
     }
 
@@ -134,7 +158,12 @@ impl TokenSourceBuilder {
                     .into(),
             ));
         }
-        let http = Http::new(&self.endpoint, self.timeout, self.allow_insecure_http)?;
+        let http = Http::new(
+            &self.endpoint,
+            self.timeout,
+            self.allow_insecure_http,
+            &self.http,
+        )?;
         Ok(TokenSource::from_parts(http, self))
     }
 }
@@ -228,6 +257,7 @@ impl TokenSource {
             organization_id: None,
             timeout: DEFAULT_TIMEOUT,
             allow_insecure_http: false,
+            http: HttpOptions::default(),
             refresh_margin: DEFAULT_REFRESH_MARGIN,
         }
     }

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Answer, FakeLogto, claims, closed_port_endpoint};
-use logto_backend::{BackendError, TokenSource};
+use logto_backend::{BackendError, OAuthErrorCode, TokenSource};
 use logto_test_support::RealLogto;
 
 /// An API resource with `read` and `write`, an M2M role with `read` only, an M2M app with it.
@@ -268,7 +268,14 @@ async fn unreachable_slow_failing_and_oversized_logto() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, BackendError::OAuth { error, status: 400, .. } if error == "slow_down"),
+        matches!(
+            &error,
+            BackendError::OAuth {
+                error: OAuthErrorCode::SlowDown,
+                status: 400,
+                ..
+            }
+        ),
         "{error:?}"
     );
 }

@@ -485,7 +485,7 @@ impl JwksCache {
 
     async fn fetch_inner(&self, timeout: Duration) -> Result<Vec<u8>, Error> {
         tracing::debug!(uri = %self.inner.uri, "fetching JWKS");
-        let mut response = self
+        let response = self
             .inner
             .http
             .get(self.inner.uri.clone())
@@ -501,30 +501,20 @@ impl JwksCache {
         if !status.is_success() {
             return Err(Error::JwksFetch(format!("HTTP status {status}")));
         }
-        if response
-            .content_length()
-            .is_some_and(|l| l > MAX_JWKS_BYTES as u64)
-        {
-            return Err(Error::InvalidJwks("document too large".into()));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        crate::http::read_capped(response, MAX_JWKS_BYTES)
             .await
-            .map_err(|e| Error::JwksFetch(describe(&e)))?
-        {
-            if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err(Error::InvalidJwks("document too large".into()));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|e| match e {
+                crate::http::ReadError::Network(e) => Error::JwksFetch(describe(&e)),
+                _ => Error::InvalidJwks("document too large".into()),
+            })
     }
 }
 
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
+    } else if crate::http::is_certificate_error(e) {
+        "the server's certificate is not trusted; pass its CA with .root_certificate(pem)".into()
     } else if e.is_connect() {
         "could not connect".into()
     } else if e.is_redirect() {

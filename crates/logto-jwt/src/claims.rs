@@ -51,32 +51,46 @@ pub struct RegisteredClaims {
     /// Audience(s).
     pub aud: Option<Audience>,
     /// Expiry, in seconds since the Unix epoch.
-    #[serde(default, deserialize_with = "numeric_date")]
+    #[serde(default, deserialize_with = "numeric_date_field")]
     pub exp: Option<u64>,
     /// Not before, in seconds since the Unix epoch.
-    #[serde(default, deserialize_with = "numeric_date")]
+    #[serde(default, deserialize_with = "numeric_date_field")]
     pub nbf: Option<u64>,
     /// Issued at, in seconds since the Unix epoch.
-    #[serde(default, deserialize_with = "numeric_date")]
+    #[serde(default, deserialize_with = "numeric_date_field")]
     pub iat: Option<u64>,
 }
 
 /// Accepts integer and fractional NumericDates (RFC 7519 §2); fractions are
 /// truncated. Negative or non-finite values are refused.
-fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let v = Option::<serde_json::Number>::deserialize(d)?;
-    match v {
+fn numeric_date_field<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
         None => Ok(None),
-        Some(n) => {
-            if let Some(u) = n.as_u64() {
-                Ok(Some(u))
-            } else {
-                match n.as_f64() {
-                    Some(f) if (0.0..1.0e15).contains(&f) => Ok(Some(f as u64)),
-                    _ => Err(serde::de::Error::custom("NumericDate out of range")),
-                }
-            }
-        }
+        Some(n) => numeric_date(&n)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("NumericDate out of range")),
+    }
+}
+
+/// A NumericDate (RFC 7519 §2) in whole Unix seconds: integers, and fractions truncated.
+/// `None` for negative, non-finite or absurdly large values.
+///
+/// ```
+/// use logto_jwt::numeric_date;
+/// let n = |s: &str| serde_json::from_str::<serde_json::Number>(s).unwrap();
+/// assert_eq!(numeric_date(&n("1700000000")), Some(1_700_000_000));
+/// assert_eq!(numeric_date(&n("1700000000.9")), Some(1_700_000_000));
+/// assert_eq!(numeric_date(&n("-1")), None);
+/// ```
+#[must_use]
+pub fn numeric_date(number: &serde_json::Number) -> Option<u64> {
+    if let Some(u) = number.as_u64() {
+        return Some(u);
+    }
+    match number.as_f64() {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(f) if (0.0..1.0e15).contains(&f) => Some(f as u64),
+        _ => None,
     }
 }
 

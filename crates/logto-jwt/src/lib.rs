@@ -10,6 +10,8 @@
 //! * [`JwksCache`] — the issuer's key set, refreshed on key rotation with a
 //!   rate limit and single flight.
 //! * [`RegisteredClaims`] — `iss`, `sub`, `aud`, and the time checks.
+//! * [`http`] — the HTTP edge the Logto crates share: client policy, root certificates,
+//!   capped reads, discovery with its issuer check.
 //!
 //! Claims other than time are left to the caller (see `logto-api-auth` for
 //! access tokens).
@@ -28,17 +30,20 @@ mod alg;
 mod cache;
 mod claims;
 mod error;
+pub mod http;
 mod jwk;
 mod net;
 mod token;
 
 pub use alg::Algorithm;
 pub use cache::{JwksCache, JwksOptions};
-pub use claims::{Audience, RegisteredClaims, unix_now};
+pub use claims::{Audience, RegisteredClaims, numeric_date, unix_now};
 pub use error::Error;
 pub use jwk::{KeySet, MAX_JWKS_KEYS, PublicKey};
 pub use net::is_loopback;
-pub use token::{Header, UnverifiedToken, VerifiedToken};
+/// The HTTP client crate the key cache and [`http::HttpOptions`] take clients of.
+pub use reqwest;
+pub use token::{Header, UnverifiedToken, VerifiedToken, decode_payload};
 
 /// The README's code blocks, compiled by `cargo test --doc`.
 #[cfg(doctest)]

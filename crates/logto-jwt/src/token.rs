@@ -93,6 +93,27 @@ fn b64(part: &str, what: &'static str) -> Result<Vec<u8>, Error> {
         .map_err(|_| Error::Malformed(what))
 }
 
+/// The payload of a compact JWS, base64url-decoded but **not verified**: for reading the claims
+/// of a token whose signature is checked elsewhere, or that is only a hint (an access token's
+/// `exp`). Never trust it for an authorization decision.
+///
+/// ```
+/// let payload = logto_jwt::decode_payload("e30.eyJzdWIiOiJ1MSJ9.c2ln").unwrap();
+/// assert_eq!(payload, br#"{"sub":"u1"}"#);
+/// assert!(logto_jwt::decode_payload("a.b").is_err());
+/// ```
+///
+/// # Errors
+/// [`Error::Malformed`] when `token` is not three dot-separated parts or the payload is not
+/// base64url.
+pub fn decode_payload(token: &str) -> Result<Vec<u8>, Error> {
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(payload), Some(_), None) => b64(payload, "payload is not base64url"),
+        _ => Err(Error::Malformed("not three dot-separated parts")),
+    }
+}
+
 impl<'a> UnverifiedToken<'a> {
     /// Splits `token`, decodes and checks its header, decodes its signature.
     ///

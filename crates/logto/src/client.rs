@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 
+use crate::OAuthErrorCode;
 use crate::config::LogtoConfig;
 use crate::error::LogtoError;
 use crate::protocol::callback::{PendingSignIns, match_callback};
@@ -403,7 +404,10 @@ impl<S: Storage> LogtoClient<S> {
         };
         let response = match self.provider().token(&self.client_auth(), &grant).await {
             Ok(response) => response,
-            Err(LogtoError::TokenRequest { error, .. }) if error == "invalid_grant" => {
+            Err(LogtoError::TokenRequest {
+                error: OAuthErrorCode::InvalidGrant,
+                ..
+            }) => {
                 *last_rotation = None;
                 self.storage
                     .delete(StorageKey::Tokens)
@@ -411,9 +415,10 @@ impl<S: Storage> LogtoClient<S> {
                     .map_err(LogtoError::Storage)?;
                 return Err(LogtoError::SessionExpired);
             }
-            Err(LogtoError::TokenRequest { error, .. })
-                if error == "access_denied" && target.organization_id.is_some() =>
-            {
+            Err(LogtoError::TokenRequest {
+                error: OAuthErrorCode::AccessDenied,
+                ..
+            }) if target.organization_id.is_some() => {
                 return Err(LogtoError::OrganizationAccessDenied {
                     organization_id: target.organization_id.unwrap_or_default(),
                 });

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use logto_jwt::http::{HttpOptions, TransportError};
 use url::Url;
 
 use crate::error::LogtoError;
@@ -188,6 +189,7 @@ impl LogtoConfig {
             retry_interval: Duration::from_secs(1),
             max_retry_interval: Duration::from_secs(30),
             allow_insecure_http: false,
+            http: HttpOptions::default(),
         }
     }
 
@@ -397,6 +399,7 @@ pub struct LogtoConfigBuilder {
     retry_interval: Duration,
     max_retry_interval: Duration,
     allow_insecure_http: bool,
+    http: HttpOptions,
 }
 
 impl LogtoConfigBuilder {
@@ -482,6 +485,43 @@ impl LogtoConfigBuilder {
         self
     }
 
+    /// Trusts the certificate authorities in `pem` (one or several PEM certificates) besides the
+    /// system's, e.g. the private CA of a self-hosted Logto. A certificate that is not usable
+    /// makes [`build`](Self::build) fail with [`LogtoError::InvalidRootCertificate`].
+    ///
+    /// ```
+    /// use logto::{LogtoConfig, LogtoError};
+    /// let config = LogtoConfig::builder("https://logto.internal", "app-id")
+    ///     .root_certificate(b"not a PEM certificate".to_vec())
+    ///     .build();
+    /// assert!(matches!(config, Err(LogtoError::InvalidRootCertificate(_))));
+    /// ```
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.http = self.http.root_certificate(pem);
+        self
+    }
+
+    /// Sends every request to Logto with `client` (a proxy, client certificates…). It **must not
+    /// follow redirects** (`reqwest::redirect::Policy::none()`), or codes, secrets and tokens
+    /// could be replayed to wherever a redirect points; its proxy, TLS and connect-timeout
+    /// settings apply, and [`timeout`](Self::timeout) still bounds each request.
+    ///
+    /// ```
+    /// use logto::reqwest;
+    /// let client = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()
+    ///     .unwrap();
+    /// let config = logto::LogtoConfig::builder("https://logto.internal", "app-id")
+    ///     .http_client(client)
+    ///     .build()?;
+    /// # Ok::<(), logto::LogtoError>(())
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = self.http.http_client(client);
+        self
+    }
+
     /// Checks the configuration and builds it.
     pub fn build(self) -> Result<LogtoConfig, LogtoError> {
         let endpoint = parse_endpoint(&self.endpoint)?;
@@ -520,6 +560,7 @@ impl LogtoConfigBuilder {
                 self.timeout,
             ),
             self.allow_insecure_http,
+            &self.http,
         )?;
         Ok(LogtoConfig {
             inner: Arc::new(ConfigInner {
@@ -552,13 +593,14 @@ pub(crate) fn check_transport(
     url: &Url,
     allow_insecure_http: bool,
 ) -> Result<(), String> {
-    if url.scheme() == "http" && !allow_insecure_http && !crate::is_loopback(url) {
-        return Err(format!(
+    match logto_jwt::http::check_transport(url, allow_insecure_http) {
+        Ok(()) => Ok(()),
+        Err(TransportError::InsecureHttp) => Err(format!(
             "{what} {url} is plain http on a host other than this machine, so codes and tokens \
              would travel in clear: use https, or .allow_insecure_http(true) for development"
-        ));
+        )),
+        Err(_) => Err(format!("{what} {url} must be an http(s) URL")),
     }
-    Ok(())
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<Url, LogtoError> {

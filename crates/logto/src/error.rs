@@ -20,6 +20,27 @@ pub enum LogtoError {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// A root certificate given with
+    /// [`root_certificate`](crate::LogtoConfigBuilder::root_certificate) is not usable.
+    #[error(
+        "the root certificate is not usable ({0}); pass the CA certificate as PEM (`-----BEGIN CERTIFICATE-----`)"
+    )]
+    InvalidRootCertificate(String),
+
+    /// Logto's TLS certificate is not trusted (a private CA, a self-signed or expired
+    /// certificate, a wrong host name): pass the CA with
+    /// [`root_certificate`](crate::LogtoConfigBuilder::root_certificate).
+    #[error(
+        "Logto's TLS certificate is not trusted ({operation}): {source}; pass its CA with .root_certificate(pem), or fix the certificate"
+    )]
+    UntrustedCertificate {
+        /// What the client was doing (`discovery`, `token request`…).
+        operation: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+
     /// A request to Logto did not complete: connection refused, DNS, TLS or a timeout.
     #[error(
         "could not reach Logto for {operation}: {source}; check the endpoint and that Logto is up"
@@ -61,7 +82,7 @@ pub enum LogtoError {
     #[error("Logto refused the token request: {error}{}", describe(.description))]
     TokenRequest {
         /// The OAuth 2.0 error code (`invalid_grant`, `invalid_client`, `access_denied`…).
-        error: String,
+        error: crate::OAuthErrorCode,
         /// Logto's human-readable description, when it sent one.
         description: Option<String>,
     },
@@ -119,7 +140,7 @@ pub enum LogtoError {
     #[error("sign-in failed at Logto: {error}{}", describe(.description))]
     SignInFailed {
         /// The OAuth 2.0 error code.
-        error: String,
+        error: crate::OAuthErrorCode,
         /// Logto's description, when present.
         description: Option<String>,
     },

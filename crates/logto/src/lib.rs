@@ -60,6 +60,7 @@ pub use config::{
     LogtoConfig, LogtoConfigBuilder, ORGANIZATIONS_RESOURCE, Prompt, RESERVED_SCOPES, UserInfoScope,
 };
 pub use error::{BoxError, LogtoError};
+pub use logto_jwt::http::OAuthErrorCode;
 pub use logto_jwt::is_loopback;
 pub use protocol::claims::{
     AccessTokenClaims, Address, Claim, IdTokenClaims, Identity, OrganizationData, SsoIdentity,
@@ -69,6 +70,8 @@ pub use protocol::logout_token::{BACK_CHANNEL_LOGOUT_EVENT, LogoutToken};
 pub use protocol::sign_in::{
     DirectSignIn, FirstScreen, Identifier, InteractionMode, SignInOptions,
 };
+/// The HTTP client crate, for [`LogtoConfigBuilder::http_client`].
+pub use reqwest;
 pub use storage::{MemoryStorage, Storage, StorageKey};
 
 /// The README's code blocks, compiled by `cargo test --doc`.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use logto_jwt::http::{HttpOptions, OAuthError, ReadError};
 use logto_jwt::{JwksCache, JwksOptions};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use serde::Deserialize;
@@ -21,7 +22,28 @@ use crate::protocol::claims::UserInfo;
 use crate::protocol::tokens::{Grant, TokenResponse};
 
 /// Largest response body the client reads from Logto.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+const MAX_BODY_BYTES: usize = logto_jwt::http::MAX_BODY_BYTES;
+
+/// What a request to Logto is for: it decides how an error answer is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Discovery,
+    Token,
+    UserInfo,
+    Revocation,
+}
+
+impl Operation {
+    /// The name errors carry.
+    fn name(self) -> &'static str {
+        match self {
+            Operation::Discovery => "discovery",
+            Operation::Token => "token request",
+            Operation::UserInfo => "userinfo",
+            Operation::Revocation => "revocation",
+        }
+    }
+}
 
 /// The parts of Logto's OpenID Provider metadata the client uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -83,18 +105,16 @@ impl Provider {
         jwks_min_refresh_interval: Duration,
         backoff: Backoff,
         allow_insecure_http: bool,
+        options: &HttpOptions,
     ) -> Result<Self, LogtoError> {
-        let http = reqwest::Client::builder()
-            // Tokens and codes must never be replayed to wherever a redirect points.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            // Below the 5 s keep-alive of Node servers such as Logto's, so that a pooled
-            // connection is never reused just as the server closes it.
-            .pool_idle_timeout(Duration::from_secs(4))
-            .connect_timeout(timeout)
-            .user_agent(concat!("logto-rs/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LogtoError::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        let http = options
+            .client(concat!("logto-rs/", env!("CARGO_PKG_VERSION")), timeout)
+            .map_err(|e| match e {
+                logto_jwt::http::HttpError::InvalidRootCertificate(detail) => {
+                    LogtoError::InvalidRootCertificate(detail)
+                }
+                other => LogtoError::InvalidConfig(other.to_string()),
+            })?;
         Ok(Provider {
             endpoint,
             http,
@@ -111,28 +131,25 @@ impl Provider {
     pub(crate) async fn discovery(&self) -> Result<Arc<Discovery>, LogtoError> {
         self.discovery
             .get_or_try_init(|| async {
-                let url = self
-                    .endpoint
-                    .join("oidc/.well-known/openid-configuration")
+                let url = logto_jwt::http::discovery_url(&self.endpoint)
                     .map_err(|e| LogtoError::InvalidConfig(e.to_string()))?;
                 let request = self.http.get(url).header(ACCEPT, "application/json");
-                let discovery: Discovery = self.send_json("discovery", request).await?;
-                // OpenID Connect Discovery §4.3: the issuer must be the one the document was asked of.
-                let expected = format!("{}oidc", self.endpoint);
-                if discovery.issuer.trim_end_matches('/') != expected {
-                    return Err(LogtoError::UnexpectedResponse {
-                        operation: "discovery",
-                        status: 200,
-                        detail: format!(
-                            "the issuer {:?} is not {expected:?}: check the endpoint (use the Logto endpoint, without /oidc)",
-                            discovery.issuer
-                        ),
-                    });
+                let (status, body) = self.send(Operation::Discovery, request).await?;
+                if !status.is_success() {
+                    return Err(oauth_error(Operation::Discovery, status.as_u16(), &body));
                 }
+                let (_, discovery): (String, Discovery) =
+                    logto_jwt::http::parse_discovery(&self.endpoint, &body).map_err(|e| {
+                        LogtoError::UnexpectedResponse {
+                            operation: Operation::Discovery.name(),
+                            status: status.as_u16(),
+                            detail: e.to_string(),
+                        }
+                    })?;
                 discovery
                     .check_transport(self.allow_insecure_http)
                     .map_err(|detail| LogtoError::UnexpectedResponse {
-                        operation: "discovery",
+                        operation: Operation::Discovery.name(),
                         status: 200,
                         detail,
                     })?;
@@ -149,7 +166,7 @@ impl Provider {
                 let discovery = self.discovery().await?;
                 let uri = Url::parse(&discovery.jwks_uri).map_err(|e| {
                     LogtoError::UnexpectedResponse {
-                        operation: "discovery",
+                        operation: Operation::Discovery.name(),
                         status: 200,
                         detail: format!("jwks_uri is not a URL: {e}"),
                     }
@@ -172,7 +189,7 @@ impl Provider {
         let mut form = grant.form();
         let request =
             self.authenticated(self.http.post(&discovery.token_endpoint), auth, &mut form);
-        self.send_json("token request", request.form(&form)).await
+        self.send_json(Operation::Token, request.form(&form)).await
     }
 
     /// Calls the userinfo endpoint with an (opaque) access token.
@@ -183,7 +200,7 @@ impl Provider {
             .get(&discovery.userinfo_endpoint)
             .bearer_auth(access_token)
             .header(ACCEPT, "application/json");
-        self.send_json("userinfo", request).await
+        self.send_json(Operation::UserInfo, request).await
     }
 
     /// Revokes a refresh token (RFC 7009). Returns whether Logto confirmed it.
@@ -201,11 +218,13 @@ impl Provider {
             ("token_type_hint", "refresh_token"),
         ];
         let request = self.authenticated(self.http.post(endpoint), auth, &mut form);
-        let (status, body) = self.send("revocation", request.form(&form)).await?;
+        let (status, body) = self
+            .send(Operation::Revocation, request.form(&form))
+            .await?;
         if status.is_success() {
             Ok(())
         } else {
-            Err(oauth_error("revocation", status.as_u16(), &body))
+            Err(oauth_error(Operation::Revocation, status.as_u16(), &body))
         }
     }
 
@@ -242,19 +261,29 @@ impl Provider {
     /// and tells the back-off what it says of Logto's health.
     async fn send(
         &self,
-        operation: &'static str,
+        operation: Operation,
         request: reqwest::RequestBuilder,
     ) -> Result<(reqwest::StatusCode, Vec<u8>), LogtoError> {
-        self.backoff.admit(operation)?;
-        let result = match request.send().await {
+        let name = operation.name();
+        self.backoff.admit(name)?;
+        // The timeout bounds each request, also with a client the application gave.
+        let result = match request.timeout(self.timeout).send().await {
             Ok(response) => {
                 let status = response.status();
                 let retry_after = retry_after(&response);
-                read_body(operation, response)
+                logto_jwt::http::read_capped(response, MAX_BODY_BYTES)
                     .await
                     .map(|body| (status, body, retry_after))
+                    .map_err(|e| match e {
+                        ReadError::Network(e) => network(name, e),
+                        _ => LogtoError::UnexpectedResponse {
+                            operation: name,
+                            status: status.as_u16(),
+                            detail: format!("the response is larger than {MAX_BODY_BYTES} bytes"),
+                        },
+                    })
             }
-            Err(error) => Err(network(operation, error)),
+            Err(error) => Err(network(name, error)),
         };
         self.backoff.record(match &result {
             Ok((status, _, retry_after))
@@ -266,7 +295,9 @@ impl Provider {
                 }
             }
             Ok(_) => Outcome::Answered,
-            Err(LogtoError::Network { .. }) => Outcome::Failed { retry_after: None },
+            Err(LogtoError::Network { .. } | LogtoError::UntrustedCertificate { .. }) => {
+                Outcome::Failed { retry_after: None }
+            }
             // An oversized body is an answer: Logto is up.
             Err(_) => Outcome::Answered,
         });
@@ -275,7 +306,7 @@ impl Provider {
 
     async fn send_json<T: DeserializeOwned>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         request: reqwest::RequestBuilder,
     ) -> Result<T, LogtoError> {
         let (status, body) = self.send(operation, request).await?;
@@ -283,7 +314,7 @@ impl Provider {
             return Err(oauth_error(operation, status.as_u16(), &body));
         }
         serde_json::from_slice(&body).map_err(|e| LogtoError::UnexpectedResponse {
-            operation,
+            operation: operation.name(),
             status: status.as_u16(),
             detail: format!("not the expected JSON ({e}); is the endpoint a Logto server?"),
         })
@@ -304,64 +335,37 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 }
 
 fn network(operation: &'static str, error: reqwest::Error) -> LogtoError {
+    if logto_jwt::http::is_certificate_error(&error) {
+        return LogtoError::UntrustedCertificate {
+            operation,
+            source: Box::new(error.without_url()),
+        };
+    }
     LogtoError::Network {
         operation,
         source: Box::new(error.without_url()),
     }
 }
 
-/// Reads a response body, refusing one larger than [`MAX_BODY_BYTES`].
-async fn read_body(
-    operation: &'static str,
-    mut response: reqwest::Response,
-) -> Result<Vec<u8>, LogtoError> {
-    let status = response.status().as_u16();
-    let too_large = || LogtoError::UnexpectedResponse {
-        operation,
-        status,
-        detail: format!("the response is larger than {MAX_BODY_BYTES} bytes"),
-    };
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| network(operation, e))? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// Turns an error response into a typed error: the OAuth 2.0 error when the body has one.
-fn oauth_error(operation: &'static str, status: u16, body: &[u8]) -> LogtoError {
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    match serde_json::from_slice::<OAuthError>(body) {
-        Ok(e) if operation == "token request" || operation == "revocation" => {
+fn oauth_error(operation: Operation, status: u16, body: &[u8]) -> LogtoError {
+    match OAuthError::parse(body) {
+        Some(e) if matches!(operation, Operation::Token | Operation::Revocation) => {
             LogtoError::TokenRequest {
-                error: e.error,
-                description: e.error_description,
+                error: e.code,
+                description: e.description,
             }
         }
-        Ok(e) => LogtoError::UnexpectedResponse {
-            operation,
+        Some(e) => LogtoError::UnexpectedResponse {
+            operation: operation.name(),
             status,
-            detail: match e.error_description {
-                Some(description) => format!("{} ({description})", e.error),
-                None => e.error,
+            detail: match e.description {
+                Some(description) => format!("{} ({description})", e.code),
+                None => e.code.to_string(),
             },
         },
-        Err(_) => LogtoError::UnexpectedResponse {
-            operation,
+        None => LogtoError::UnexpectedResponse {
+            operation: operation.name(),
             status,
             detail: "an error status without an OAuth 2.0 error body".into(),
         },

@@ -92,7 +92,7 @@ async fn an_error_from_logto_is_typed_and_ends_the_sign_in() {
     );
     match client.handle_sign_in_callback(&callback).await.unwrap_err() {
         LogtoError::SignInFailed { error, description } => {
-            assert_eq!(error, "access_denied");
+            assert_eq!(error, logto::OAuthErrorCode::AccessDenied);
             assert_eq!(description.as_deref(), Some("User cancelled"));
         }
         other => panic!("{other}"),

@@ -32,12 +32,14 @@ mod examples;
 pub mod keys;
 pub mod logto;
 mod redis;
+pub mod tls;
 pub mod web_scenarios;
 
 pub use browser::{Browser, location, set_cookies};
 pub use examples::example_binary;
 pub use logto::{ApiResource, App, AppKind, LogtoBrowser, RealLogto, User, World};
 pub use redis::Redis;
+pub use tls::{TestCa, TlsIdp};
 
 use std::{
     net::TcpListener,

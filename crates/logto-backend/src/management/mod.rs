@@ -9,6 +9,7 @@ pub use types::{
     Secret, SubjectToken, User, UserProfile, UserUpdate,
 };
 
+use logto_jwt::http::HttpOptions;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -177,6 +178,7 @@ pub struct ManagementBuilder {
     tenant: Tenant,
     timeout: Duration,
     allow_insecure_http: bool,
+    http: HttpOptions,
 }
 
 impl ManagementBuilder {
@@ -198,13 +200,31 @@ impl ManagementBuilder {
         self
     }
 
+    /// Trusts the certificate authorities in `pem` (one or several PEM certificates) besides the
+    /// system's, e.g. the private CA of a self-hosted Logto. A certificate that is not usable
+    /// makes `build` fail with [`BackendError::InvalidRootCertificate`].
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.http = self.http.root_certificate(pem);
+        self
+    }
+
+    /// Sends every request to Logto with `client` (a proxy, client certificates…). It **must not
+    /// follow redirects** (`reqwest::redirect::Policy::none()`), or the app secret and tokens could
+    /// be replayed to wherever a redirect points; its proxy, TLS and connect-timeout settings
+    /// apply, and [`timeout`](Self::timeout) still bounds each request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = self.http.http_client(client);
+        self
+    }
+
     /// Checks the configuration; no request is sent yet.
     pub fn build(self) -> Result<Management, BackendError> {
         let tokens = TokenSource::builder(self.endpoint, self.app_id, self.app_secret.expose())
             .resource(self.tenant.resource())
             .scopes(["all"])
             .timeout(self.timeout)
-            .allow_insecure_http(self.allow_insecure_http);
+            .allow_insecure_http(self.allow_insecure_http)
+            .http_options(self.http);
         Management::with_token_source(tokens.build()?)
     }
 }
@@ -253,6 +273,7 @@ impl Management {
             tenant: Tenant::Oss,
             timeout: DEFAULT_TIMEOUT,
             allow_insecure_http: false,
+            http: HttpOptions::default(),
         }
     }
 

@@ -178,7 +178,7 @@ impl CallbackParams {
         }
         if let Some(error) = self.error {
             return Err(LogtoError::SignInFailed {
-                error,
+                error: crate::OAuthErrorCode::new(&error),
                 description: self.error_description,
             });
         }
@@ -264,7 +264,7 @@ mod tests {
         let url = "https://app.test/callback?error=access_denied&error_description=User+cancelled&state=the-state&iss=https://logto.test/oidc";
         match code_of(url) {
             Err(LogtoError::SignInFailed { error, description }) => {
-                assert_eq!(error, "access_denied");
+                assert_eq!(error, crate::OAuthErrorCode::AccessDenied);
                 assert_eq!(description.as_deref(), Some("User cancelled"));
             }
             other => panic!("{other:?}"),

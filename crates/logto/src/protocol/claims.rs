@@ -28,8 +28,6 @@
 use std::collections::BTreeMap;
 use std::ops::Deref;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::{self, DeserializeOwned};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -655,24 +653,15 @@ pub(crate) fn decode_unverified<T: DeserializeOwned>(
     what: &'static str,
 ) -> Result<T, LogtoError> {
     let invalid = |detail: String| LogtoError::InvalidToken { what, detail };
-    let mut parts = token.split('.');
-    let payload = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(_), Some(payload), Some(_), None) => payload,
-        _ => {
-            return Err(invalid(
-                "not a JWT (expected three dot-separated parts)".into(),
-            ));
-        }
-    };
-    let json = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|e| invalid(format!("payload is not base64url: {e}")))?;
+    let json = logto_jwt::decode_payload(token).map_err(|e| invalid(e.to_string()))?;
     serde_json::from_slice(&json).map_err(|e| invalid(format!("unexpected claims: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
 
     fn jwt(claims: Value) -> String {

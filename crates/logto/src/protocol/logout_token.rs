@@ -77,8 +77,8 @@ pub(crate) fn check(
         match claims.get(name) {
             None => Ok(None),
             Some(value) => value
-                .as_u64()
-                .or_else(|| value.as_f64().filter(|t| *t >= 0.0).map(|t| t as u64))
+                .as_number()
+                .and_then(logto_jwt::numeric_date)
                 .map(Some)
                 .ok_or_else(|| invalid(format!("{name} is not a time"))),
         }

@@ -1,8 +1,8 @@
 //! The pure protocol core: URL building, callback checks, token and claims models.
 //!
 //! Nothing here does I/O, so every rule of the protocol is unit-tested without a network. The
-//! [`provider`](crate::provider) edge does the HTTP; the [`client`](crate::client) facade ties the
-//! two to a [`Storage`](crate::Storage).
+//! `provider` edge does the HTTP; the `client` facade ties the two to a
+//! [`Storage`](crate::Storage).
 
 pub(crate) mod callback;
 pub mod claims;
@@ -13,12 +13,5 @@ pub mod sign_in;
 pub(crate) mod sign_out;
 pub(crate) mod tokens;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// Seconds since the Unix epoch.
-pub(crate) fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub(crate) use logto_jwt::unix_now as now_unix;

@@ -1,0 +1,116 @@
+//! A Logto behind a private certificate authority: trusted only with `.root_certificate(pem)` or
+//! a client that trusts it (`.http_client(client)`).
+
+use logto::{LogtoClient, LogtoConfig, LogtoError, MemoryStorage, reqwest};
+use logto_test_support::{TestCa, TlsIdp};
+
+const REDIRECT_URI: &str = "https://app.example.com/callback";
+
+async fn sign_in(config: LogtoConfig) -> Result<String, LogtoError> {
+    LogtoClient::new(config, MemoryStorage::new())
+        .sign_in(REDIRECT_URI)
+        .await
+}
+
+#[tokio::test]
+async fn a_private_ca_is_trusted_only_when_given() {
+    let idp = TlsIdp::start().await;
+
+    // The system does not trust the CA: a typed error that says what to do.
+    let config = LogtoConfig::builder(idp.endpoint(), "app").build().unwrap();
+    let error = sign_in(config).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            LogtoError::UntrustedCertificate {
+                operation: "discovery",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains(".root_certificate(pem)"),
+        "{error}"
+    );
+    // Another CA does not help.
+    let config = LogtoConfig::builder(idp.endpoint(), "app")
+        .root_certificate(TestCa::generate().pem())
+        .build()
+        .unwrap();
+    let error = sign_in(config).await.unwrap_err();
+    assert!(
+        matches!(error, LogtoError::UntrustedCertificate { .. }),
+        "{error:?}"
+    );
+    assert_eq!(idp.hits().0, 0, "no request got through");
+
+    // With the CA: discovery over https, and the sign-in URL is Logto's.
+    let config = LogtoConfig::builder(idp.endpoint(), "app")
+        .root_certificate(idp.ca_pem())
+        .build()
+        .unwrap();
+    let url = sign_in(config).await.unwrap();
+    assert!(url.starts_with(&format!("{}/auth?", idp.issuer())), "{url}");
+    assert_eq!(idp.hits().0, 1);
+
+    // A bundle of several certificates, the right CA among them.
+    let bundle = format!("{}{}", TestCa::generate().pem(), idp.ca_pem());
+    let config = LogtoConfig::builder(idp.endpoint(), "app")
+        .root_certificate(bundle)
+        .build()
+        .unwrap();
+    sign_in(config).await.unwrap();
+    assert_eq!(idp.hits().0, 2);
+}
+
+#[tokio::test]
+async fn a_client_of_the_application_is_used() {
+    let idp = TlsIdp::start().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_certs_merge([reqwest::Certificate::from_pem(idp.ca_pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let config = LogtoConfig::builder(idp.endpoint(), "app")
+        .http_client(client)
+        .build()
+        .unwrap();
+    let url = sign_in(config).await.unwrap();
+    assert!(url.starts_with(&format!("{}/auth?", idp.issuer())), "{url}");
+    assert_eq!(idp.hits().0, 1);
+
+    // The given client wins over root certificates: one that does not trust the CA fails.
+    let untrusting = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let config = LogtoConfig::builder(idp.endpoint(), "app")
+        .root_certificate(idp.ca_pem())
+        .http_client(untrusting)
+        .build()
+        .unwrap();
+    let error = sign_in(config).await.unwrap_err();
+    assert!(
+        matches!(error, LogtoError::UntrustedCertificate { .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_unusable_root_certificate_is_a_typed_error() {
+    for pem in [
+        "not PEM".to_owned(),
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+            .to_owned(),
+    ] {
+        let error = LogtoConfig::builder("https://logto.example.com", "app")
+            .root_certificate(pem.clone())
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(error, LogtoError::InvalidRootCertificate(_)),
+            "{pem}: {error:?}"
+        );
+    }
+}
