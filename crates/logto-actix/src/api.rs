@@ -222,13 +222,7 @@ fn validator_of(request: &HttpRequest) -> Result<Validator, AuthError> {
         .app_data::<web::Data<Validator>>()
         .map(|data| data.get_ref().clone())
         .or_else(|| request.app_data::<Validator>().cloned())
-        .ok_or_else(|| {
-            AuthError::Config(
-                "no Validator in the app data: add `.app_data(web::Data::new(validator))` to the \
-                 App, or wrap the route in `ApiAuth::new(validator)`"
-                    .into(),
-            )
-        })
+        .ok_or(AuthError::MissingLayer)
 }
 
 impl<S: Scopes> FromRequest for RequireAuth<S> {

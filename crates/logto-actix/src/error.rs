@@ -63,11 +63,11 @@ impl Error {
                 | LogtoError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
                 LogtoError::OrganizationAccessDenied { .. }
                 | LogtoError::MissingOrganizationsScope => StatusCode::FORBIDDEN,
-                LogtoError::TokenRequest { error, .. }
-                    if error == "invalid_target" || error == "invalid_scope" =>
-                {
-                    StatusCode::FORBIDDEN
-                }
+                LogtoError::TokenRequest {
+                    error:
+                        logto::OAuthErrorCode::InvalidTarget | logto::OAuthErrorCode::InvalidScope,
+                    ..
+                } => StatusCode::FORBIDDEN,
                 LogtoError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 LogtoError::Network { .. }
                 | LogtoError::UnexpectedResponse { .. }

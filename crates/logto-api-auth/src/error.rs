@@ -63,10 +63,12 @@ pub enum AuthError {
     /// (the tenant is unreachable and no key set was fetched before).
     #[error("cannot load the issuer's signing keys: {0}")]
     KeysUnavailable(logto_jwt::Error),
-    /// An [`AuthInfo`](crate::AuthInfo) was extracted on a route without
-    /// `AuthLayer`: a routing bug, answered 500.
+    /// A route asked for the verified token without a [`Validator`](crate::Validator) in reach:
+    /// a routing bug, answered 500.
     #[error(
-        "AuthInfo extracted on a route without AuthLayer; add `.route_layer(AuthLayer::new(validator))`"
+        "the access token was asked for on a route without the validator; axum: add \
+         `.route_layer(AuthLayer::new(validator))` (or the validator as state); actix-web: wrap \
+         the route in `ApiAuth::new(validator)` or add `.app_data(web::Data::new(validator))`"
     )]
     MissingLayer,
 }
