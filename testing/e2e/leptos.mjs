@@ -64,13 +64,15 @@ const reading = [];
 context.on('response', (response) => {
   reading.push((async () => {
     let body = '';
+    let read = true;
     try {
       body = await response.text();
     } catch {
-      // redirects and aborted requests have no body
+      // redirects have no body
+      read = false;
     }
     const headers = JSON.stringify(await response.allHeaders().catch(() => ({})));
-    seen.push({ url: response.url(), text: `${headers}\n${body}` });
+    seen.push({ url: response.url(), status: response.status(), read, text: `${headers}\n${body}` });
   })());
 });
 
@@ -153,6 +155,8 @@ try {
   const fromApp = seen.filter((r) => r.url.startsWith(APP_URL));
   check(fromApp.length >= 8, `only ${fromApp.length} responses from the app were seen`);
   for (const { url, text } of seen) checkNoToken(url, text);
+  const unread = fromApp.filter((r) => !r.read && (r.status < 300 || r.status >= 400));
+  check(unread.length === 0, `the bodies of ${unread.map((r) => r.url).join(', ')} could not be read`);
   log(`no token in the ${seen.length} responses the browser received (${fromApp.length} from the app)`);
   console.log('e2e: ok');
 } catch (error) {

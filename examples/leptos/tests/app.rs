@@ -317,6 +317,7 @@ async fn sign_in_claims_api_and_sign_out_in_chromium() {
         "the browser test failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
+    println!("{stdout}");
     assert!(
         screenshot.is_file(),
         "no screenshot at {}",
