@@ -1,8 +1,8 @@
 //! The pure protocol core: URL building, callback checks, token and claims models.
 //!
 //! Nothing here does I/O, so every rule of the protocol is unit-tested without a network. The
-//! [`provider`](crate::provider) edge does the HTTP; the [`client`](crate::client) facade ties the
-//! two to a [`Storage`](crate::Storage).
+//! crate's HTTP edge does the requests; [`LogtoClient`](crate::LogtoClient) ties the two to a
+//! [`Storage`](crate::Storage).
 
 pub(crate) mod callback;
 pub mod claims;
