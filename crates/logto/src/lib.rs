@@ -60,6 +60,8 @@ pub use config::{
     LogtoConfig, LogtoConfigBuilder, ORGANIZATIONS_RESOURCE, Prompt, RESERVED_SCOPES, UserInfoScope,
 };
 pub use error::{BoxError, LogtoError};
+/// The JWT layer, whose errors [`LogtoError`] carries.
+pub use logto_jwt;
 pub use logto_jwt::is_loopback;
 pub use protocol::claims::{
     AccessTokenClaims, Address, Claim, IdTokenClaims, Identity, OrganizationData, SsoIdentity,
