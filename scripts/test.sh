@@ -54,9 +54,21 @@ elif [ -z "${LOGTO_TEST_INSTANCE:-}" ]; then
   echo "== real Logto at $(sed -n 's/.*"endpoint":"\([^"]*\)".*/\1/p' "$logto_run/ready")"
 fi
 
+# Everything is built first, visibly, so that no test looks hung while it builds: the sample
+# programs that the examples' tests start (built as those tests build them, see
+# testing/support/src/examples.rs), then the test binaries.
+echo "== building the examples (cargo build -p logto-examples --examples)"
+cargo build -p logto-examples --examples
 if cargo nextest --version >/dev/null 2>&1; then
+  echo "== building the tests (cargo nextest run --workspace --no-run)"
+  cargo nextest run --workspace --no-run
+  echo "== running the tests (cargo nextest run --workspace)"
   cargo nextest run --workspace --no-fail-fast
 else
+  echo "== building the tests (cargo test --workspace --all-targets --no-run)"
+  cargo test --workspace --all-targets --no-run
+  echo "== running the tests (cargo test --workspace --all-targets)"
   cargo test --workspace --no-fail-fast --all-targets
 fi
+echo "== doctests (cargo test --workspace --doc)"
 cargo test --workspace --doc

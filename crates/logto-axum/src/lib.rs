@@ -92,6 +92,8 @@ pub use lock::RefreshLock;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use storage::SessionStorage;
+/// The crates users name next to this one: `logto::LogtoConfig`, `tower_sessions::MemoryStore`.
+pub use {logto, tower_sessions};
 
 /// Implements [`RefreshLock`] (and `tower_sessions::SessionStore`) with `async fn`s.
 pub use async_trait::async_trait;

@@ -7,7 +7,7 @@ use crate::protocol::sign_in::SignInSession;
 use crate::protocol::tokens::{CachedAccessToken, SessionTokens, TokenResponse, TokenTarget};
 
 /// What [`LogtoClient::handle_sign_in_callback`](crate::LogtoClient::handle_sign_in_callback)
-/// does with the callback URL before the token request: [`match_callback`] against a pending
+/// does with the callback URL before the token request: `match_callback` against a pending
 /// sign-in to `redirect_uri` with `state`, then the code, checked against `issuer`.
 pub fn callback_code(
     callback_url: &str,
@@ -51,8 +51,8 @@ pub struct TokenOutcome {
 }
 
 /// A token endpoint response body as the client reads it at `now`: deserialized into
-/// [`TokenResponse`] (the provider's `serde_json::from_slice`), its `token_type` checked, cached
-/// with [`CachedAccessToken::from_response`] into a [`SessionTokens`] for `resource`, which is
+/// `TokenResponse` (the provider's `serde_json::from_slice`), its `token_type` checked, cached
+/// with `CachedAccessToken::from_response` into a `SessionTokens` for `resource`, which is
 /// stored (serialized) and read back as the storage does.
 pub fn token_response(body: &[u8], resource: &str, now: u64) -> Result<TokenOutcome, LogtoError> {
     let response: TokenResponse =

@@ -1,7 +1,7 @@
 //! The pure protocol core: URL building, callback checks, token and claims models.
 //!
 //! Nothing here does I/O, so every rule of the protocol is unit-tested without a network. The
-//! `provider` edge does the HTTP; the `client` facade ties the two to a
+//! crate's HTTP edge does the requests; [`LogtoClient`](crate::LogtoClient) ties the two to a
 //! [`Storage`](crate::Storage).
 
 pub(crate) mod callback;
