@@ -44,8 +44,9 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Every supported algorithm.
-    pub const ALL: [Algorithm; 10] = [
+    /// Every supported algorithm (a slice: the enum is `#[non_exhaustive]`, and a new algorithm
+    /// must not change this constant's type).
+    pub const ALL: &'static [Algorithm] = &[
         Algorithm::Es256,
         Algorithm::Es384,
         Algorithm::Es512,
@@ -108,7 +109,8 @@ impl FromStr for Algorithm {
 
     fn from_str(s: &str) -> Result<Self, Error> {
         Algorithm::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|a| a.as_str() == s)
             .ok_or_else(|| Error::UnsupportedAlgorithm(crate::error::shorten(s)))
     }
