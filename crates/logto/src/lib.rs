@@ -60,9 +60,9 @@ pub use config::{
     LogtoConfig, LogtoConfigBuilder, ORGANIZATIONS_RESOURCE, Prompt, RESERVED_SCOPES, UserInfoScope,
 };
 pub use error::{BoxError, LogtoError};
-pub use logto_jwt::http::OAuthErrorCode;
 /// The JWT layer, whose errors [`LogtoError`] carries.
 pub use logto_jwt;
+pub use logto_jwt::http::OAuthErrorCode;
 pub use logto_jwt::is_loopback;
 pub use protocol::claims::{
     AccessTokenClaims, Address, Claim, IdTokenClaims, Identity, OrganizationData, SsoIdentity,
