@@ -16,7 +16,9 @@ use url::Url;
 use crate::error::Error;
 use crate::middleware::LogtoMiddleware;
 use crate::routes;
-use crate::store::{RefreshLock, TokenStore};
+use logto::RefreshLock;
+
+use crate::store::TokenStore;
 
 /// The name of the session cookie.
 pub(crate) const COOKIE_NAME: &str = "logto_session";

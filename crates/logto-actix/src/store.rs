@@ -1,6 +1,6 @@
 //! Where the tokens live: [`TokenStore`] (records read and written the moment they change, never
-//! in a cookie), [`RefreshLock`] (one refresh per session across processes), and [`MemoryStore`]
-//! (both, plus actix-session's `SessionStore`, in this process's memory).
+//! in a cookie), and [`MemoryStore`] (that, plus actix-session's `SessionStore`, in this process's
+//! memory).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -29,25 +29,6 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     async fn save(&self, id: &str, value: &str, ttl: Duration) -> Result<(), BoxError>;
     /// Deletes the record `id`; deleting a missing record is not an error.
     async fn delete(&self, id: &str) -> Result<(), BoxError>;
-}
-
-/// An exclusive lock shared by every process of the app, taken around a token refresh so that two
-/// processes never spend the same refresh token (Logto rotates a traditional web app's refresh
-/// token once past 70 % of its lifetime, and revokes the whole grant when a rotated-out refresh
-/// token is used again more than 3 seconds later).
-///
-/// `RedisStore` (feature `redis`) implements it. Within one process the
-/// [`LogtoClient`](logto::LogtoClient) already runs one refresh at a time per session, so an app
-/// running as a single process needs none.
-#[async_trait::async_trait]
-pub trait RefreshLock: fmt::Debug + Send + Sync + 'static {
-    /// Takes the lock `name`, waiting (for a bounded time, then failing) while another holder has
-    /// it, and returns a token identifying this holder. A hold must expire on its own after a
-    /// while, so that a crashed process does not block the session forever.
-    async fn lock(&self, name: &str) -> Result<String, BoxError>;
-
-    /// Releases the lock `name` if `token` (from [`lock`](RefreshLock::lock)) still holds it.
-    async fn unlock(&self, name: &str, token: &str) -> Result<(), BoxError>;
 }
 
 /// 128 random bits (as many as tower-sessions' ids), base64url: session keys and record ids. Short,

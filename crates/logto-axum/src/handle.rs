@@ -14,8 +14,8 @@ use url::Url;
 
 use crate::error::{Error, Rejection};
 use crate::layer::LogtoLayer;
-use crate::lock::RefreshLock;
 use crate::routes;
+use logto::RefreshLock;
 
 /// The app-wide Logto handle: the [`LogtoConfig`], the app's base URL and its sign-in routes.
 /// Cheap to clone.
