@@ -82,9 +82,6 @@ pub use store::{MemoryStore, TokenStore};
 /// The lock taken around token refreshes across processes (from the `logto` core).
 pub use logto::{LockGuard, RefreshLock};
 
-/// Implements [`TokenStore`] with `async fn`s.
-pub use async_trait::async_trait;
-
 /// The boxed error of storage and lock back ends.
 pub type BoxError = logto::BoxError;
 

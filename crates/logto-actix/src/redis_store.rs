@@ -126,22 +126,32 @@ fn redacted(url: &str) -> String {
     }
 }
 
-#[async_trait::async_trait]
 impl TokenStore for RedisStore {
-    async fn load(&self, id: &str) -> Result<Option<String>, BoxError> {
-        let mut connection = self.connection.clone();
-        Ok(connection.get(self.key("record", id)).await?)
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            Ok(connection.get(self.key("record", id)).await?)
+        })
     }
 
-    async fn save(&self, id: &str, value: &str, ttl: Duration) -> Result<(), BoxError> {
-        self.set(&self.key("record", id), value, ttl, None).await?;
-        Ok(())
+    fn save<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            self.set(&self.key("record", id), value, ttl, None).await?;
+            Ok(())
+        })
     }
 
-    async fn delete(&self, id: &str) -> Result<(), BoxError> {
-        let mut connection = self.connection.clone();
-        let _: () = connection.del(self.key("record", id)).await?;
-        Ok(())
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let _: () = connection.del(self.key("record", id)).await?;
+            Ok(())
+        })
     }
 }
 

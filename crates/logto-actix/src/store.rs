@@ -13,6 +13,8 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use logto::BoxFuture;
+
 use crate::BoxError;
 
 /// Records of their own for the tokens of each signed-in session (the session holds only the
@@ -20,15 +22,20 @@ use crate::BoxError;
 /// its session before another process rotated the refresh token never writes the spent one back.
 ///
 /// [`MemoryStore`] and `RedisStore` (feature `redis`) implement it, together with actix-session's
-/// `SessionStore`.
-#[async_trait::async_trait]
+/// `SessionStore`. Its methods return boxed futures ([`logto::BoxFuture`]), so that it can be
+/// shared as `Arc<dyn TokenStore>`: implement them with `Box::pin(async move { … })`.
 pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     /// The record `id`, if it exists and has not expired.
-    async fn load(&self, id: &str) -> Result<Option<String>, BoxError>;
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>>;
     /// Writes the record `id`, expiring after `ttl`.
-    async fn save(&self, id: &str, value: &str, ttl: Duration) -> Result<(), BoxError>;
+    fn save<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
     /// Deletes the record `id`; deleting a missing record is not an error.
-    async fn delete(&self, id: &str) -> Result<(), BoxError>;
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>>;
 }
 
 /// 128 random bits (as many as tower-sessions' ids), base64url: session keys and record ids. Short,
@@ -89,20 +96,28 @@ impl MemoryStore {
     }
 }
 
-#[async_trait::async_trait]
 impl TokenStore for MemoryStore {
-    async fn load(&self, id: &str) -> Result<Option<String>, BoxError> {
-        Ok(self.get(&format!("record:{id}")))
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>> {
+        Box::pin(async move { Ok(self.get(&format!("record:{id}"))) })
     }
 
-    async fn save(&self, id: &str, value: &str, ttl: Duration) -> Result<(), BoxError> {
-        self.put(format!("record:{id}"), value.to_owned(), ttl);
-        Ok(())
+    fn save<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            self.put(format!("record:{id}"), value.to_owned(), ttl);
+            Ok(())
+        })
     }
 
-    async fn delete(&self, id: &str) -> Result<(), BoxError> {
-        self.records().remove(&format!("record:{id}"));
-        Ok(())
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            self.records().remove(&format!("record:{id}"));
+            Ok(())
+        })
     }
 }
 
