@@ -57,9 +57,11 @@ use actix_web::http::header::{
 };
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
-use logto_api_auth::{
-    AuthError, AuthInfo, ScopeMatch, ScopeRequirement, Validator, extract_bearer,
-};
+use logto_api_auth::{AuthError, AuthInfo, ScopeRequirement, Validator, extract_bearer};
+
+/// The scopes a [`RequireAuth`] requires, declared on a type (logto-api-auth's, shared with its
+/// axum support).
+pub use logto_api_auth::{NoScopes, Scopes};
 
 /// An [`AuthError`] as an actix-web error: status `401`/`403`/`503`…, `WWW-Authenticate`
 /// (RFC 6750), `Cache-Control: no-store` and `{"code", "message"}` with a generic message; the
@@ -122,46 +124,6 @@ impl ResponseError for ApiError {
         }
         response.body(error.body_json())
     }
-}
-
-/// Scopes required by a [`RequireAuth`] extractor, declared on a type.
-///
-/// ```
-/// use logto_actix::api::Scopes;
-/// use logto_api_auth::ScopeMatch;
-///
-/// struct ShoppingRead;
-/// impl Scopes for ShoppingRead {
-///     const SCOPES: &'static [&'static str] = &["shopping:read"];
-/// }
-/// struct ReadOrAdmin;
-/// impl Scopes for ReadOrAdmin {
-///     const SCOPES: &'static [&'static str] = &["shopping:read", "admin"];
-///     const MATCH: ScopeMatch = ScopeMatch::Any;
-/// }
-/// ```
-pub trait Scopes: 'static {
-    /// The scopes.
-    const SCOPES: &'static [&'static str];
-    /// All of them (default) or any of them.
-    const MATCH: ScopeMatch = ScopeMatch::All;
-
-    /// As a runtime requirement.
-    #[must_use]
-    fn requirement() -> ScopeRequirement {
-        match Self::MATCH {
-            ScopeMatch::All => ScopeRequirement::all_of(Self::SCOPES.iter().copied()),
-            ScopeMatch::Any => ScopeRequirement::any_of(Self::SCOPES.iter().copied()),
-        }
-    }
-}
-
-/// No scope required: any valid token.
-#[derive(Debug, Clone, Copy)]
-pub struct NoScopes;
-
-impl Scopes for NoScopes {
-    const SCOPES: &'static [&'static str] = &[];
 }
 
 /// Extractor that requires a valid access token with the scopes of `S`; derefs to [`AuthInfo`].

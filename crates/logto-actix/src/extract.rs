@@ -106,19 +106,18 @@ impl Auth {
             })
             .collect();
         let logto = bound.logto.clone();
-        let storage = SessionStorage::new(
-            values,
-            bound.tokens.clone(),
-            logto.inner.refresh_lock.clone(),
-            logto.inner.session_ttl,
-        );
+        let storage = SessionStorage::new(values, bound.tokens.clone(), logto.inner.session_ttl);
+        let mut client = LogtoClient::new(logto.config().clone(), storage);
+        if let Some(lock) = &logto.inner.refresh_lock {
+            client = client.with_refresh_lock(lock.clone());
+        }
         // Only a page fetched with GET is worth coming back to after signing in.
         let return_to = (request.method() == Method::GET).then(|| {
             let uri = request.uri();
             logto.local(uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()))
         });
         let auth = Auth {
-            client: Arc::new(LogtoClient::new(logto.config().clone(), storage)),
+            client: Arc::new(client),
             session,
             logto,
             json: wants_json(request.headers()),

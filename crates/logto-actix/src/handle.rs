@@ -16,7 +16,9 @@ use url::Url;
 use crate::error::Error;
 use crate::middleware::LogtoMiddleware;
 use crate::routes;
-use crate::store::{RefreshLock, TokenStore};
+use logto::RefreshLock;
+
+use crate::store::TokenStore;
 
 /// The name of the session cookie.
 pub(crate) const COOKIE_NAME: &str = "logto_session";
@@ -194,7 +196,7 @@ impl Logto {
     pub(crate) fn sign_in_location(&self, return_to: Option<&str>) -> String {
         let path = self.local(&self.inner.sign_in_path);
         match return_to {
-            Some(target) if routes::is_local_path(target) => {
+            Some(target) if logto::web::is_local_path(target) => {
                 let query: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("return_to", target)
                     .finish();
@@ -336,7 +338,7 @@ impl LogtoBuilder {
             ("post sign-in redirect", &self.post_sign_in_redirect),
             ("post sign-out redirect", &self.post_sign_out_redirect),
         ] {
-            if !routes::is_local_path(path) {
+            if !logto::web::is_local_path(path) {
                 return Err(Error::InvalidConfig(format!(
                     "the {name} {path:?} must be a path starting with a single `/`"
                 )));

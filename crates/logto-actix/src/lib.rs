@@ -62,6 +62,8 @@ mod extract;
 mod handle;
 mod middleware;
 #[cfg(feature = "redis")]
+mod redis_lock;
+#[cfg(feature = "redis")]
 mod redis_store;
 mod routes;
 mod storage;
@@ -75,10 +77,10 @@ pub use middleware::{LogtoMiddleware, LogtoService, SessionErrors};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use storage::SessionStorage;
-pub use store::{MemoryStore, RefreshLock, TokenStore};
+pub use store::{MemoryStore, TokenStore};
 
-/// Implements [`TokenStore`] and [`RefreshLock`] with `async fn`s.
-pub use async_trait::async_trait;
+/// The lock taken around token refreshes across processes (from the `logto` core).
+pub use logto::{LockGuard, RefreshLock};
 
 /// The boxed error of storage and lock back ends.
 pub type BoxError = logto::BoxError;

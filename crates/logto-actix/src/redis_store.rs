@@ -7,20 +7,13 @@ use std::time::Duration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as TimeDuration;
+use logto::{BoxFuture, LockGuard, RefreshLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script, SetExpiry, SetOptions};
+use redis::{AsyncCommands, SetExpiry, SetOptions};
 
 use crate::BoxError;
 use crate::error::Error;
-use crate::store::{RefreshLock, TokenStore, random_id, std_duration};
-
-/// How long a refresh lock is held at most before it expires on its own (a crashed holder).
-const LOCK_TTL: Duration = Duration::from_secs(30);
-/// How long [`RefreshLock::lock`] waits for another holder before failing.
-const LOCK_WAIT: Duration = Duration::from_secs(35);
-
-/// Deletes the lock only if this holder still has it.
-const UNLOCK: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+use crate::store::{TokenStore, random_id, std_duration};
 
 /// Sessions in Redis, shared by every process of the app: actix-session's `SessionStore`
 /// (`<prefix>session:<key>`, JSON), the token records (`<prefix>record:<id>`) and the
@@ -133,22 +126,32 @@ fn redacted(url: &str) -> String {
     }
 }
 
-#[async_trait::async_trait]
 impl TokenStore for RedisStore {
-    async fn load(&self, id: &str) -> Result<Option<String>, BoxError> {
-        let mut connection = self.connection.clone();
-        Ok(connection.get(self.key("record", id)).await?)
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            Ok(connection.get(self.key("record", id)).await?)
+        })
     }
 
-    async fn save(&self, id: &str, value: &str, ttl: Duration) -> Result<(), BoxError> {
-        self.set(&self.key("record", id), value, ttl, None).await?;
-        Ok(())
+    fn save<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            self.set(&self.key("record", id), value, ttl, None).await?;
+            Ok(())
+        })
     }
 
-    async fn delete(&self, id: &str) -> Result<(), BoxError> {
-        let mut connection = self.connection.clone();
-        let _: () = connection.del(self.key("record", id)).await?;
-        Ok(())
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let _: () = connection.del(self.key("record", id)).await?;
+            Ok(())
+        })
     }
 }
 
@@ -235,42 +238,21 @@ impl SessionStore for RedisStore {
     }
 }
 
-#[async_trait::async_trait]
 impl RefreshLock for RedisStore {
-    async fn lock(&self, name: &str) -> Result<String, BoxError> {
-        let key = self.key("lock", name);
-        let token = random_id();
-        let options = SetOptions::default()
-            .conditional_set(redis::ExistenceCheck::NX)
-            .with_expiration(SetExpiry::PX(LOCK_TTL.as_millis() as u64));
-        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
-        let mut pause = Duration::from_millis(2);
-        let mut connection = self.connection.clone();
-        loop {
-            let taken: Option<String> = connection.set_options(&key, &token, options).await?;
-            if taken.is_some() {
-                return Ok(token);
-            }
-            if tokio::time::Instant::now() + pause > deadline {
-                return Err(format!(
-                    "timed out after {LOCK_WAIT:?} waiting for the Redis lock {key:?} held by \
-                     another process"
-                )
-                .into());
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
-    }
-
-    async fn unlock(&self, name: &str, token: &str) -> Result<(), BoxError> {
-        let mut connection = self.connection.clone();
-        let _: i64 = Script::new(UNLOCK)
-            .key(self.key("lock", name))
-            .arg(token)
-            .invoke_async(&mut connection)
-            .await?;
-        Ok(())
+    fn lock<'a>(
+        &'a self,
+        name: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<LockGuard, BoxError>> {
+        Box::pin(async move {
+            let key = self.key("lock", name);
+            let token = random_id();
+            crate::redis_lock::acquire(&self.connection, &key, &token, ttl).await?;
+            let connection = self.connection.clone();
+            Ok(LockGuard::new(crate::redis_lock::release(
+                connection, key, token,
+            )))
+        })
     }
 }
 

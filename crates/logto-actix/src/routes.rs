@@ -1,104 +1,22 @@
 //! The ready-made routes of [`Logto::configure`](crate::Logto::configure).
 //!
-//! The rules are logto-axum's: `return_to` kept per pending sign-in (one per tab), only local
-//! paths, the session id renewed when a sign-in completes, sign-outs from other sites refused.
-//! The few small checks below (`is_local_path`, `state_of`, `from_another_site`) are
-//! logto-axum's, which keeps them private.
+//! The rules are logto-axum's, from [`logto::web`]: `return_to` kept per pending sign-in (one per
+//! tab), only local paths, the session id renewed when a sign-in completes, sign-outs from other
+//! sites refused.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use logto::{DirectSignIn, FirstScreen, InteractionMode, SignInOptions};
-use serde::Deserialize;
+use logto::web as rules;
 use url::Url;
 
-use crate::error::{Error, Rejection, escape_html, private, redirect};
+use crate::error::{Error, Rejection, private, redirect};
 use crate::extract::Auth;
 use crate::middleware::write_back;
 
 /// The session key of the pages to land on after the pending sign-ins: `[state, path]` pairs,
 /// oldest first, one per sign-in started with a `return_to` (one per tab).
 const RETURN_TO: &str = "logto.return_to";
-
-/// As many as the client keeps pending sign-ins.
-const MAX_RETURN_TO: usize = 8;
-
-/// The `state` parameter of a URL.
-fn state_of(url: &str) -> Option<String> {
-    Url::parse(url).ok().and_then(|url| {
-        url.query_pairs()
-            .find(|(name, _)| name == "state")
-            .map(|(_, value)| value.into_owned())
-    })
-}
-
-/// Whether `path` is a path on this site (`/…`, not `//host` or `/\host`), safe to redirect to.
-pub(crate) fn is_local_path(path: &str) -> bool {
-    path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.chars().any(|c| c.is_control())
-}
-
-/// The query of `GET /sign-in`.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct SignInQuery {
-    interaction_mode: Option<String>,
-    first_screen: Option<String>,
-    direct_sign_in: Option<String>,
-    login_hint: Option<String>,
-    organization_id: Option<String>,
-    return_to: Option<String>,
-}
-
-impl SignInQuery {
-    fn options(self, redirect_uri: String) -> Result<SignInOptions, Error> {
-        let mut options = SignInOptions::new(redirect_uri);
-        if let Some(mode) = non_empty(self.interaction_mode) {
-            options = options.interaction_mode(match mode.as_str() {
-                "signIn" | "sign_in" | "signin" => InteractionMode::SignIn,
-                "signUp" | "sign_up" | "signup" => InteractionMode::SignUp,
-                other => {
-                    return Err(Error::BadRequest(format!(
-                        "interaction_mode {other:?} must be `signIn` or `signUp`"
-                    )));
-                }
-            });
-        }
-        if let Some(screen) = non_empty(self.first_screen) {
-            options = options.first_screen(match screen.as_str() {
-                "sign_in" => FirstScreen::SignIn,
-                "register" => FirstScreen::Register,
-                "reset_password" => FirstScreen::ResetPassword,
-                "identifier:sign_in" => FirstScreen::IdentifierSignIn,
-                "identifier:register" => FirstScreen::IdentifierRegister,
-                "single_sign_on" => FirstScreen::SingleSignOn,
-                other => {
-                    return Err(Error::BadRequest(format!(
-                        "first_screen {other:?} must be one of sign_in, register, reset_password, \
-                         identifier:sign_in, identifier:register, single_sign_on"
-                    )));
-                }
-            });
-        }
-        if let Some(target) = non_empty(self.direct_sign_in) {
-            let target =
-                DirectSignIn::parse(&target).map_err(|e| Error::BadRequest(e.to_string()))?;
-            options = options.direct_sign_in(target);
-        }
-        if let Some(hint) = non_empty(self.login_hint) {
-            options = options.login_hint(hint);
-        }
-        if let Some(organization_id) = non_empty(self.organization_id) {
-            options = options.organization_id(organization_id);
-        }
-        Ok(options)
-    }
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
-}
 
 fn session_error(error: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Session(Box::new(error))
@@ -115,22 +33,20 @@ fn pages_of(auth: &Auth) -> Vec<(String, String)> {
 
 /// `GET /sign-in`: starts a sign-in and redirects to Logto.
 pub(crate) async fn sign_in(auth: Auth, request: HttpRequest) -> Result<HttpResponse, Rejection> {
-    let query = web::Query::<SignInQuery>::from_query(request.query_string())
+    let query = web::Query::<rules::SignInQuery>::from_query(request.query_string())
         .map_err(|e| auth.reject(Error::BadRequest(e.to_string())))?
         .into_inner();
-    let return_to = query.return_to.clone().filter(|path| is_local_path(path));
+    let return_to = query.return_to();
     let options = query
         .options(auth.logto().callback_url())
-        .map_err(|e| auth.reject(e))?;
+        .map_err(|e| auth.reject(Error::BadRequest(e)))?;
     let url = auth
         .sign_in_with(options)
         .await
         .map_err(|e| auth.reject(e))?;
-    if let (Some(path), Some(state)) = (return_to, state_of(&url)) {
+    if let (Some(path), Some(state)) = (return_to, rules::state_of(&url)) {
         let mut pages = pages_of(&auth);
-        pages.push((state, path));
-        let excess = pages.len().saturating_sub(MAX_RETURN_TO);
-        pages.drain(..excess);
+        rules::remember_return_to(&mut pages, state, path);
         auth.session()
             .insert(RETURN_TO, pages)
             .map_err(|e| auth.reject(session_error(e)))?;
@@ -145,7 +61,7 @@ pub(crate) async fn callback(auth: Auth, request: HttpRequest) -> Result<HttpRes
         "" => logto.callback_url(),
         query => format!("{}?{query}", logto.callback_url()),
     };
-    let state = state_of(&callback_url);
+    let state = rules::state_of(&callback_url);
     // A failed callback is not a reason to sign in again right away: show the error page.
     let failed = |error: logto::LogtoError| {
         let mut rejection = auth.reject(error);
@@ -185,10 +101,7 @@ pub(crate) async fn callback(auth: Auth, request: HttpRequest) -> Result<HttpRes
     session.renew();
     // The page this tab's sign-in asked for; the other tabs' stay for their callbacks.
     let mut pages = pages_of(&auth);
-    let page = pages
-        .iter()
-        .position(|(s, _)| Some(s) == state.as_ref())
-        .map(|index| pages.remove(index).1);
+    let page = rules::take_return_to(&mut pages, state.as_deref());
     if pages.is_empty() {
         session.remove(RETURN_TO);
     } else {
@@ -196,9 +109,7 @@ pub(crate) async fn callback(auth: Auth, request: HttpRequest) -> Result<HttpRes
             .insert(RETURN_TO, pages)
             .map_err(|e| auth.reject(session_error(e)))?;
     }
-    let target = page
-        .filter(|path| is_local_path(path))
-        .unwrap_or_else(|| logto.local(&logto.inner.post_sign_in_redirect));
+    let target = page.unwrap_or_else(|| logto.local(&logto.inner.post_sign_in_redirect));
     Ok(private(redirect(&target)))
 }
 
@@ -218,50 +129,34 @@ pub(crate) async fn sign_out(auth: Auth, request: HttpRequest) -> Result<HttpRes
     Ok(private(redirect(&url)))
 }
 
-/// Whether a request was sent by a page of another site: by `Sec-Fetch-Site` (only
-/// `same-origin` and `none` pass), else `Origin`, else `Referer` (their origin must be the base
-/// URL's); with none of them (scripts, `curl`), the request passes.
+/// Whether a request was sent by a page of another site: [`logto::web::from_another_site`] on
+/// its `Sec-Fetch-Site`, `Origin` and `Referer` headers.
 pub(crate) fn from_another_site(headers: &HeaderMap, base_url: &Url) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        let site = site.to_str().unwrap_or("").trim().to_ascii_lowercase();
-        return !matches!(site.as_str(), "same-origin" | "none");
-    }
-    let own = base_url.origin();
-    let same_origin = |value: &HeaderValue| {
-        value
-            .to_str()
-            .ok()
-            .and_then(|value| Url::parse(value.trim()).ok())
-            .is_some_and(|url| url.origin() == own)
+    let text = |name| {
+        headers
+            .get(name)
+            .map(|value: &HeaderValue| value.to_str().unwrap_or(""))
     };
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        return !same_origin(origin);
-    }
-    if let Some(referer) = headers.get(header::REFERER) {
-        return !same_origin(referer);
-    }
-    false
+    rules::from_another_site(
+        text(header::HeaderName::from_static("sec-fetch-site")),
+        text(header::ORIGIN),
+        text(header::REFERER),
+        base_url,
+    )
 }
 
 /// The answer to a sign-out from another site: `403`, with a page whose button signs out
 /// (a same-origin POST), or `{"error": "cross_site_request"}` for JSON.
 fn confirm_sign_out(auth: &Auth) -> HttpResponse {
-    let message = "This sign-out request came from another site, so you are still signed in. \
-                   Sign out here if you meant to.";
+    let message = rules::CROSS_SITE_SIGN_OUT;
     tracing::debug!("logto-actix refused a sign-out from another site");
     let mut response = if auth.wants_json() {
         let body = serde_json::json!({ "error": "cross_site_request", "message": message });
         HttpResponse::build(StatusCode::FORBIDDEN).json(body)
     } else {
         let logto = auth.logto();
-        let page = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out?</title></head>\
-             <body><h1>Sign out?</h1><p id=\"error\" data-code=\"cross_site_request\">{message}</p>\
-             <form method=\"post\" action=\"{action}\"><button id=\"sign-out\" type=\"submit\">Sign out</button></form>\
-             <p><a href=\"{home}\">Home</a></p></body></html>\n",
-            action = escape_html(&logto.local(logto.sign_out_path())),
-            home = escape_html(&logto.local("/")),
-        );
+        let page =
+            rules::confirm_sign_out_page(&logto.local(logto.sign_out_path()), &logto.local("/"));
         HttpResponse::build(StatusCode::FORBIDDEN)
             .content_type("text/html; charset=utf-8")
             .body(page)
@@ -308,23 +203,6 @@ mod tests {
             &[("referer", "https://evil.test/https://app.test/")],
         ] {
             assert!(from_another_site(&headers(other), &base), "{other:?}");
-        }
-    }
-
-    #[test]
-    fn local_paths_only() {
-        for ok in ["/", "/protected?x=1", "/a/b#c"] {
-            assert!(is_local_path(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "protected",
-            "//evil.test",
-            "/\\evil.test",
-            "https://evil.test",
-            "/a\nb",
-        ] {
-            assert!(!is_local_path(bad), "{bad}");
         }
     }
 }

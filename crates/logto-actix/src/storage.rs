@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use logto::{BoxError, Storage, StorageKey};
 
-use crate::store::{RefreshLock, TokenStore, random_id};
+use crate::store::{TokenStore, random_id};
 
 /// The session key holding the id of the token record.
 pub(crate) const TOKENS_REF: &str = "logto.tokens_ref";
@@ -21,7 +21,6 @@ pub(crate) const TOKENS_REF: &str = "logto.tokens_ref";
 /// One visitor's [`Storage`]; built by the [`Auth`](crate::Auth) extractor.
 pub struct SessionStorage {
     tokens: Arc<dyn TokenStore>,
-    lock: Option<Arc<dyn RefreshLock>>,
     ttl: Duration,
     state: Mutex<State>,
 }
@@ -34,8 +33,6 @@ struct State {
     changed: HashMap<&'static str, Option<String>>,
     /// The tokens as last read or written by this request; `None`: read them from the store.
     tokens: Option<Option<String>>,
-    /// Locks held: name → holder token.
-    held: HashMap<String, String>,
 }
 
 impl fmt::Debug for SessionStorage {
@@ -55,12 +52,10 @@ impl SessionStorage {
     pub(crate) fn new(
         values: HashMap<&'static str, String>,
         tokens: Arc<dyn TokenStore>,
-        lock: Option<Arc<dyn RefreshLock>>,
         ttl: Duration,
     ) -> Self {
         SessionStorage {
             tokens,
-            lock,
             ttl,
             state: Mutex::new(State {
                 values,
@@ -163,21 +158,11 @@ impl Storage for SessionStorage {
         }
     }
 
-    async fn lock(&self, name: &str) -> Result<(), BoxError> {
-        if let Some(lock) = &self.lock {
-            let token = lock.lock(name).await?;
-            self.state().held.insert(name.to_owned(), token);
+    async fn get_latest(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
+        if key == StorageKey::Tokens {
+            // Another process may have rotated the tokens since this request read them.
+            self.state().tokens = None;
         }
-        // Whoever held the lock before may have rotated the tokens: read them again.
-        self.state().tokens = None;
-        Ok(())
-    }
-
-    async fn unlock(&self, name: &str) -> Result<(), BoxError> {
-        let token = self.state().held.remove(name);
-        if let (Some(lock), Some(token)) = (&self.lock, token) {
-            lock.unlock(name, &token).await?;
-        }
-        Ok(())
+        self.get(key).await
     }
 }

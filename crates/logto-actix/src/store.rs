@@ -1,6 +1,6 @@
 //! Where the tokens live: [`TokenStore`] (records read and written the moment they change, never
-//! in a cookie), [`RefreshLock`] (one refresh per session across processes), and [`MemoryStore`]
-//! (both, plus actix-session's `SessionStore`, in this process's memory).
+//! in a cookie), and [`MemoryStore`] (that, plus actix-session's `SessionStore`, in this process's
+//! memory).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,6 +13,8 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use logto::BoxFuture;
+
 use crate::BoxError;
 
 /// Records of their own for the tokens of each signed-in session (the session holds only the
@@ -20,34 +22,20 @@ use crate::BoxError;
 /// its session before another process rotated the refresh token never writes the spent one back.
 ///
 /// [`MemoryStore`] and `RedisStore` (feature `redis`) implement it, together with actix-session's
-/// `SessionStore`.
-#[async_trait::async_trait]
+/// `SessionStore`. Its methods return boxed futures ([`logto::BoxFuture`]), so that it can be
+/// shared as `Arc<dyn TokenStore>`: implement them with `Box::pin(async move { … })`.
 pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     /// The record `id`, if it exists and has not expired.
-    async fn load(&self, id: &str) -> Result<Option<String>, BoxError>;
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>>;
     /// Writes the record `id`, expiring after `ttl`.
-    async fn save(&self, id: &str, value: &str, ttl: Duration) -> Result<(), BoxError>;
+    fn save<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BoxError>>;
     /// Deletes the record `id`; deleting a missing record is not an error.
-    async fn delete(&self, id: &str) -> Result<(), BoxError>;
-}
-
-/// An exclusive lock shared by every process of the app, taken around a token refresh so that two
-/// processes never spend the same refresh token (Logto rotates a traditional web app's refresh
-/// token once past 70 % of its lifetime, and revokes the whole grant when a rotated-out refresh
-/// token is used again more than 3 seconds later).
-///
-/// `RedisStore` (feature `redis`) implements it. Within one process the
-/// [`LogtoClient`](logto::LogtoClient) already runs one refresh at a time per session, so an app
-/// running as a single process needs none.
-#[async_trait::async_trait]
-pub trait RefreshLock: fmt::Debug + Send + Sync + 'static {
-    /// Takes the lock `name`, waiting (for a bounded time, then failing) while another holder has
-    /// it, and returns a token identifying this holder. A hold must expire on its own after a
-    /// while, so that a crashed process does not block the session forever.
-    async fn lock(&self, name: &str) -> Result<String, BoxError>;
-
-    /// Releases the lock `name` if `token` (from [`lock`](RefreshLock::lock)) still holds it.
-    async fn unlock(&self, name: &str, token: &str) -> Result<(), BoxError>;
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>>;
 }
 
 /// 128 random bits (as many as tower-sessions' ids), base64url: session keys and record ids. Short,
@@ -108,20 +96,28 @@ impl MemoryStore {
     }
 }
 
-#[async_trait::async_trait]
 impl TokenStore for MemoryStore {
-    async fn load(&self, id: &str) -> Result<Option<String>, BoxError> {
-        Ok(self.get(&format!("record:{id}")))
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>> {
+        Box::pin(async move { Ok(self.get(&format!("record:{id}"))) })
     }
 
-    async fn save(&self, id: &str, value: &str, ttl: Duration) -> Result<(), BoxError> {
-        self.put(format!("record:{id}"), value.to_owned(), ttl);
-        Ok(())
+    fn save<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            self.put(format!("record:{id}"), value.to_owned(), ttl);
+            Ok(())
+        })
     }
 
-    async fn delete(&self, id: &str) -> Result<(), BoxError> {
-        self.records().remove(&format!("record:{id}"));
-        Ok(())
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            self.records().remove(&format!("record:{id}"));
+            Ok(())
+        })
     }
 }
 

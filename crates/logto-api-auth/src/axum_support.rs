@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::scopes::satisfied;
-use crate::{AuthError, AuthInfo, ScopeMatch, ScopeRequirement, Validator, extract_bearer};
+use crate::{AuthError, AuthInfo, NoScopes, ScopeRequirement, Scopes, Validator, extract_bearer};
 
 impl IntoResponse for AuthError {
     /// Status, `WWW-Authenticate` and `{"code", "message"}` body; the detailed
@@ -45,44 +45,6 @@ impl IntoResponse for AuthError {
         }
         response
     }
-}
-
-/// Scopes required by a [`RequireAuth`] extractor, declared on a type.
-///
-/// ```
-/// use logto_api_auth::{ScopeMatch, Scopes};
-/// struct ShoppingRead;
-/// impl Scopes for ShoppingRead {
-///     const SCOPES: &'static [&'static str] = &["shopping:read"];
-/// }
-/// struct ReadOrAdmin;
-/// impl Scopes for ReadOrAdmin {
-///     const SCOPES: &'static [&'static str] = &["shopping:read", "admin"];
-///     const MATCH: ScopeMatch = ScopeMatch::Any;
-/// }
-/// ```
-pub trait Scopes: Send + Sync + 'static {
-    /// The scopes.
-    const SCOPES: &'static [&'static str];
-    /// All of them (default) or any of them.
-    const MATCH: ScopeMatch = ScopeMatch::All;
-
-    /// As a runtime requirement.
-    #[must_use]
-    fn requirement() -> ScopeRequirement {
-        match Self::MATCH {
-            ScopeMatch::All => ScopeRequirement::all_of(Self::SCOPES.iter().copied()),
-            ScopeMatch::Any => ScopeRequirement::any_of(Self::SCOPES.iter().copied()),
-        }
-    }
-}
-
-/// No scope required: any valid token.
-#[derive(Debug, Clone, Copy)]
-pub struct NoScopes;
-
-impl Scopes for NoScopes {
-    const SCOPES: &'static [&'static str] = &[];
 }
 
 /// Extractor that requires a valid access token with the scopes of `S`.

@@ -114,14 +114,14 @@ mod scopes;
 mod validator;
 
 #[cfg(feature = "axum")]
-pub use axum_support::{AuthLayer, AuthService, NoScopes, RequireAuth, Scopes};
+pub use axum_support::{AuthLayer, AuthService, RequireAuth};
 pub use bearer::extract_bearer;
 pub use error::{AuthError, BuildError, TokenRejection};
 pub use info::{AuthInfo, ORGANIZATION_AUDIENCE_PREFIX};
 pub use logto_jwt;
 /// The HTTP client crate, for [`ValidatorBuilder::http_client`].
 pub use logto_jwt::reqwest;
-pub use scopes::{ScopeMatch, ScopeRequirement};
+pub use scopes::{NoScopes, ScopeMatch, ScopeRequirement, Scopes};
 pub use validator::{ExpectedAudience, Validator, ValidatorBuilder};
 
 /// The README's code blocks, compiled by `cargo test --doc` (the example is the axum extractor).

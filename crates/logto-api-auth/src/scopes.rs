@@ -109,3 +109,42 @@ impl fmt::Display for ScopeRequirement {
         write!(f, "{word} [{}]", self.scopes.join(", "))
     }
 }
+
+/// Scopes required by an extractor (`RequireAuth` of this crate's `axum` feature, or of
+/// logto-actix), declared on a type.
+///
+/// ```
+/// use logto_api_auth::{ScopeMatch, Scopes};
+/// struct ShoppingRead;
+/// impl Scopes for ShoppingRead {
+///     const SCOPES: &'static [&'static str] = &["shopping:read"];
+/// }
+/// struct ReadOrAdmin;
+/// impl Scopes for ReadOrAdmin {
+///     const SCOPES: &'static [&'static str] = &["shopping:read", "admin"];
+///     const MATCH: ScopeMatch = ScopeMatch::Any;
+/// }
+/// ```
+pub trait Scopes: Send + Sync + 'static {
+    /// The scopes.
+    const SCOPES: &'static [&'static str];
+    /// All of them (default) or any of them.
+    const MATCH: ScopeMatch = ScopeMatch::All;
+
+    /// As a runtime requirement.
+    #[must_use]
+    fn requirement() -> ScopeRequirement {
+        match Self::MATCH {
+            ScopeMatch::All => ScopeRequirement::all_of(Self::SCOPES.iter().copied()),
+            ScopeMatch::Any => ScopeRequirement::any_of(Self::SCOPES.iter().copied()),
+        }
+    }
+}
+
+/// No scope required: any valid token.
+#[derive(Debug, Clone, Copy)]
+pub struct NoScopes;
+
+impl Scopes for NoScopes {
+    const SCOPES: &'static [&'static str] = &[];
+}

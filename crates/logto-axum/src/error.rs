@@ -93,30 +93,8 @@ impl Error {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::Logto(error) => match error {
-                _ if error.needs_sign_in() => StatusCode::UNAUTHORIZED,
-                LogtoError::CallbackUriMismatch { .. }
-                | LogtoError::StateMismatch
-                | LogtoError::IssuerMismatch { .. }
-                | LogtoError::SignInFailed { .. }
-                | LogtoError::MissingCode
-                | LogtoError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
-                LogtoError::OrganizationAccessDenied { .. }
-                | LogtoError::MissingOrganizationsScope => StatusCode::FORBIDDEN,
-                LogtoError::TokenRequest {
-                    error:
-                        logto::OAuthErrorCode::InvalidTarget | logto::OAuthErrorCode::InvalidScope,
-                    ..
-                } => StatusCode::FORBIDDEN,
-                LogtoError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                LogtoError::Network { .. }
-                | LogtoError::UnexpectedResponse { .. }
-                | LogtoError::TokenRequest { .. }
-                | LogtoError::InvalidIdToken { .. }
-                | LogtoError::InvalidToken { .. }
-                | LogtoError::UserInfoSubjectMismatch => StatusCode::BAD_GATEWAY,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            Error::Logto(error) => StatusCode::from_u16(logto::web::status_of(error))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 
@@ -127,20 +105,7 @@ impl Error {
             Error::InvalidConfig(_) | Error::MissingLayer => "server_misconfigured",
             Error::BadRequest(_) => "bad_request",
             Error::Session(_) => "session_store_failed",
-            Error::Logto(error) => match error {
-                LogtoError::CallbackUriMismatch { .. }
-                | LogtoError::StateMismatch
-                | LogtoError::IssuerMismatch { .. }
-                | LogtoError::MissingCode => "invalid_callback",
-                LogtoError::SignInFailed { .. } => "sign_in_failed",
-                LogtoError::InvalidArgument(_) => "bad_request",
-                LogtoError::OrganizationAccessDenied { .. }
-                | LogtoError::MissingOrganizationsScope => "forbidden",
-                LogtoError::TokenRequest { .. } => "token_request_refused",
-                LogtoError::Storage(_) => "session_store_failed",
-                LogtoError::Unavailable { .. } => "logto_unavailable",
-                _ => "logto_error",
-            },
+            Error::Logto(error) => logto::web::code_of(error),
         }
     }
 }
@@ -240,60 +205,20 @@ impl Rejection {
             let body = serde_json::json!({ "error": self.error.code(), "message": message });
             return (status, Json(body)).into_response();
         }
-        let title = match self.error.code() {
-            "invalid_callback" | "sign_in_failed" => "Sign-in failed",
-            "forbidden" => "Access denied",
-            "bad_request" => "Bad request",
-            _ => "Something went wrong",
-        };
-        let page = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-             <body><h1>{title}</h1><p id=\"error\" data-code=\"{code}\">{message}</p>\
-             <p><a id=\"retry\" href=\"{sign_in}\">Sign in again</a> · <a id=\"home\" href=\"{home}\">Home</a></p></body></html>\n",
-            code = self.error.code(),
-            message = escape_html(&message),
-            sign_in = escape_html(&self.sign_in),
-            home = escape_html(&self.home),
-        );
+        let page =
+            logto::web::error_page(self.error.code(), &message, &self.sign_in, Some(&self.home));
         (status, Html(page)).into_response()
     }
 }
 
 /// Whether the client prefers JSON: it accepts `application/json` (or `+json`) and not HTML.
 pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
-    let (mut json, mut html) = (false, false);
-    let media_types = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(|item| item.split(';').next().unwrap_or("").trim());
-    for media in media_types {
-        let lower_ends_with = |suffix: &str| {
-            media.len() >= suffix.len()
-                && media.as_bytes()[media.len() - suffix.len()..]
-                    .eq_ignore_ascii_case(suffix.as_bytes())
-        };
-        json |= media.eq_ignore_ascii_case("application/json") || lower_ends_with("+json");
-        html |= media.eq_ignore_ascii_case("text/html");
-    }
-    json && !html
-}
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    logto::web::wants_json(
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok()),
+    )
 }
 
 #[cfg(test)]
@@ -315,14 +240,6 @@ mod tests {
         )));
         assert!(!wants_json(&accept("*/*")));
         assert!(!wants_json(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape_html("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
     }
 
     #[test]

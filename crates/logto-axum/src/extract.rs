@@ -95,11 +95,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
         let storage = SessionStorage::new(
             session.clone(),
             bound.store.clone(),
-            logto.inner.refresh_lock.clone(),
             logto.inner.session_ttl,
         );
+        let mut client = LogtoClient::new(logto.config().clone(), storage);
+        if let Some(lock) = &logto.inner.refresh_lock {
+            client = client.with_refresh_lock(lock.clone());
+        }
         let auth = Auth {
-            client: Arc::new(LogtoClient::new(logto.config().clone(), storage)),
+            client: Arc::new(client),
             logto,
             json: wants_json(&parts.headers),
             page: page_of(&parts.method, &parts.uri, &parts.extensions),

@@ -7,7 +7,7 @@ use crate::Logto;
 
 /// Whether `/sign-in` keeps `return_to` and `/callback` redirects to it (a local path).
 pub fn is_local_path(path: &str) -> bool {
-    crate::routes::is_local_path(path)
+    logto::web::is_local_path(path)
 }
 
 /// The sign-in URL a signed-out visitor is sent to, asking to come back to `return_to`.

@@ -14,8 +14,8 @@ use url::Url;
 
 use crate::error::{Error, Rejection};
 use crate::layer::LogtoLayer;
-use crate::lock::RefreshLock;
 use crate::routes;
+use logto::RefreshLock;
 
 /// The app-wide Logto handle: the [`LogtoConfig`], the app's base URL and its sign-in routes.
 /// Cheap to clone.
@@ -209,7 +209,7 @@ impl Logto {
     pub(crate) fn sign_in_location(&self, return_to: Option<&str>) -> String {
         let path = self.local(&self.inner.sign_in_path);
         match return_to {
-            Some(target) if routes::is_local_path(target) => {
+            Some(target) if logto::web::is_local_path(target) => {
                 let query: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("return_to", target)
                     .finish();
@@ -338,7 +338,7 @@ impl LogtoBuilder {
             ("post sign-in redirect", &self.post_sign_in_redirect),
             ("post sign-out redirect", &self.post_sign_out_redirect),
         ] {
-            if !routes::is_local_path(path) {
+            if !logto::web::is_local_path(path) {
                 return Err(Error::InvalidConfig(format!(
                     "the {name} {path:?} must be a path starting with a single `/`"
                 )));

@@ -77,7 +77,8 @@ mod extract;
 pub mod fuzzing;
 mod handle;
 mod layer;
-mod lock;
+#[cfg(feature = "redis")]
+mod redis_lock;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod routes;
@@ -88,15 +89,14 @@ pub use error::{Error, Rejection};
 pub use extract::{Auth, Authenticated, UserData};
 pub use handle::{Logto, LogtoBuilder};
 pub use layer::{LogtoLayer, LogtoService, SessionStoreOf};
-pub use lock::RefreshLock;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use storage::SessionStorage;
 /// The crates users name next to this one: `logto::LogtoConfig`, `tower_sessions::MemoryStore`.
 pub use {logto, tower_sessions};
 
-/// Implements [`RefreshLock`] (and `tower_sessions::SessionStore`) with `async fn`s.
-pub use async_trait::async_trait;
+/// The lock taken around token refreshes across processes (from the `logto` core).
+pub use logto::{LockGuard, RefreshLock};
 
 /// The boxed error of storage and lock back ends.
 pub type BoxError = logto::BoxError;

@@ -3,23 +3,15 @@
 use std::fmt;
 use std::time::Duration;
 
+use logto::{BoxFuture, LockGuard, RefreshLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script, SetExpiry, SetOptions};
+use redis::{AsyncCommands, SetExpiry, SetOptions};
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use crate::BoxError;
 use crate::error::Error;
-use crate::lock::RefreshLock;
-
-/// How long a refresh lock is held at most before it expires on its own (a crashed holder).
-const LOCK_TTL: Duration = Duration::from_secs(30);
-/// How long [`RefreshLock::lock`] waits for another holder before failing.
-const LOCK_WAIT: Duration = Duration::from_secs(35);
-
-/// Deletes the lock only if this holder still has it.
-const UNLOCK: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
 /// Sessions in Redis, shared by every process of the app, and the [`RefreshLock`] those processes
 /// need. Records are JSON under `<prefix>session:<id>` and expire with the session; locks are
@@ -206,46 +198,21 @@ impl SessionStore for RedisStore {
     }
 }
 
-#[async_trait::async_trait]
 impl RefreshLock for RedisStore {
-    async fn lock(&self, name: &str) -> Result<String, BoxError> {
-        let key = self.lock_key(name);
-        let token = Id::default().to_string();
-        let options = SetOptions::default()
-            .conditional_set(redis::ExistenceCheck::NX)
-            .with_expiration(SetExpiry::PX(LOCK_TTL.as_millis() as u64));
-        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
-        let mut pause = Duration::from_millis(2);
-        let mut connection = self.connection.clone();
-        loop {
-            let taken: Option<String> = connection
-                .set_options(&key, &token, options)
-                .await
-                .map_err(backend)?;
-            if taken.is_some() {
-                return Ok(token);
-            }
-            if tokio::time::Instant::now() + pause > deadline {
-                return Err(format!(
-                    "timed out after {LOCK_WAIT:?} waiting for the Redis lock {key:?} held by \
-                     another process"
-                )
-                .into());
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
-    }
-
-    async fn unlock(&self, name: &str, token: &str) -> Result<(), BoxError> {
-        let mut connection = self.connection.clone();
-        let _: i64 = Script::new(UNLOCK)
-            .key(self.lock_key(name))
-            .arg(token)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(backend)?;
-        Ok(())
+    fn lock<'a>(
+        &'a self,
+        name: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<LockGuard, BoxError>> {
+        Box::pin(async move {
+            let key = self.lock_key(name);
+            let token = Id::default().to_string();
+            crate::redis_lock::acquire(&self.connection, &key, &token, ttl).await?;
+            let connection = self.connection.clone();
+            Ok(LockGuard::new(crate::redis_lock::release(
+                connection, key, token,
+            )))
+        })
     }
 }
 

@@ -4,112 +4,31 @@ use axum::Json;
 use axum::extract::{Query, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use logto::{DirectSignIn, FirstScreen, InteractionMode, SignInOptions};
-use serde::Deserialize;
+use logto::web;
 use url::Url;
 
-use crate::error::{Error, Rejection, escape_html, private};
+use crate::error::{Error, Rejection, private};
 use crate::extract::Auth;
 
 /// The session key of the pages to land on after the pending sign-ins: `[state, path]` pairs,
 /// oldest first, one per sign-in started with a `return_to` (one per tab).
 const RETURN_TO: &str = "logto_axum.return_to";
 
-/// As many as the client keeps pending sign-ins.
-const MAX_RETURN_TO: usize = 8;
-
-/// The `state` parameter of a URL.
-fn state_of(url: &str) -> Option<String> {
-    Url::parse(url).ok().and_then(|url| {
-        url.query_pairs()
-            .find(|(name, _)| name == "state")
-            .map(|(_, value)| value.into_owned())
-    })
-}
-
-/// Whether `path` is a path on this site (`/…`, not `//host` or `/\host`), safe to redirect to.
-pub(crate) fn is_local_path(path: &str) -> bool {
-    path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.chars().any(|c| c.is_control())
-}
-
-/// The query of `GET /sign-in`.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct SignInQuery {
-    interaction_mode: Option<String>,
-    first_screen: Option<String>,
-    direct_sign_in: Option<String>,
-    login_hint: Option<String>,
-    organization_id: Option<String>,
-    return_to: Option<String>,
-}
-
-impl SignInQuery {
-    fn options(self, redirect_uri: String) -> Result<SignInOptions, Error> {
-        let mut options = SignInOptions::new(redirect_uri);
-        if let Some(mode) = non_empty(self.interaction_mode) {
-            options = options.interaction_mode(match mode.as_str() {
-                "signIn" | "sign_in" | "signin" => InteractionMode::SignIn,
-                "signUp" | "sign_up" | "signup" => InteractionMode::SignUp,
-                other => {
-                    return Err(Error::BadRequest(format!(
-                        "interaction_mode {other:?} must be `signIn` or `signUp`"
-                    )));
-                }
-            });
-        }
-        if let Some(screen) = non_empty(self.first_screen) {
-            options = options.first_screen(match screen.as_str() {
-                "sign_in" => FirstScreen::SignIn,
-                "register" => FirstScreen::Register,
-                "reset_password" => FirstScreen::ResetPassword,
-                "identifier:sign_in" => FirstScreen::IdentifierSignIn,
-                "identifier:register" => FirstScreen::IdentifierRegister,
-                "single_sign_on" => FirstScreen::SingleSignOn,
-                other => {
-                    return Err(Error::BadRequest(format!(
-                        "first_screen {other:?} must be one of sign_in, register, reset_password, \
-                         identifier:sign_in, identifier:register, single_sign_on"
-                    )));
-                }
-            });
-        }
-        if let Some(target) = non_empty(self.direct_sign_in) {
-            let target =
-                DirectSignIn::parse(&target).map_err(|e| Error::BadRequest(e.to_string()))?;
-            options = options.direct_sign_in(target);
-        }
-        if let Some(hint) = non_empty(self.login_hint) {
-            options = options.login_hint(hint);
-        }
-        if let Some(organization_id) = non_empty(self.organization_id) {
-            options = options.organization_id(organization_id);
-        }
-        Ok(options)
-    }
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
-}
-
 /// `GET /sign-in`: starts a sign-in and redirects to Logto.
 pub(crate) async fn sign_in(
     auth: Auth,
-    query: Result<Query<SignInQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<web::SignInQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Rejection> {
     let Query(query) = query.map_err(|e| auth.reject(Error::BadRequest(e.body_text())))?;
-    let return_to = query.return_to.clone().filter(|path| is_local_path(path));
+    let return_to = query.return_to();
     let options = query
         .options(auth.logto().callback_url())
-        .map_err(|e| auth.reject(e))?;
+        .map_err(|e| auth.reject(Error::BadRequest(e)))?;
     let url = auth
         .sign_in_with(options)
         .await
         .map_err(|e| auth.reject(e))?;
-    if let (Some(path), Some(state)) = (return_to, state_of(&url)) {
+    if let (Some(path), Some(state)) = (return_to, web::state_of(&url)) {
         let session = auth.session();
         let mut pages: Vec<(String, String)> = session
             .get(RETURN_TO)
@@ -117,9 +36,7 @@ pub(crate) async fn sign_in(
             .ok()
             .flatten()
             .unwrap_or_default();
-        pages.push((state, path));
-        let excess = pages.len().saturating_sub(MAX_RETURN_TO);
-        pages.drain(..excess);
+        web::remember_return_to(&mut pages, state, path);
         session
             .insert(RETURN_TO, pages)
             .await
@@ -135,7 +52,7 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
         Some(query) => format!("{}?{query}", logto.callback_url()),
         None => logto.callback_url(),
     };
-    let state = state_of(&callback_url);
+    let state = web::state_of(&callback_url);
     // A failed callback is not a reason to sign in again right away: show the error page.
     let failed = |error: logto::LogtoError| {
         let mut rejection = auth.reject(error);
@@ -172,19 +89,14 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
         .ok()
         .flatten()
         .unwrap_or_default();
-    let page = pages
-        .iter()
-        .position(|(s, _)| Some(s) == state.as_ref())
-        .map(|index| pages.remove(index).1);
+    let page = web::take_return_to(&mut pages, state.as_deref());
     let kept = if pages.is_empty() {
         session.remove_value(RETURN_TO).await.map(drop)
     } else {
         session.insert(RETURN_TO, pages).await
     };
     kept.map_err(|e| auth.reject(e))?;
-    let target = page
-        .filter(|path| is_local_path(path))
-        .unwrap_or_else(|| logto.local(&logto.inner.post_sign_in_redirect));
+    let target = page.unwrap_or_else(|| logto.local(&logto.inner.post_sign_in_redirect));
     Ok(private(Redirect::to(&target).into_response()))
 }
 
@@ -202,58 +114,34 @@ pub(crate) async fn sign_out(auth: Auth, headers: HeaderMap) -> Result<Response,
     Ok(private(Redirect::to(&url).into_response()))
 }
 
-/// Whether a request was sent by a page of another site (a link, image or form there: browsers
-/// send the `SameSite=Lax` session cookie on top-level navigations from any site), judged by
-///
-/// 1. `Sec-Fetch-Site`, which every current browser sends: only `same-origin` (a page of the
-///    app) and `none` (a typed URL, a bookmark) pass; `same-site` (a sibling subdomain, possibly
-///    someone else's) and `cross-site` do not;
-/// 2. without it, `Origin` (sent with POSTs by older browsers): it must be the base URL's origin
-///    (`null`, an opaque origin, does not pass);
-/// 3. without either, `Referer`: its origin must be the base URL's;
-/// 4. with none of them (scripts, `curl`, a page whose referrer policy hides it), the request
-///    passes: nothing tells it came from elsewhere.
+/// Whether a request was sent by a page of another site: [`logto::web::from_another_site`] on
+/// its `Sec-Fetch-Site`, `Origin` and `Referer` headers.
 pub(crate) fn from_another_site(headers: &HeaderMap, base_url: &Url) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        let site = site.to_str().unwrap_or("").trim().to_ascii_lowercase();
-        return !matches!(site.as_str(), "same-origin" | "none");
-    }
-    let own = base_url.origin();
-    let same_origin = |value: &HeaderValue| {
-        value
-            .to_str()
-            .ok()
-            .and_then(|value| Url::parse(value.trim()).ok())
-            .is_some_and(|url| url.origin() == own)
+    let text = |name| {
+        headers
+            .get(name)
+            .map(|value: &HeaderValue| value.to_str().unwrap_or(""))
     };
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        return !same_origin(origin);
-    }
-    if let Some(referer) = headers.get(header::REFERER) {
-        return !same_origin(referer);
-    }
-    false
+    web::from_another_site(
+        text(header::HeaderName::from_static("sec-fetch-site")),
+        text(header::ORIGIN),
+        text(header::REFERER),
+        base_url,
+    )
 }
 
 /// The answer to a sign-out from another site: `403`, with a page whose button signs out
 /// (a same-origin POST), or `{"error": "cross_site_request"}` for JSON.
 fn confirm_sign_out(auth: &Auth) -> Response {
-    let message = "This sign-out request came from another site, so you are still signed in. \
-                   Sign out here if you meant to.";
+    let message = web::CROSS_SITE_SIGN_OUT;
     tracing::debug!("logto-axum refused a sign-out from another site");
     let mut response = if auth.wants_json() {
         let body = serde_json::json!({ "error": "cross_site_request", "message": message });
         (StatusCode::FORBIDDEN, Json(body)).into_response()
     } else {
         let logto = auth.logto();
-        let page = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign out?</title></head>\
-             <body><h1>Sign out?</h1><p id=\"error\" data-code=\"cross_site_request\">{message}</p>\
-             <form method=\"post\" action=\"{action}\"><button id=\"sign-out\" type=\"submit\">Sign out</button></form>\
-             <p><a href=\"{home}\">Home</a></p></body></html>\n",
-            action = escape_html(&logto.local(logto.sign_out_path())),
-            home = escape_html(&logto.local("/")),
-        );
+        let page =
+            web::confirm_sign_out_page(&logto.local(logto.sign_out_path()), &logto.local("/"));
         (StatusCode::FORBIDDEN, Html(page)).into_response()
     };
     // Not `no-referrer`: the form's POST then carries `Origin: null`, refused by browsers
@@ -309,51 +197,6 @@ mod tests {
             &[("referer", "not a url")],
         ] {
             assert!(from_another_site(&headers(other), &base), "{other:?}");
-        }
-    }
-
-    #[test]
-    fn local_paths_only() {
-        for ok in ["/", "/protected?x=1", "/a/b#c"] {
-            assert!(is_local_path(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "protected",
-            "//evil.test",
-            "/\\evil.test",
-            "https://evil.test",
-            "/a\nb",
-        ] {
-            assert!(!is_local_path(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn sign_in_query_is_checked() {
-        let query = SignInQuery {
-            interaction_mode: Some("signUp".into()),
-            direct_sign_in: Some("social:github".into()),
-            login_hint: Some("alice@example.com".into()),
-            ..Default::default()
-        };
-        assert!(query.options("http://a.test/callback".into()).is_ok());
-        for query in [
-            SignInQuery {
-                interaction_mode: Some("nope".into()),
-                ..Default::default()
-            },
-            SignInQuery {
-                direct_sign_in: Some("github".into()),
-                ..Default::default()
-            },
-            SignInQuery {
-                first_screen: Some("nope".into()),
-                ..Default::default()
-            },
-        ] {
-            let err = query.options("http://a.test/callback".into()).unwrap_err();
-            assert!(matches!(err, Error::BadRequest(_)), "{err}");
         }
     }
 }

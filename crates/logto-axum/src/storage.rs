@@ -16,8 +16,6 @@ use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::{Session, SessionStore};
 
-use crate::lock::RefreshLock;
-
 /// The session key holding the id of the token record.
 const TOKENS_REF: &str = "logto.tokens_ref";
 /// The field of the token record holding the tokens.
@@ -28,7 +26,6 @@ const TOKENS_FIELD: &str = "logto.tokens";
 pub struct SessionStorage {
     session: Session,
     store: Arc<dyn SessionStore>,
-    lock: Option<Arc<dyn RefreshLock>>,
     ttl: Duration,
     state: Mutex<State>,
 }
@@ -37,8 +34,6 @@ pub struct SessionStorage {
 struct State {
     /// The tokens as last read or written by this request; `None`: read them from the store.
     tokens: Option<Option<String>>,
-    /// Locks held: name → holder token.
-    held: HashMap<String, String>,
 }
 
 impl fmt::Debug for SessionStorage {
@@ -50,16 +45,10 @@ impl fmt::Debug for SessionStorage {
 }
 
 impl SessionStorage {
-    pub(crate) fn new(
-        session: Session,
-        store: Arc<dyn SessionStore>,
-        lock: Option<Arc<dyn RefreshLock>>,
-        ttl: Duration,
-    ) -> Self {
+    pub(crate) fn new(session: Session, store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
         SessionStorage {
             session,
             store,
-            lock,
             ttl,
             state: Mutex::new(State::default()),
         }
@@ -178,21 +167,11 @@ impl Storage for SessionStorage {
         }
     }
 
-    async fn lock(&self, name: &str) -> Result<(), BoxError> {
-        if let Some(lock) = &self.lock {
-            let token = lock.lock(name).await?;
-            self.state().held.insert(name.to_owned(), token);
+    async fn get_latest(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
+        if key == StorageKey::Tokens {
+            // Another process may have rotated the tokens since this request read them.
+            self.state().tokens = None;
         }
-        // Whoever held the lock before may have rotated the tokens: read them again.
-        self.state().tokens = None;
-        Ok(())
-    }
-
-    async fn unlock(&self, name: &str) -> Result<(), BoxError> {
-        let token = self.state().held.remove(name);
-        if let (Some(lock), Some(token)) = (&self.lock, token) {
-            lock.unlock(name, &token).await?;
-        }
-        Ok(())
+        self.get(key).await
     }
 }

@@ -9,6 +9,7 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration as StdDuration, Instant};
 
 use futures_util::future::join_all;
 use logto_axum::{RedisStore, RefreshLock};
@@ -100,13 +101,13 @@ async fn redis_lock_is_exclusive_across_connections() {
         let store = stores[i % stores.len()].clone();
         let (inside, most) = (inside.clone(), most.clone());
         tokio::spawn(async move {
-            let token = store.lock("refresh:s1").await.unwrap();
+            let guard = store.lock("refresh:s1", TTL).await.unwrap();
             let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
             most.fetch_max(now, Ordering::SeqCst);
             // A round trip to Redis while holding the lock, as a refresh would.
             let _ = store.load(&Id::default()).await.unwrap();
             inside.fetch_sub(1, Ordering::SeqCst);
-            store.unlock("refresh:s1", &token).await.unwrap();
+            guard.release().await.unwrap();
         })
     });
     for task in join_all(tasks).await {
@@ -114,17 +115,49 @@ async fn redis_lock_is_exclusive_across_connections() {
     }
     assert_eq!(most.load(Ordering::SeqCst), 1);
 
-    // Releasing with someone else's token does nothing; other names are independent.
-    let token = stores[0].lock("refresh:s2").await.unwrap();
-    stores[1]
-        .unlock("refresh:s2", "not-the-token")
+    // Other names are independent; a dropped guard releases its lock.
+    let guard = stores[0].lock("refresh:s2", TTL).await.unwrap();
+    let other = stores[1].lock("refresh:s3", TTL).await.unwrap();
+    other.release().await.unwrap();
+    drop(guard);
+    let start = Instant::now();
+    let again = stores[1].lock("refresh:s2", TTL).await.unwrap();
+    assert!(
+        start.elapsed() < StdDuration::from_secs(5),
+        "released on drop"
+    );
+    again.release().await.unwrap();
+}
+
+/// A TTL far longer than these tests take.
+const TTL: StdDuration = StdDuration::from_secs(60);
+
+#[tokio::test]
+async fn a_redis_lock_expires_after_the_ttl_given() {
+    let redis = Redis::start().await;
+    let (a, b) = (
+        RedisStore::connect(&redis.url).await.unwrap(),
+        RedisStore::connect(&redis.url).await.unwrap(),
+    );
+    let ttl = StdDuration::from_millis(400);
+    let start = Instant::now();
+    let held = a.lock("refresh:s", ttl).await.unwrap();
+    // A holder that crashed: its lock is never released, and expires after its TTL.
+    std::mem::forget(held);
+    let guard = b.lock("refresh:s", TTL).await.unwrap();
+    let waited = start.elapsed();
+    assert!(waited >= StdDuration::from_millis(350), "{waited:?}");
+    assert!(waited < StdDuration::from_secs(5), "{waited:?}");
+    // Released (the release of a stale holder, were it to come, would not touch it).
+    guard.release().await.unwrap();
+    let start = Instant::now();
+    a.lock("refresh:s", TTL)
+        .await
+        .unwrap()
+        .release()
         .await
         .unwrap();
-    let other = stores[1].lock("refresh:s3").await.unwrap();
-    stores[1].unlock("refresh:s3", &other).await.unwrap();
-    stores[0].unlock("refresh:s2", &token).await.unwrap();
-    let again = stores[1].lock("refresh:s2").await.unwrap();
-    stores[1].unlock("refresh:s2", &again).await.unwrap();
+    assert!(start.elapsed() < StdDuration::from_secs(5));
 }
 
 async fn refresh_token(browser: &Browser, app: &App) -> String {
@@ -229,4 +262,48 @@ async fn always_expired_tokens_refresh_in_turn_without_reuse() {
     assert_eq!(idp.stats().await.refresh_token_grants, 16);
     let (status, _) = on_b.get_json(&b.url("/protected/resource")).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// A request dropped while its refresh waits for Logto's answer (the browser went away, axum drops
+/// the handler): the refresh still completes, stores the rotated refresh token and releases the
+/// Redis lock, so the next request, on the other instance, succeeds at once and the grant lives on.
+#[tokio::test]
+async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
+    let first = refresh_token(&on_a, &a).await;
+    let response = on_a.get(&a.url("/debug/clear-access-tokens")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    idp.reset_stats().await;
+
+    // The refresh token is rotated at the IdP, and the answer held; the request is dropped then.
+    idp.hold_next_token_response().await;
+    let url = a.url("/protected/resource");
+    tokio::select! {
+        (status, body) = on_a.get_json(&url) => {
+            panic!("answered while the token response is held: {status} {body}")
+        }
+        () = idp.wait_for_held_token_response() => {}
+    }
+    idp.release_token_response().await;
+
+    let start = Instant::now();
+    let (status, body) = on_b.get_json(&b.url("/protected/resource")).await;
+    let took = start.elapsed();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        took < StdDuration::from_secs(5),
+        "the next request waited {took:?}, as for a lock left held"
+    );
+    let second = refresh_token(&on_b, &b).await;
+    assert_ne!(second, first, "the rotated refresh token was stored");
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+
+    // The grant is alive: the stored refresh token refreshes again.
+    let response = on_b.get(&b.url("/debug/clear-access-tokens")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, body) = on_a.get_json(&a.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(refresh_token(&on_a, &a).await, second);
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::OAuthErrorCode;
 use crate::config::LogtoConfig;
 use crate::error::LogtoError;
+use crate::lock::{RefreshLock, refresh_lock_ttl};
 use crate::protocol::callback::{PendingSignIns, match_callback};
 use crate::protocol::claims::{AccessTokenClaims, IdTokenClaims, UserInfo, decode_unverified};
 use crate::protocol::sign_in::{SignInOptions, authorization_url};
@@ -24,6 +25,13 @@ use crate::storage::{MemoryStorage, Storage, StorageKey};
 ///
 /// Build one per request (or per user) over the user's session storage; it is cheap, and clients
 /// built from clones of one config share discovery, keys and connections.
+///
+/// A refresh (taking the session's refresh locks, the token request, storing the rotated tokens,
+/// releasing the locks) runs in a tokio task of its own, which the call awaits: when the caller is
+/// dropped midway (a web framework drops the handler of a request whose browser disconnected),
+/// the refresh still finishes, so the rotated refresh token is never lost and no lock outlives it.
+/// The task shares the client's storage, which the client therefore holds in an `Arc` (a clone of
+/// the client shares it too), and which is `'static`.
 ///
 /// ```no_run
 /// use logto::{LogtoClient, LogtoConfig, MemoryStorage};
@@ -48,11 +56,28 @@ use crate::storage::{MemoryStorage, Storage, StorageKey};
 /// ```
 pub struct LogtoClient<S = MemoryStorage> {
     config: LogtoConfig,
+    lock: Option<Arc<dyn RefreshLock>>,
+    /// Shared with a refresh's task, which finishes even when the caller is gone.
+    shared: Arc<Shared<S>>,
+}
+
+struct Shared<S> {
     storage: S,
     /// The stored session tokens as last parsed. They are read from the storage every time and
     /// parsed again only when the stored text changed: a request that asks whether the user is
     /// signed in, for the claims and for an access token parses them once.
     parsed: Mutex<Option<Arc<ParsedTokens>>>,
+}
+
+/// A clone shares the storage (and the lock): it is the same user's client.
+impl<S> Clone for LogtoClient<S> {
+    fn clone(&self) -> Self {
+        LogtoClient {
+            config: self.config.clone(),
+            lock: self.lock.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
 }
 
 /// The session tokens parsed from `raw`, and the ID token's claims once decoded.
@@ -75,9 +100,21 @@ impl<S: Storage> LogtoClient<S> {
     pub fn new(config: LogtoConfig, storage: S) -> Self {
         LogtoClient {
             config,
-            storage,
-            parsed: Mutex::new(None),
+            lock: None,
+            shared: Arc::new(Shared {
+                storage,
+                parsed: Mutex::new(None),
+            }),
         }
+    }
+
+    /// Takes `lock` around every refresh, so that processes sharing the user's session never
+    /// refresh it at once (within one process the client already does that by itself). Give every
+    /// process the same lock, such as one on the Redis server that holds the sessions.
+    #[must_use]
+    pub fn with_refresh_lock(mut self, lock: Arc<dyn RefreshLock>) -> Self {
+        self.lock = Some(lock);
+        self
     }
 
     /// The configuration.
@@ -87,7 +124,7 @@ impl<S: Storage> LogtoClient<S> {
 
     /// The storage.
     pub fn storage(&self) -> &S {
-        &self.storage
+        &self.shared.storage
     }
 
     /// Starts a sign-in: stores a new sign-in session and returns the Logto URL to redirect the
@@ -302,11 +339,13 @@ impl<S: Storage> LogtoClient<S> {
         post_logout_redirect_uri: Option<&str>,
     ) -> Result<String, LogtoError> {
         let tokens = self.tokens().await.ok().flatten();
-        self.storage
+        self.shared
+            .storage
             .delete(StorageKey::Tokens)
             .await
             .map_err(LogtoError::Storage)?;
-        self.storage
+        self.shared
+            .storage
             .delete(StorageKey::SignInSession)
             .await
             .map_err(LogtoError::Storage)?;
@@ -349,23 +388,48 @@ impl<S: Storage> LogtoClient<S> {
             return Ok(token.to_owned());
         }
 
-        // One refresh at a time for this session: in this process (see `refresh`), then across
-        // processes when the storage can lock.
-        let slot = self.config.inner.refresh_locks.slot(&tokens.session_id);
+        // The critical section runs in a task of its own that finishes even when this caller is
+        // dropped (a browser that disconnects): the rotated refresh token is stored and the lock
+        // released whatever happens to the request.
+        let client = self.clone();
+        let session_id = tokens.session_id.clone();
+        let refresh = async move { client.refresh_exclusive(target, &session_id).await };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => match runtime.spawn(refresh).await {
+                Ok(result) => result,
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(_) => Err(LogtoError::Storage(
+                    "the refresh was cancelled: the tokio runtime is shutting down".into(),
+                )),
+            },
+            Err(_) => refresh.await,
+        }
+    }
+
+    /// One refresh at a time for this session: in this process (see `refresh`), then across
+    /// processes with the [`RefreshLock`], whose TTL covers every request of the refresh.
+    async fn refresh_exclusive(
+        &self,
+        target: TokenTarget,
+        session_id: &str,
+    ) -> Result<String, LogtoError> {
+        let slot = self.config.inner.refresh_locks.slot(session_id);
         let mut last_rotation = slot.last_rotation.lock().await;
-        let lock_name = format!("refresh:{}", tokens.session_id);
-        self.storage
-            .lock(&lock_name)
-            .await
-            .map_err(LogtoError::Storage)?;
+        let guard = match &self.lock {
+            Some(lock) => {
+                let ttl = refresh_lock_ttl(self.provider().timeout());
+                let name = format!("refresh:{session_id}");
+                Some(lock.lock(&name, ttl).await.map_err(LogtoError::Storage)?)
+            }
+            None => None,
+        };
         let result = self.refresh_locked(target, &mut last_rotation).await;
-        let unlocked = self
-            .storage
-            .unlock(&lock_name)
-            .await
-            .map_err(LogtoError::Storage);
+        let released = match guard {
+            Some(guard) => guard.release().await.map_err(LogtoError::Storage),
+            None => Ok(()),
+        };
         let token = result?;
-        unlocked?;
+        released?;
         Ok(token)
     }
 
@@ -379,7 +443,11 @@ impl<S: Storage> LogtoClient<S> {
         target: TokenTarget,
         last_rotation: &mut Option<Rotation>,
     ) -> Result<String, LogtoError> {
-        let mut tokens = self.signed_in().await?;
+        // Whoever held the lock before may have rotated the tokens: read them from the back end.
+        let mut tokens = self
+            .parsed_from(self.shared.storage.get_latest(StorageKey::Tokens).await)?
+            .map(|parsed| parsed.tokens.clone())
+            .ok_or(LogtoError::NotAuthenticated)?;
         if let Some(rotation) = last_rotation.as_ref() {
             if tokens.refresh_token.as_deref() == Some(rotation.used_refresh_token.as_str()) {
                 // This copy of the session predates a refresh another request made: adopt it.
@@ -409,7 +477,8 @@ impl<S: Storage> LogtoClient<S> {
                 ..
             }) => {
                 *last_rotation = None;
-                self.storage
+                self.shared
+                    .storage
                     .delete(StorageKey::Tokens)
                     .await
                     .map_err(LogtoError::Storage)?;
@@ -464,7 +533,8 @@ impl<S: Storage> LogtoClient<S> {
                     // What came back cannot be trusted: end the session rather than keep one
                     // whose refresh token came with it.
                     *last_rotation = None;
-                    self.storage
+                    self.shared
+                        .storage
                         .delete(StorageKey::Tokens)
                         .await
                         .map_err(LogtoError::Storage)?;
@@ -567,7 +637,8 @@ impl<S: Storage> LogtoClient<S> {
     /// Stores the pending sign-ins, or removes the key when none is left.
     async fn put_pending_sign_ins(&self, pending: &PendingSignIns) -> Result<(), LogtoError> {
         if pending.is_empty() {
-            self.storage
+            self.shared
+                .storage
                 .delete(StorageKey::SignInSession)
                 .await
                 .map_err(LogtoError::Storage)
@@ -578,15 +649,18 @@ impl<S: Storage> LogtoClient<S> {
 
     /// The stored session tokens, parsed only when their stored text changed since last time.
     async fn parsed(&self) -> Result<Option<Arc<ParsedTokens>>, LogtoError> {
-        let Some(raw) = self
-            .storage
-            .get(StorageKey::Tokens)
-            .await
-            .map_err(LogtoError::Storage)?
-        else {
+        self.parsed_from(self.shared.storage.get(StorageKey::Tokens).await)
+    }
+
+    /// `raw`, the stored session tokens, parsed unless they are the ones parsed last.
+    fn parsed_from(
+        &self,
+        raw: Result<Option<String>, crate::BoxError>,
+    ) -> Result<Option<Arc<ParsedTokens>>, LogtoError> {
+        let Some(raw) = raw.map_err(LogtoError::Storage)? else {
             return Ok(None);
         };
-        let mut last = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = self.shared.parsed.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(parsed) = last.as_ref().filter(|parsed| parsed.raw == raw) {
             return Ok(Some(Arc::clone(parsed)));
         }
@@ -609,12 +683,14 @@ impl<S: Storage> LogtoClient<S> {
         Ok(self.parsed().await?.map(|parsed| parsed.tokens.clone()))
     }
 
-    async fn signed_in(&self) -> Result<SessionTokens, LogtoError> {
-        self.tokens().await?.ok_or(LogtoError::NotAuthenticated)
-    }
-
     async fn get<T: DeserializeOwned>(&self, key: StorageKey) -> Result<Option<T>, LogtoError> {
-        let Some(raw) = self.storage.get(key).await.map_err(LogtoError::Storage)? else {
+        let Some(raw) = self
+            .shared
+            .storage
+            .get(key)
+            .await
+            .map_err(LogtoError::Storage)?
+        else {
             return Ok(None);
         };
         parse(key, &raw).map(Some)
@@ -622,7 +698,8 @@ impl<S: Storage> LogtoClient<S> {
 
     async fn put<T: serde::Serialize>(&self, key: StorageKey, value: &T) -> Result<(), LogtoError> {
         let raw = serde_json::to_string(value).map_err(|e| LogtoError::Storage(Box::new(e)))?;
-        self.storage
+        self.shared
+            .storage
             .set(key, raw)
             .await
             .map_err(LogtoError::Storage)

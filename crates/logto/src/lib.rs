@@ -40,7 +40,10 @@
 //! - `provider`: the I/O edge (discovery, token endpoint, userinfo, revocation, JWKS cache).
 //! - [`LogtoClient`]: the per-user facade over a [`Storage`].
 //!
-//! Framework integrations (e.g. `logto-axum`) build on these.
+//! - [`RefreshLock`]: the lock that keeps several processes from refreshing one session at once.
+//! - [`web`]: the building blocks of framework adapters.
+//!
+//! Framework integrations (`logto-axum`, `logto-actix`) build on these.
 
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -51,15 +54,18 @@ mod backoff;
 mod client;
 mod config;
 mod error;
+mod lock;
 mod provider;
 mod refresh;
 mod storage;
+pub mod web;
 
 pub use client::LogtoClient;
 pub use config::{
     LogtoConfig, LogtoConfigBuilder, ORGANIZATIONS_RESOURCE, Prompt, RESERVED_SCOPES, UserInfoScope,
 };
 pub use error::{BoxError, LogtoError};
+pub use lock::{BoxFuture, LockGuard, RefreshLock};
 /// The JWT layer, whose errors [`LogtoError`] carries.
 pub use logto_jwt;
 pub use logto_jwt::http::OAuthErrorCode;

@@ -127,6 +127,10 @@ impl Provider {
         })
     }
 
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Logto's discovery document, fetched once; a failed fetch is retried on the next call.
     pub(crate) async fn discovery(&self) -> Result<Arc<Discovery>, LogtoError> {
         self.discovery

@@ -37,7 +37,12 @@ impl fmt::Display for StorageKey {
 
 /// One user's storage: string values under a few [`StorageKey`]s. Implement it over your session
 /// store (cookie session, Redis, a database row); the values hold tokens, so keep them
-/// server-side or encrypted.
+/// server-side or encrypted. It is a plain key-value store: the lock that keeps several processes
+/// from refreshing one session at once is a [`RefreshLock`](crate::RefreshLock) of its own.
+///
+/// A storage is `'static` (it owns its data, or shares it through an `Arc`): a refresh runs in a
+/// task of its own, sharing the client's storage, so that it completes even when its caller is
+/// dropped.
 ///
 /// Implementations use plain `async fn`s:
 ///
@@ -63,7 +68,7 @@ impl fmt::Display for StorageKey {
 ///     }
 /// }
 /// ```
-pub trait Storage: Send + Sync {
+pub trait Storage: Send + Sync + 'static {
     /// The value under `key`, if any.
     fn get(&self, key: StorageKey)
     -> impl Future<Output = Result<Option<String>, BoxError>> + Send;
@@ -76,25 +81,15 @@ pub trait Storage: Send + Sync {
     /// Removes the value under `key`; removing a missing key is not an error.
     fn delete(&self, key: StorageKey) -> impl Future<Output = Result<(), BoxError>> + Send;
 
-    /// Takes the exclusive lock `name` across every process sharing this storage's back end,
-    /// waiting (for a bounded time) while another holder has it. The client takes
-    /// `refresh:<session id>` around a token refresh, so that two processes never spend the same
-    /// refresh token (Logto revokes the whole grant when a rotated-out one is reused). While the
-    /// lock is held, [`get`](Storage::get) must return the back end's latest value, not a copy
-    /// loaded earlier.
-    ///
-    /// The default does nothing: within one process the client already runs one refresh at a time
-    /// per session. Stores shared by several processes (Redis, a database) should implement it.
-    fn lock(&self, name: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
-        let _ = name;
-        async { Ok(()) }
-    }
-
-    /// Releases the lock `name` taken with [`lock`](Storage::lock). Called even when the refresh
-    /// failed.
-    fn unlock(&self, name: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
-        let _ = name;
-        async { Ok(()) }
+    /// The value under `key` as the back end holds it now, bypassing any copy this storage kept.
+    /// The client reads the tokens this way once it holds the session's refresh lock, since
+    /// another process may have just rotated them; later [`get`](Storage::get)s must return it
+    /// too. The default calls `get`, right for a storage that keeps no copy.
+    fn get_latest(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<String>, BoxError>> + Send {
+        self.get(key)
     }
 }
 
@@ -180,10 +175,10 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
     fn delete(&self, key: StorageKey) -> impl Future<Output = Result<(), BoxError>> + Send {
         (**self).delete(key)
     }
-    fn lock(&self, name: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
-        (**self).lock(name)
-    }
-    fn unlock(&self, name: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
-        (**self).unlock(name)
+    fn get_latest(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<String>, BoxError>> + Send {
+        (**self).get_latest(key)
     }
 }

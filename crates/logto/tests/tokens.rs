@@ -228,6 +228,39 @@ async fn clear_access_token_forces_a_refresh() {
     assert_eq!(idp.stats().await.refresh_token_grants, 1);
 }
 
+/// A caller dropped while its refresh waits for Logto's answer (a web request whose browser went
+/// away): the refresh runs on in its own task and stores the rotated refresh token, so the session
+/// lives on; without that, the next refresh would reuse the spent token and lose the grant.
+#[tokio::test]
+async fn a_refresh_whose_caller_is_dropped_still_stores_the_rotated_refresh_token() {
+    let idp = TestIdp::start_with(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
+    let client = signed_in(&idp).await;
+    let first = client.get_refresh_token().await.unwrap();
+    client.clear_access_token().await.unwrap();
+    idp.reset_stats().await;
+
+    idp.hold_next_token_response().await;
+    tokio::select! {
+        result = client.get_access_token(SHOPPING_API) => {
+            panic!("answered while the token response is held (ok: {})", result.is_ok())
+        }
+        () = idp.wait_for_held_token_response() => {}
+    }
+    idp.release_token_response().await;
+
+    // The next call waits for the refresh still running, then takes its access token.
+    client.get_access_token(SHOPPING_API).await.unwrap();
+    let second = client.get_refresh_token().await.unwrap();
+    assert_ne!(second, first, "the rotated refresh token was stored");
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+
+    // The grant is alive: the stored refresh token refreshes again.
+    client.clear_access_token().await.unwrap();
+    client.get_access_token(SHOPPING_API).await.unwrap();
+    assert_ne!(client.get_refresh_token().await.unwrap(), second);
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+}
+
 #[tokio::test]
 async fn not_signed_in_is_a_typed_error() {
     let idp = TestIdp::start().await;

@@ -5,12 +5,14 @@
 //   GET  /__test/stats                       request counters
 //   POST /__test/stats/reset                 zeroes them (204)
 //   POST /__test/next-token-response         one-shot override of the next /oidc/token answer (204)
+//   POST /__test/held-token-response         waits until a token response is held ({"hold": true}) (204)
+//   POST /__test/release-token-response      sends the held token response (204; 409 if none)
 //   POST /__test/sign                        {"payload", "header"?, "key"?: "idp"|"foreign"} → {"token"}
 //   GET  /__test/jwks-private                the private signing keys (to debug; current first)
 
 import { mergeWithDeletes, signCompact } from './keys.mjs';
 import { readJson, sendJson, sendNoContent } from './http.mjs';
-import { validateOverride } from './token-override.mjs';
+import { releaseHeldResponse, validateOverride, waitForHeldResponse } from './token-override.mjs';
 
 const bad = (message) => Object.assign(new Error(message), { status: 400 });
 
@@ -45,6 +47,16 @@ const routes = {
     return [204];
   },
 
+  'POST /__test/held-token-response': async (idp) => {
+    await waitForHeldResponse(idp);
+    return [204];
+  },
+
+  'POST /__test/release-token-response': (idp) => {
+    if (!releaseHeldResponse(idp)) throw Object.assign(new Error('no token response is held'), { status: 409 });
+    return [204];
+  },
+
   'POST /__test/sign': (idp, body) => {
     const { payload, header, key = 'idp' } = body;
     if (!payload || typeof payload !== 'object') throw bad('payload must be a JSON object');
@@ -71,7 +83,7 @@ export async function handleAdmin(idp, req, res, pathname) {
   try {
     const body = req.method === 'POST' ? await readJson(req) : {};
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad('body must be a JSON object');
-    const [status, value] = route(idp, body);
+    const [status, value] = await route(idp, body);
     if (status === 204) sendNoContent(res);
     else sendJson(res, status, value);
   } catch (error) {

@@ -11,6 +11,8 @@
 //   id_token_claims:   { ... }  merged into the ID token's claims (null deletes a claim)
 //   id_token_header:   { ... }  merged into the ID token's header (null deletes a member)
 //   id_token_signing:  "idp" (default) | "none" | "foreign" | "tamper"
+//   hold:              true: the request is processed (a refresh token rotated), then its answer is held
+//                      until POST /__test/release-token-response (a slow token response)
 // The ID token is rewritten whenever any id_token_* member is present and the response has one.
 
 import * as crypto from 'node:crypto';
@@ -28,7 +30,7 @@ export const SIGNING_MODES = ['idp', 'none', 'foreign', 'tamper'];
 export function validateOverride(over) {
   const bad = (message) => Object.assign(new Error(message), { status: 400 });
   if (!over || typeof over !== 'object' || Array.isArray(over)) throw bad('override must be a JSON object');
-  const known = new Set(['raw', 'merge', 'id_token_claims', 'id_token_header', 'id_token_signing']);
+  const known = new Set(['raw', 'merge', 'id_token_claims', 'id_token_header', 'id_token_signing', 'hold']);
   for (const key of Object.keys(over)) {
     if (!known.has(key)) throw bad(`unknown override member "${key}" (known: ${[...known].join(', ')})`);
   }
@@ -147,5 +149,29 @@ export function tokenEndpointMiddleware(idp) {
     }
     if (over.merge) body = mergeWithDeletes(body, over.merge);
     ctx.body = body;
+    if (over.hold === true) await holdResponse(idp);
   };
+}
+
+/** Holds a token response until releaseHeldResponse; wakes those waiting for one to be held. */
+function holdResponse(idp) {
+  return new Promise((release) => {
+    idp.heldRelease = release;
+    for (const wake of idp.heldWaiters ?? []) wake();
+    idp.heldWaiters = [];
+  });
+}
+
+/** Resolves once a token response is held. */
+export function waitForHeldResponse(idp) {
+  if (idp.heldRelease) return Promise.resolve();
+  return new Promise((wake) => (idp.heldWaiters ??= []).push(wake));
+}
+
+/** Sends the held token response, if any; whether one was held. */
+export function releaseHeldResponse(idp) {
+  const release = idp.heldRelease;
+  idp.heldRelease = undefined;
+  release?.();
+  return release !== undefined;
 }

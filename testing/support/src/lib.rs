@@ -327,6 +327,26 @@ impl TestIdp {
         self.admin_post("/__test/next-token-response", &over).await;
     }
 
+    /// Makes the next `/oidc/token` response slow: the IdP processes the request (rotating a
+    /// refresh token), then holds the answer until [`release_token_response`](Self::release_token_response).
+    pub async fn hold_next_token_response(&self) {
+        self.override_next_token_response(serde_json::json!({ "hold": true }))
+            .await;
+    }
+
+    /// Returns once a token response is held (see
+    /// [`hold_next_token_response`](Self::hold_next_token_response)).
+    pub async fn wait_for_held_token_response(&self) {
+        self.admin_post("/__test/held-token-response", &Value::Object(Map::new()))
+            .await;
+    }
+
+    /// Sends the held token response.
+    pub async fn release_token_response(&self) {
+        self.admin_post("/__test/release-token-response", &Value::Object(Map::new()))
+            .await;
+    }
+
     /// A compact JWS of `payload`, signed with the IdP's current key (`key = "idp"`) or with a
     /// key whose `kid` is not in the JWKS (`"foreign"`). The header is
     /// `{"alg", "typ": "JWT", "kid"}` merged with `header` (a `null` member deletes; a different
