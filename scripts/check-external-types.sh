@@ -15,7 +15,7 @@ if ! cargo install --list | grep -qxF "cargo-check-external-types v$version:"; t
 fi
 
 status=0
-for lib in logto-jwt logto logto-api-auth logto-axum logto-backend; do
+for lib in logto-jwt logto logto-api-auth logto-axum logto-actix logto-backend; do
   echo "-- $lib"
   RUSTC_BOOTSTRAP=1 cargo check-external-types --all-features \
     --manifest-path "crates/$lib/Cargo.toml" || status=1

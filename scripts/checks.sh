@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-libraries=(logto-jwt logto logto-api-auth logto-axum logto-backend) # in dependency order
+libraries=(logto-jwt logto logto-api-auth logto-axum logto-actix logto-backend) # in dependency order
 step() { echo "== $*"; step_start=$SECONDS; }
 done_step() { echo "   ($((SECONDS - step_start)) s)"; }
 
