@@ -1,16 +1,9 @@
 //! The HTML of the sample's pages. Stable element ids let the browser test read them.
 
+use logto::web::escape_html as escape;
 use serde_json::Value;
 
 use crate::settings::Connectors;
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
 
 fn encode(component: &str) -> String {
     url::form_urlencoded::byte_serialize(component.as_bytes()).collect()
