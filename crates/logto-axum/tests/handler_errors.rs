@@ -55,15 +55,20 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// `GET url` asking for `accept`, redirects not followed.
+async fn fetch(url: String, accept: &str) -> reqwest::Response {
+    client()
+        .get(url)
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_signed_out_browser_is_sent_to_sign_in_and_back_under_the_prefix() {
     let url = start(true).await;
-    let response = client()
-        .get(format!("{url}/orders?id=7"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(format!("{url}/orders?id=7"), "text/html").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&response),
@@ -84,12 +89,7 @@ async fn a_signed_out_browser_is_sent_to_sign_in_and_back_under_the_prefix() {
 #[tokio::test]
 async fn a_signed_out_script_gets_401_json() {
     let url = start(true).await;
-    let response = client()
-        .get(format!("{url}/orders"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(format!("{url}/orders"), "application/json").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({ "error": "not_authenticated" }));
@@ -98,12 +98,7 @@ async fn a_signed_out_script_gets_401_json() {
 #[tokio::test]
 async fn a_handler_error_is_json_for_scripts_and_a_page_with_the_prefix_for_browsers() {
     let url = start(true).await;
-    let response = client()
-        .get(format!("{url}/refuse"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(format!("{url}/refuse"), "application/json").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "bad_request");
@@ -112,12 +107,7 @@ async fn a_handler_error_is_json_for_scripts_and_a_page_with_the_prefix_for_brow
         "{body}"
     );
 
-    let response = client()
-        .get(format!("{url}/refuse"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(format!("{url}/refuse"), "text/html").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     let page = response.text().await.unwrap();
@@ -132,12 +122,7 @@ async fn a_handler_error_is_json_for_scripts_and_a_page_with_the_prefix_for_brow
 #[tokio::test]
 async fn without_the_layer_an_error_is_plain_text_with_its_status() {
     let url = start(false).await;
-    let response = client()
-        .get(format!("{url}/refuse"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(format!("{url}/refuse"), "application/json").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let text = response.text().await.unwrap();
