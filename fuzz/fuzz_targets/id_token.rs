@@ -1,4 +1,4 @@
-//! ID tokens, through `LogtoConfig::verify_id_token` (the checks `handle_sign_in_callback` and the
+//! ID tokens, through `LogtoHandle::verify_id_token` (the checks `handle_sign_in_callback` and the
 //! refresh run): parse, header checks, key choice and signature against the tenant's key set
 //! (fetched once from a loopback stand-in), `typ`, then issuer, subject, audience / `azp`,
 //! expiry, issue time and nonce.
@@ -16,7 +16,7 @@
 use libfuzzer_sys::fuzz_target;
 use logto::{IdTokenClaims, LogtoError};
 use logto_fuzz::{
-    APP_ID, CONFIG, FAKE_LOGTO, ISSUER_PLACEHOLDER, Signer, alter_signature, block_on, now,
+    APP_ID, FAKE_LOGTO, HANDLE, ISSUER_PLACEHOLDER, Signer, alter_signature, block_on, now,
     replace, sign, split_input,
 };
 
@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         sign(header, &payload, Signer::pick(flags >> 1))
     };
     let nonce = (flags & 4 != 0).then_some(NONCE);
-    let result = block_on(CONFIG.verify_id_token(&token, nonce));
+    let result = block_on(HANDLE.verify_id_token(&token, nonce));
     let claims = match result {
         Ok(claims) => claims,
         Err(LogtoError::InvalidIdToken { .. }) => return,
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
     for which in [0, data.len(), data.len().wrapping_mul(31) + 7] {
         let altered = alter_signature(&token, which).expect("a verified token has a signature");
         assert!(
-            block_on(CONFIG.verify_id_token(&altered, nonce)).is_err(),
+            block_on(HANDLE.verify_id_token(&altered, nonce)).is_err(),
             "an ID token with an altered signature was accepted"
         );
     }

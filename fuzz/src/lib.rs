@@ -224,6 +224,10 @@ pub static CONFIG: LazyLock<logto::LogtoConfig> = LazyLock::new(|| {
         .expect("config")
 });
 
+/// The runtime over [`CONFIG`]: one per run, so that Logto's keys are fetched once.
+pub static HANDLE: LazyLock<logto::LogtoHandle> =
+    LazyLock::new(|| logto::LogtoHandle::new(CONFIG.clone()).expect("handle"));
+
 /// Seconds since the epoch.
 pub fn now() -> u64 {
     logto_jwt::unix_now()

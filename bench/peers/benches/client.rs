@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
             .resources([SHOPPING_API])
             .build()
             .unwrap();
-        let client = LogtoClient::new(config, MemoryStorage::new());
+        let client = LogtoClient::new(logto::LogtoHandle::new(config).unwrap(), MemoryStorage::new());
         let url = client.sign_in("http://127.0.0.1/callback").await.unwrap();
         let callback = idp.sign_in(&url, ALICE.0, ALICE.1).await;
         client.handle_sign_in_callback(&callback).await.unwrap();
@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
     };
     openidconnect_verify(&id_token);
     runtime
-        .block_on(client.config().verify_id_token(&id_token, None))
+        .block_on(client.handle().verify_id_token(&id_token, None))
         .unwrap();
 
     // The floor: the key of the token's `kid`, one verification.
@@ -101,7 +101,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("logto_rs", |b| {
         b.to_async(&runtime).iter(|| async {
             client
-                .config()
+                .handle()
                 .verify_id_token(black_box(&id_token), None)
                 .await
                 .unwrap()

@@ -107,7 +107,7 @@ impl Auth {
             .collect();
         let logto = bound.logto.clone();
         let storage = SessionStorage::new(values, bound.tokens.clone(), logto.inner.session_ttl);
-        let mut client = LogtoClient::new(logto.config().clone(), storage);
+        let mut client = LogtoClient::new(logto.handle().clone(), storage);
         if let Some(lock) = &logto.inner.refresh_lock {
             client = client.with_refresh_lock(lock.clone());
         }

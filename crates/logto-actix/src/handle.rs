@@ -10,7 +10,7 @@ use actix_session::storage::SessionStore;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::web;
 use aws_lc_rs::digest;
-use logto::{LogtoConfig, is_loopback};
+use logto::{LogtoConfig, LogtoHandle, is_loopback};
 use url::Url;
 
 use crate::error::Error;
@@ -42,7 +42,7 @@ pub struct Logto {
 }
 
 pub(crate) struct Inner {
-    pub(crate) config: LogtoConfig,
+    pub(crate) handle: LogtoHandle,
     pub(crate) base_url: Url,
     pub(crate) sign_in_path: String,
     pub(crate) callback_path: String,
@@ -59,7 +59,7 @@ impl fmt::Debug for Logto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         f.debug_struct("Logto")
-            .field("config", &inner.config)
+            .field("config", inner.handle.config())
             .field("base_url", &inner.base_url.as_str())
             .field("callback_path", &inner.callback_path)
             .field("refresh_lock", &inner.refresh_lock)
@@ -73,6 +73,7 @@ impl Logto {
     pub fn builder(config: LogtoConfig, base_url: impl Into<String>) -> LogtoBuilder {
         LogtoBuilder {
             config,
+            http_client: None,
             base_url: base_url.into(),
             sign_in_path: "/sign-in".into(),
             callback_path: "/callback".into(),
@@ -88,7 +89,13 @@ impl Logto {
 
     /// The Logto configuration.
     pub fn config(&self) -> &LogtoConfig {
-        &self.inner.config
+        self.inner.handle.config()
+    }
+
+    /// The shared Logto runtime (HTTP client, Logto's keys, refresh coordination), e.g. to build a
+    /// [`LogtoClient`](logto::LogtoClient) outside a request or to verify a token.
+    pub fn handle(&self) -> &LogtoHandle {
+        &self.inner.handle
     }
 
     /// The redirect URI registered in Logto Console: base URL + callback path.
@@ -217,6 +224,7 @@ impl Logto {
 #[must_use]
 pub struct LogtoBuilder {
     config: LogtoConfig,
+    http_client: Option<logto::reqwest::Client>,
     base_url: String,
     sign_in_path: String,
     callback_path: String,
@@ -239,6 +247,13 @@ impl fmt::Debug for LogtoBuilder {
 }
 
 impl LogtoBuilder {
+    /// Sends every request to Logto with `client` (a proxy, client certificates…): see
+    /// [`LogtoHandle::with_http_client`], whose rules apply (it must not follow redirects).
+    pub fn http_client(mut self, client: logto::reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Path of the sign-in route (default `/sign-in`).
     pub fn sign_in_path(mut self, path: impl Into<String>) -> Self {
         self.sign_in_path = path.into();
@@ -352,7 +367,10 @@ impl LogtoBuilder {
         let cookie_key = self.cookie_key.unwrap_or_else(Key::generate);
         Ok(Logto {
             inner: Arc::new(Inner {
-                config: self.config,
+                handle: match self.http_client {
+                    Some(client) => LogtoHandle::with_http_client(self.config, client)?,
+                    None => LogtoHandle::new(self.config)?,
+                },
                 base_url,
                 sign_in_path: self.sign_in_path,
                 callback_path: self.callback_path,

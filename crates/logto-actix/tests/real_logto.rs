@@ -331,9 +331,12 @@ async fn signing_out_of_another_app_ends_the_session_through_back_channel_logout
     // The same Logto session signs her in to another app (no password asked), then out of it.
     let at_logto = &t.at_logto;
     let other = logto::LogtoClient::new(
-        LogtoConfig::builder(t.logto.endpoint(), &t.world.spa.id)
-            .build()
-            .unwrap(),
+        logto::LogtoHandle::new(
+            LogtoConfig::builder(t.logto.endpoint(), &t.world.spa.id)
+                .build()
+                .unwrap(),
+        )
+        .unwrap(),
         logto::MemoryStorage::new(),
     );
     let callback = format!("{}/callback", t.public_url);

@@ -600,7 +600,10 @@ impl Validator {
                 Some(_) => Err(AuthError::InvalidToken(TokenRejection::BadClaim(name))),
             }
         };
-        let times = RegisteredClaims::new(time("exp")?, time("nbf")?, time("iat")?);
+        let mut times = RegisteredClaims::default();
+        times.exp = time("exp")?;
+        times.nbf = time("nbf")?;
+        times.iat = time("iat")?;
         times
             .check_time(now, inner.leeway)
             .map_err(|e| AuthError::InvalidToken(TokenRejection::Jwt(e)))?;

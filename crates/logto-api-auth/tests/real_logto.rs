@@ -47,7 +47,10 @@ fn client(logto: &RealLogto, world: &World) -> LogtoClient {
         .resources([&world.shopping.indicator, &world.store.indicator])
         .build()
         .unwrap();
-    LogtoClient::new(config, MemoryStorage::new())
+    LogtoClient::new(
+        logto::LogtoHandle::new(config).unwrap(),
+        MemoryStorage::new(),
+    )
 }
 
 async fn signed_in(logto: &RealLogto, world: &World, user: &User) -> LogtoClient {
@@ -208,7 +211,7 @@ async fn tokens_that_are_not_for_this_api_are_invalid_tokens() {
     );
 
     // The opaque token (no resource: only good at Logto's userinfo endpoint).
-    let opaque = alice.get_access_token("").await.unwrap();
+    let opaque = alice.get_opaque_access_token().await.unwrap();
     assert_ne!(opaque.split('.').count(), 3, "not a JWT: {opaque}");
     assert!(matches!(
         refused(v.validate(&opaque).await),

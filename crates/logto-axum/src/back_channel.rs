@@ -100,7 +100,7 @@ pub(crate) async fn back_channel_logout(
             "the logout_token parameter is missing",
         );
     };
-    let token = match bound.logto.config().verify_logout_token(&token).await {
+    let token = match bound.logto.handle().verify_logout_token(&token).await {
         Ok(token) => token,
         Err(error @ LogtoError::InvalidLogoutToken { .. }) => {
             tracing::warn!(%error, "logto-axum refused a back-channel logout");

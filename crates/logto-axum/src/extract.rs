@@ -97,7 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
             bound.store.clone(),
             logto.inner.session_ttl,
         );
-        let mut client = LogtoClient::new(logto.config().clone(), storage);
+        let mut client = LogtoClient::new(logto.handle().clone(), storage);
         if let Some(lock) = &logto.inner.refresh_lock {
             client = client.with_refresh_lock(lock.clone());
         }

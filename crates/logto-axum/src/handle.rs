@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::OriginalUri;
 use axum::http::{Extensions, Method, Uri};
 use axum::routing::{get, post};
-use logto::{LogtoConfig, is_loopback};
+use logto::{LogtoConfig, LogtoHandle, is_loopback};
 use tower_sessions::SessionStore;
 use url::Url;
 
@@ -36,7 +36,7 @@ pub struct Logto {
 }
 
 pub(crate) struct Inner {
-    pub(crate) config: LogtoConfig,
+    pub(crate) handle: LogtoHandle,
     pub(crate) base_url: Url,
     pub(crate) sign_in_path: String,
     pub(crate) callback_path: String,
@@ -52,7 +52,7 @@ impl fmt::Debug for Logto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         f.debug_struct("Logto")
-            .field("config", &inner.config)
+            .field("config", inner.handle.config())
             .field("base_url", &inner.base_url.as_str())
             .field("callback_path", &inner.callback_path)
             .field("refresh_lock", &inner.refresh_lock)
@@ -66,6 +66,7 @@ impl Logto {
     pub fn builder(config: LogtoConfig, base_url: impl Into<String>) -> LogtoBuilder {
         LogtoBuilder {
             config,
+            http_client: None,
             base_url: base_url.into(),
             sign_in_path: "/sign-in".into(),
             callback_path: "/callback".into(),
@@ -80,7 +81,13 @@ impl Logto {
 
     /// The Logto configuration.
     pub fn config(&self) -> &LogtoConfig {
-        &self.inner.config
+        self.inner.handle.config()
+    }
+
+    /// The shared Logto runtime (HTTP client, Logto's keys, refresh coordination), e.g. to build a
+    /// [`LogtoClient`](logto::LogtoClient) outside a request or to verify a token.
+    pub fn handle(&self) -> &LogtoHandle {
+        &self.inner.handle
     }
 
     /// The redirect URI registered in Logto Console: base URL + callback path.
@@ -245,6 +252,7 @@ pub(crate) fn page_of(method: &Method, uri: &Uri, extensions: &Extensions) -> Op
 #[derive(Debug)]
 pub struct LogtoBuilder {
     config: LogtoConfig,
+    http_client: Option<logto::reqwest::Client>,
     base_url: String,
     sign_in_path: String,
     callback_path: String,
@@ -257,6 +265,13 @@ pub struct LogtoBuilder {
 }
 
 impl LogtoBuilder {
+    /// Sends every request to Logto with `client` (a proxy, client certificates…): see
+    /// [`LogtoHandle::with_http_client`], whose rules apply (it must not follow redirects).
+    pub fn http_client(mut self, client: logto::reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Path of the sign-in route (default `/sign-in`).
     pub fn sign_in_path(mut self, path: impl Into<String>) -> Self {
         self.sign_in_path = path.into();
@@ -351,7 +366,10 @@ impl LogtoBuilder {
         }
         Ok(Logto {
             inner: Arc::new(Inner {
-                config: self.config,
+                handle: match self.http_client {
+                    Some(client) => LogtoHandle::with_http_client(self.config, client)?,
+                    None => LogtoHandle::new(self.config)?,
+                },
                 base_url,
                 sign_in_path: self.sign_in_path,
                 callback_path: self.callback_path,

@@ -969,9 +969,12 @@ async fn signing_out_of_another_app_ends_the_session_through_back_channel_logout
 
     // The same Logto session signs her in to another app (no password asked), then out of it.
     let other = logto::LogtoClient::new(
-        LogtoConfig::builder(logto.endpoint(), &world.spa.id)
-            .build()
-            .unwrap(),
+        logto::LogtoHandle::new(
+            LogtoConfig::builder(logto.endpoint(), &world.spa.id)
+                .build()
+                .unwrap(),
+        )
+        .unwrap(),
         logto::MemoryStorage::new(),
     );
     let callback = format!("{public_url}/callback");

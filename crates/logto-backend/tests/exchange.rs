@@ -113,11 +113,14 @@ async fn impersonation_carries_the_actor_in_the_act_claim_and_works_once() {
         .app_secret(s.app.secret.clone().unwrap())
         .build()
         .unwrap();
-    let client = LogtoClient::new(config, MemoryStorage::new());
+    let client = LogtoClient::new(
+        logto::LogtoHandle::new(config).unwrap(),
+        MemoryStorage::new(),
+    );
     let url = client.sign_in(REDIRECT_URI).await.unwrap();
     let callback = s.logto.sign_in(&url, &agent).await;
     client.handle_sign_in_callback(&callback).await.unwrap();
-    let actor_token = client.get_access_token("").await.unwrap();
+    let actor_token = client.get_opaque_access_token().await.unwrap();
 
     let subject = s
         .management

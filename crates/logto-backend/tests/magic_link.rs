@@ -46,7 +46,10 @@ async fn a_user_signs_in_with_a_one_time_token_issued_by_the_backend() {
         .scopes([UserInfoScope::Email])
         .build()
         .unwrap();
-    let client = LogtoClient::new(config.clone(), MemoryStorage::new());
+    let client = LogtoClient::new(
+        logto::LogtoHandle::new(config.clone()).unwrap(),
+        MemoryStorage::new(),
+    );
     let url = client
         .sign_in_with(
             SignInOptions::new(REDIRECT_URI)
@@ -65,7 +68,10 @@ async fn a_user_signs_in_with_a_one_time_token_issued_by_the_backend() {
     assert_eq!(claims.email.as_deref(), Some(email.as_str()));
 
     // The token is spent: a second sign-in with it is refused.
-    let client = LogtoClient::new(config, MemoryStorage::new());
+    let client = LogtoClient::new(
+        logto::LogtoHandle::new(config).unwrap(),
+        MemoryStorage::new(),
+    );
     let url = client
         .sign_in_with(
             SignInOptions::new(REDIRECT_URI)
@@ -117,7 +123,10 @@ async fn a_magic_link_for_a_new_email_registers_the_user() {
         .scopes([UserInfoScope::Email])
         .build()
         .unwrap();
-    let client = LogtoClient::new(config, MemoryStorage::new());
+    let client = LogtoClient::new(
+        logto::LogtoHandle::new(config).unwrap(),
+        MemoryStorage::new(),
+    );
     let url = client
         .sign_in_with(
             SignInOptions::new(REDIRECT_URI)

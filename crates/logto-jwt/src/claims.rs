@@ -95,18 +95,6 @@ pub fn numeric_date(number: &serde_json::Number) -> Option<u64> {
 }
 
 impl RegisteredClaims {
-    /// Builds claims from their parts (for callers that parse the payload
-    /// themselves).
-    #[must_use]
-    pub fn new(exp: Option<u64>, nbf: Option<u64>, iat: Option<u64>) -> RegisteredClaims {
-        RegisteredClaims {
-            exp,
-            nbf,
-            iat,
-            ..RegisteredClaims::default()
-        }
-    }
-
     /// Checks the time claims against `now` (Unix seconds), allowing
     /// `leeway` seconds of clock skew: `exp` is required and must be after
     /// `now - leeway`; `nbf` and `iat`, when present, must not be after

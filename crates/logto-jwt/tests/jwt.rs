@@ -309,7 +309,7 @@ fn unusable_jwks_entries_are_skipped() {
 
 #[test]
 fn time_claims() {
-    let c = RegisteredClaims::new(Some(1000), Some(900), Some(900));
+    let c = times(Some(1000), Some(900), Some(900));
     assert!(c.check_time(999, 0).is_ok());
     assert_eq!(c.check_time(1000, 0), Err(Error::Expired));
     assert!(c.check_time(1009, 10).is_ok());
@@ -317,10 +317,10 @@ fn time_claims() {
     assert_eq!(c.check_time(899, 0), Err(Error::NotYetValid));
     assert!(c.check_time(890, 10).is_ok());
     assert_eq!(
-        RegisteredClaims::new(None, None, None).check_time(1, 0),
+        times(None, None, None).check_time(1, 0),
         Err(Error::MissingClaim("exp"))
     );
-    let iat_future = RegisteredClaims::new(Some(5000), None, Some(2000));
+    let iat_future = times(Some(5000), None, Some(2000));
     assert_eq!(iat_future.check_time(1000, 60), Err(Error::NotYetValid));
     let fractional: RegisteredClaims =
         serde_json::from_str(r#"{"exp": 1000.7, "aud": "x"}"#).unwrap();
@@ -389,4 +389,13 @@ fn a_jwks_with_too_many_keys_is_refused() {
             Err(Error::InvalidJwks(_))
         ));
     }
+}
+
+/// Registered claims with only the time claims set.
+fn times(exp: Option<u64>, nbf: Option<u64>, iat: Option<u64>) -> RegisteredClaims {
+    let mut claims = RegisteredClaims::default();
+    claims.exp = exp;
+    claims.nbf = nbf;
+    claims.iat = iat;
+    claims
 }

@@ -4,7 +4,7 @@
 //! Run with `cargo bench -p logto --bench client` (needs `npm ci --prefix testing/idp`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use logto::{LogtoClient, LogtoConfig, MemoryStorage};
+use logto::{LogtoClient, LogtoConfig, LogtoHandle, MemoryStorage};
 use logto_test_support::{ALICE, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
 
 fn client_benches(c: &mut Criterion) {
@@ -20,6 +20,7 @@ fn client_benches(c: &mut Criterion) {
             .resources([SHOPPING_API])
             .build()
             .unwrap();
+        let config = LogtoHandle::new(config).unwrap();
         let client = LogtoClient::new(config, MemoryStorage::new());
         let url = client.sign_in("http://127.0.0.1/callback").await.unwrap();
         let callback = idp.sign_in(&url, ALICE.0, ALICE.1).await;
@@ -36,7 +37,7 @@ fn client_benches(c: &mut Criterion) {
     c.bench_function("verify_id_token_es384", |b| {
         b.to_async(&runtime).iter(|| async {
             client
-                .config()
+                .handle()
                 .verify_id_token(&id_token, None)
                 .await
                 .unwrap()

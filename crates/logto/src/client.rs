@@ -9,10 +9,11 @@ use serde::de::DeserializeOwned;
 use crate::OAuthErrorCode;
 use crate::config::LogtoConfig;
 use crate::error::LogtoError;
+use crate::handle::LogtoHandle;
 use crate::lock::{RefreshLock, refresh_lock_ttl};
 use crate::protocol::callback::{PendingSignIns, match_callback};
 use crate::protocol::claims::{AccessTokenClaims, IdTokenClaims, UserInfo, decode_unverified};
-use crate::protocol::sign_in::{SignInOptions, authorization_url};
+use crate::protocol::sign_in::{AuthorizationRequest, SignInOptions, authorization_url};
 use crate::protocol::tokens::{
     CachedAccessToken, Grant, SessionTokens, TokenTarget, check_resource,
 };
@@ -21,10 +22,10 @@ use crate::provider::ClientAuth;
 use crate::refresh::Rotation;
 use crate::storage::{MemoryStorage, Storage, StorageKey};
 
-/// One user's Logto client: a shared [`LogtoConfig`] and that user's [`Storage`].
+/// One user's Logto client: the process's shared [`LogtoHandle`] and that user's [`Storage`].
 ///
 /// Build one per request (or per user) over the user's session storage; it is cheap, and clients
-/// built from clones of one config share discovery, keys and connections.
+/// built from clones of one handle share discovery, keys, connections and refresh coordination.
 ///
 /// A refresh (taking the session's refresh locks, the token request, storing the rotated tokens,
 /// releasing the locks) runs in a tokio task of its own, which the call awaits: when the caller is
@@ -34,13 +35,16 @@ use crate::storage::{MemoryStorage, Storage, StorageKey};
 /// the client shares it too), and which is `'static`.
 ///
 /// ```no_run
-/// use logto::{LogtoClient, LogtoConfig, MemoryStorage};
+/// use logto::{LogtoClient, LogtoConfig, LogtoHandle, MemoryStorage};
 ///
 /// # async fn run() -> Result<(), logto::LogtoError> {
 /// let config = LogtoConfig::builder("https://tenant.logto.app", "app-id")
 ///     .app_secret("app-secret")
 ///     .build()?;
-/// let client = LogtoClient::new(config, MemoryStorage::new());
+/// // Once per process:
+/// let logto = LogtoHandle::new(config)?;
+/// // Per user (or request), over that user's session:
+/// let client = LogtoClient::new(logto.clone(), MemoryStorage::new());
 ///
 /// // /sign-in: send the user to Logto.
 /// let url = client.sign_in("https://your-app.com/callback").await?;
@@ -55,7 +59,7 @@ use crate::storage::{MemoryStorage, Storage, StorageKey};
 /// # Ok(()) }
 /// ```
 pub struct LogtoClient<S = MemoryStorage> {
-    config: LogtoConfig,
+    handle: LogtoHandle,
     lock: Option<Arc<dyn RefreshLock>>,
     /// Shared with a refresh's task, which finishes even when the caller is gone.
     shared: Arc<Shared<S>>,
@@ -73,7 +77,7 @@ struct Shared<S> {
 impl<S> Clone for LogtoClient<S> {
     fn clone(&self) -> Self {
         LogtoClient {
-            config: self.config.clone(),
+            handle: self.handle.clone(),
             lock: self.lock.clone(),
             shared: Arc::clone(&self.shared),
         }
@@ -90,16 +94,16 @@ struct ParsedTokens {
 impl<S> fmt::Debug for LogtoClient<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LogtoClient")
-            .field("config", &self.config)
+            .field("config", self.handle.config())
             .finish_non_exhaustive()
     }
 }
 
 impl<S: Storage> LogtoClient<S> {
-    /// A client for one user, over that user's storage.
-    pub fn new(config: LogtoConfig, storage: S) -> Self {
+    /// A client for one user, over that user's storage, sharing the process's `handle`.
+    pub fn new(handle: LogtoHandle, storage: S) -> Self {
         LogtoClient {
-            config,
+            handle,
             lock: None,
             shared: Arc::new(Shared {
                 storage,
@@ -119,7 +123,12 @@ impl<S: Storage> LogtoClient<S> {
 
     /// The configuration.
     pub fn config(&self) -> &LogtoConfig {
-        &self.config
+        self.handle.config()
+    }
+
+    /// The shared runtime the client was built with.
+    pub fn handle(&self) -> &LogtoHandle {
+        &self.handle
     }
 
     /// The storage.
@@ -140,8 +149,15 @@ impl<S: Storage> LogtoClient<S> {
     /// sign-in to a social or SSO connector, login hint, organization, extra parameters.
     pub async fn sign_in_with(&self, options: SignInOptions) -> Result<String, LogtoError> {
         let discovery = self.provider().discovery().await?;
-        let (url, session) =
-            authorization_url(&self.config, &discovery.authorization_endpoint, &options)?;
+        let config = self.config();
+        let request = AuthorizationRequest {
+            authorization_endpoint: &discovery.authorization_endpoint,
+            client_id: config.app_id(),
+            scopes: config.scopes(),
+            resources: config.resources(),
+            prompt: config.prompt(),
+        };
+        let (url, session) = authorization_url(&request, &options)?;
         let mut pending = self.pending_sign_ins().await?;
         pending.add(session, now_unix());
         self.put(StorageKey::SignInSession, &pending).await?;
@@ -193,7 +209,7 @@ impl<S: Storage> LogtoClient<S> {
             crate::protocol::id_token::check_auth_time(
                 &claims,
                 max_age,
-                self.config.leeway_secs(),
+                self.config().leeway_secs(),
                 now_unix(),
             )?;
         }
@@ -202,7 +218,7 @@ impl<S: Storage> LogtoClient<S> {
             random::random_string(16),
             id_token,
             response.refresh_token.clone(),
-            self.config.resources().to_vec(),
+            self.config().resources().to_vec(),
         );
         tokens.access_tokens.insert(
             TokenTarget::default().cache_key(),
@@ -259,20 +275,29 @@ impl<S: Storage> LogtoClient<S> {
     }
 
     async fn userinfo_once(&self) -> Result<UserInfo, LogtoError> {
-        let access_token = self.get_access_token("").await?;
+        let access_token = self.get_opaque_access_token().await?;
         self.provider().userinfo(&access_token).await
     }
 
-    /// An access token for the API `resource` (`""`: the opaque token for userinfo). Cached until a
-    /// minute before it expires (half its life for tokens shorter than two minutes), then
-    /// refreshed with the refresh token.
+    /// An access token (a JWT) for the API `resource`. Cached until a minute before it expires
+    /// (half its life for tokens shorter than two minutes), then refreshed with the refresh token.
     ///
     /// `resource` must be one of the config's [`resources`](crate::LogtoConfigBuilder::resources)
     /// the user signed in with, else [`LogtoError::ResourceNotConfigured`] comes back and nothing
     /// is sent: Logto would refuse the request, and may spend the refresh token doing so. A
-    /// `resource` that is not an absolute URI without a fragment is [`LogtoError::InvalidArgument`].
+    /// `resource` that is empty, or not an absolute URI without a fragment, is
+    /// [`LogtoError::InvalidArgument`]: the token without a resource (Python's
+    /// `get_access_token()`) is [`get_opaque_access_token`](Self::get_opaque_access_token).
     pub async fn get_access_token(&self, resource: &str) -> Result<String, LogtoError> {
-        self.access_token(TokenTarget::new(resource, None)).await
+        self.access_token(TokenTarget::new(Some(non_empty_resource(resource)?), None))
+            .await
+    }
+
+    /// The opaque access token Logto issues without a resource: it is for Logto's userinfo
+    /// endpoint ([`fetch_user_info`](Self::fetch_user_info) uses it), not for your APIs. Cached
+    /// and refreshed like [`get_access_token`](Self::get_access_token)'s.
+    pub async fn get_opaque_access_token(&self) -> Result<String, LogtoError> {
+        self.access_token(TokenTarget::new(None, None)).await
     }
 
     /// The claims of [`get_access_token`](Self::get_access_token)'s JWT (not verified here: the
@@ -290,7 +315,7 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         organization_id: &str,
     ) -> Result<String, LogtoError> {
-        self.access_token(TokenTarget::new("", Some(organization_id)))
+        self.access_token(TokenTarget::new(None, Some(organization_id)))
             .await
     }
 
@@ -311,8 +336,11 @@ impl<S: Storage> LogtoClient<S> {
         resource: &str,
         organization_id: &str,
     ) -> Result<String, LogtoError> {
-        self.access_token(TokenTarget::new(resource, Some(organization_id)))
-            .await
+        self.access_token(TokenTarget::new(
+            Some(non_empty_resource(resource)?),
+            Some(organization_id),
+        ))
+        .await
     }
 
     /// Forgets the cached access tokens; the next request for one refreshes.
@@ -320,7 +348,7 @@ impl<S: Storage> LogtoClient<S> {
         if let Some(mut tokens) = self.tokens().await? {
             // Nor may a stale copy of the session get them back from this process's last
             // refresh of it.
-            if let Some(slot) = self.config.inner.refresh_locks.existing(&tokens.session_id) {
+            if let Some(slot) = self.handle.refresh_locks().existing(&tokens.session_id) {
                 if let Some(rotation) = slot.last_rotation.lock().await.as_mut() {
                     rotation.tokens.access_tokens.clear();
                 }
@@ -362,11 +390,15 @@ impl<S: Storage> LogtoClient<S> {
         let end_session_endpoint = match self.provider().discovery().await {
             Ok(discovery) => discovery.end_session_endpoint.clone(),
             // Logto's end-session path is fixed; the user can still end the Logto session.
-            Err(_) => format!("{}/oidc/session/end", self.config.endpoint()),
+            Err(_) => self
+                .config()
+                .endpoint_url()
+                .join("oidc/session/end")
+                .map_err(|e| LogtoError::InvalidConfig(e.to_string()))?,
         };
         sign_out::end_session_url(
             &end_session_endpoint,
-            self.config.app_id(),
+            self.config().app_id(),
             post_logout_redirect_uri,
         )
     }
@@ -413,7 +445,7 @@ impl<S: Storage> LogtoClient<S> {
         target: TokenTarget,
         session_id: &str,
     ) -> Result<String, LogtoError> {
-        let slot = self.config.inner.refresh_locks.slot(session_id);
+        let slot = self.handle.refresh_locks().slot(session_id);
         let mut last_rotation = slot.last_rotation.lock().await;
         let guard = match &self.lock {
             Some(lock) => {
@@ -572,7 +604,7 @@ impl<S: Storage> LogtoClient<S> {
         access_token: &str,
     ) -> Result<IdTokenClaims, LogtoError> {
         let claims = self
-            .config
+            .handle
             .verify_id_token_from_logto(token, nonce, access_token)
             .await?;
         if let Some(original) = original {
@@ -595,7 +627,7 @@ impl<S: Storage> LogtoClient<S> {
         if let Some(resource) = &target.resource {
             // The configured resources were checked when the config was built: only one that is
             // not among them needs a look, to say what is wrong with it.
-            if !self.config.resources().iter().any(|r| r == resource) {
+            if !self.config().resources().iter().any(|r| r == resource) {
                 check_resource(resource).map_err(LogtoError::InvalidArgument)?;
                 return Err(LogtoError::ResourceNotConfigured {
                     resource: resource.clone(),
@@ -607,7 +639,7 @@ impl<S: Storage> LogtoClient<S> {
 
     fn require_organizations_scope(&self) -> Result<(), LogtoError> {
         if self
-            .config
+            .config()
             .has_scope(crate::UserInfoScope::Organizations.as_str())
         {
             Ok(())
@@ -618,13 +650,13 @@ impl<S: Storage> LogtoClient<S> {
 
     fn client_auth(&self) -> ClientAuth<'_> {
         ClientAuth {
-            client_id: self.config.app_id(),
-            secret: self.config.inner.app_secret.as_ref(),
+            client_id: self.config().app_id(),
+            secret: self.config().app_secret(),
         }
     }
 
     fn provider(&self) -> &crate::provider::Provider {
-        self.config.provider()
+        self.handle.provider()
     }
 
     async fn pending_sign_ins(&self) -> Result<PendingSignIns, LogtoError> {
@@ -760,4 +792,17 @@ impl OriginalIdToken {
 
 fn claims_of(token: &str) -> Result<AccessTokenClaims, LogtoError> {
     AccessTokenClaims::decode_unverified(token)
+}
+
+/// `resource`, refused when empty: the empty string is not "no resource".
+fn non_empty_resource(resource: &str) -> Result<&str, LogtoError> {
+    if resource.is_empty() {
+        return Err(LogtoError::InvalidArgument(
+            "the API resource is empty: pass its resource indicator (e.g. \
+             https://api.your-app.com), or call get_opaque_access_token() for the token of \
+             Logto's userinfo endpoint"
+                .into(),
+        ));
+    }
+    Ok(resource)
 }

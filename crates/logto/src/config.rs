@@ -1,19 +1,14 @@
-//! [`LogtoConfig`]: where Logto is, who the app is, and what it asks for.
+//! [`LogtoConfig`]: where Logto is, who the app is, and what it asks for (a plain value).
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use logto_jwt::http::{HttpOptions, TransportError};
+use serde::Deserialize;
 use url::Url;
 
 use crate::error::LogtoError;
-use crate::protocol::claims::IdTokenClaims;
-use crate::protocol::logout_token::{self, LogoutToken};
 use crate::protocol::tokens::check_resource;
-use crate::protocol::{id_token, now_unix};
-use crate::provider::Provider;
-use crate::refresh::RefreshLocks;
 
 /// Scopes every sign-in requests: the ID token, the profile claims, and a refresh token.
 pub const RESERVED_SCOPES: [&str; 3] = ["openid", "offline_access", "profile"];
@@ -92,7 +87,8 @@ impl From<UserInfoScope> for String {
 
 /// The `prompt` of the authorization request. Logto's default is [`Prompt::Consent`], which is also
 /// what makes Logto issue a refresh token (`offline_access`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Prompt {
     /// `consent`: Logto issues a refresh token. The default.
@@ -124,8 +120,10 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// How the client reaches and identifies itself to Logto. Cheap to clone; clients built from clones
-/// of one config share its discovery document, key cache, HTTP connections and refresh coordination.
+/// Where Logto is, who the app is, and what it asks for: a plain value, checked when it is built
+/// (by [`LogtoConfig::builder`] in code, or deserialized from a file). It holds no connection or
+/// cache: [`LogtoHandle::new`](crate::LogtoHandle::new) turns it into the shared runtime that
+/// clients use.
 ///
 /// ```
 /// use logto::{LogtoConfig, UserInfoScope};
@@ -141,33 +139,54 @@ impl fmt::Debug for Secret {
 /// assert!(config.resources().iter().any(|r| r == "urn:logto:resource:organizations"));
 /// # Ok::<(), logto::LogtoError>(())
 /// ```
-#[derive(Clone)]
+///
+/// From a file (here JSON; any serde format works), with the same checks. Every field but
+/// `endpoint` and `app_id` is optional; times are in seconds; unknown fields are refused, so that
+/// a misspelt setting is not silently ignored:
+///
+/// ```
+/// let config: logto::LogtoConfig = serde_json::from_str(r#"{
+///     "endpoint": "https://tenant.logto.app",
+///     "app_id": "my-app-id",
+///     "app_secret": "my-app-secret",
+///     "scopes": ["email"],
+///     "resources": ["https://shopping.your-app.com/api"],
+///     "prompt": ["consent"],
+///     "timeout_secs": 5
+/// }"#)?;
+/// assert_eq!(config.timeout(), std::time::Duration::from_secs(5));
+/// assert!(serde_json::from_str::<logto::LogtoConfig>(r#"{"endpoint": "x", "app_id": "a"}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(try_from = "ConfigFile")]
 pub struct LogtoConfig {
-    pub(crate) inner: Arc<ConfigInner>,
-}
-
-pub(crate) struct ConfigInner {
-    pub(crate) endpoint: Url,
-    pub(crate) app_id: String,
-    pub(crate) app_secret: Option<Secret>,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) resources: Vec<String>,
-    pub(crate) prompt: Vec<Prompt>,
-    pub(crate) leeway: Duration,
-    pub(crate) provider: Provider,
-    pub(crate) refresh_locks: RefreshLocks,
+    endpoint: Url,
+    app_id: String,
+    app_secret: Option<Secret>,
+    scopes: Vec<String>,
+    resources: Vec<String>,
+    prompt: Vec<Prompt>,
+    timeout: Duration,
+    leeway: Duration,
+    jwks_min_refresh_interval: Duration,
+    retry_interval: Duration,
+    max_retry_interval: Duration,
+    allow_insecure_http: bool,
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for LogtoConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.inner;
         f.debug_struct("LogtoConfig")
             .field("endpoint", &self.endpoint())
-            .field("app_id", &inner.app_id)
-            .field("app_secret", &inner.app_secret)
-            .field("scopes", &inner.scopes)
-            .field("resources", &inner.resources)
-            .field("prompt", &inner.prompt)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &self.app_secret)
+            .field("scopes", &self.scopes)
+            .field("resources", &self.resources)
+            .field("prompt", &self.prompt)
+            .field("timeout", &self.timeout)
+            .field("root_certificates", &self.root_certificates.len())
             .finish_non_exhaustive()
     }
 }
@@ -189,197 +208,87 @@ impl LogtoConfig {
             retry_interval: Duration::from_secs(1),
             max_retry_interval: Duration::from_secs(30),
             allow_insecure_http: false,
-            http: HttpOptions::default(),
+            root_certificates: Vec::new(),
         }
     }
 
     /// The Logto endpoint, without a trailing slash.
     pub fn endpoint(&self) -> &str {
-        self.inner.endpoint.as_str().trim_end_matches('/')
+        self.endpoint.as_str().trim_end_matches('/')
     }
 
     /// The application (client) id.
     pub fn app_id(&self) -> &str {
-        &self.inner.app_id
+        &self.app_id
     }
 
     /// Whether the app authenticates with a secret (a traditional web app) or is a public client.
     pub fn is_confidential(&self) -> bool {
-        self.inner.app_secret.is_some()
+        self.app_secret.is_some()
     }
 
     /// Every scope the sign-in asks for: the reserved ones first, then the configured ones,
     /// without duplicates.
     pub fn scopes(&self) -> &[String] {
-        &self.inner.scopes
+        &self.scopes
     }
 
     /// The API resources the sign-in asks for.
     pub fn resources(&self) -> &[String] {
-        &self.inner.resources
+        &self.resources
     }
 
     /// The `prompt` of the sign-in.
     pub fn prompt(&self) -> &[Prompt] {
-        &self.inner.prompt
+        &self.prompt
     }
 
-    /// Verifies an ID token issued to this app: its signature against Logto's keys (fetched once,
-    /// refetched when Logto rotates them), issuer, audience, expiry and issue time (with the
-    /// configured leeway), and its `nonce` when one is expected. Returns its claims.
-    ///
-    /// The client does this on every sign-in and refresh; call it yourself to check an ID token
-    /// that reached your server another way. Such a token may come from anyone, so a key id
-    /// missing from the cached keys refetches them at most once per
-    /// [`jwks_min_refresh_interval`](LogtoConfigBuilder::jwks_min_refresh_interval).
-    ///
-    /// # Errors
-    /// [`LogtoError::InvalidIdToken`] when the token fails a check; [`LogtoError::Network`] or
-    /// [`LogtoError::UnexpectedResponse`] when Logto's discovery document or keys could not be
-    /// loaded (the token was not checked).
-    pub async fn verify_id_token(
-        &self,
-        id_token: &str,
-        nonce: Option<&str>,
-    ) -> Result<IdTokenClaims, LogtoError> {
-        self.verify_id_token_with(id_token, nonce, None, KeyRefetch::RateLimited)
-            .await
+    /// The timeout of every HTTP request to Logto.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
-    /// [`verify_id_token`](Self::verify_id_token) for an ID token the client itself just received
-    /// from Logto's token endpoint: an unknown key id always refetches Logto's keys (single
-    /// flight), whatever the minimum refresh interval, since it means Logto rotated its key.
-    /// `access_token` is the one the token response brought with the ID token: the ID token's
-    /// `at_hash`, when present, must match it.
-    pub(crate) async fn verify_id_token_from_logto(
-        &self,
-        id_token: &str,
-        nonce: Option<&str>,
-        access_token: &str,
-    ) -> Result<IdTokenClaims, LogtoError> {
-        self.verify_id_token_with(id_token, nonce, Some(access_token), KeyRefetch::Always)
-            .await
+    /// The clock skew tolerated when checking token times.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
     }
 
-    async fn verify_id_token_with(
-        &self,
-        id_token: &str,
-        nonce: Option<&str>,
-        access_token: Option<&str>,
-        refetch: KeyRefetch,
-    ) -> Result<IdTokenClaims, LogtoError> {
-        let provider = self.provider();
-        let discovery = provider.discovery().await?;
-        let jwks = provider.jwks().await?;
-        let verified = match refetch {
-            KeyRefetch::RateLimited => jwks.verify(id_token).await,
-            KeyRefetch::Always => jwks.verify_from_issuer(id_token).await,
-        }
-        .map_err(signature_error)?;
-        id_token::check_header(verified.header())?;
-        let claims: IdTokenClaims =
-            verified
-                .claims()
-                .map_err(|source| LogtoError::InvalidIdToken {
-                    reason: "unexpected claims".into(),
-                    source: Some(source),
-                })?;
-        let expected = id_token::Expected {
-            issuer: &discovery.issuer,
-            client_id: self.app_id(),
-            nonce,
-            leeway: self.inner.leeway.as_secs(),
-            now: now_unix(),
-            access_token,
-        };
-        id_token::check_with_alg(&claims, verified.header().alg, &expected)?;
-        Ok(claims)
+    /// Whether plain `http://` is accepted for Logto off the loopback interface.
+    pub fn allows_insecure_http(&self) -> bool {
+        self.allow_insecure_http
     }
 
-    /// Verifies a logout token that Logto posted to the app's back-channel logout URI (OpenID
-    /// Connect Back-Channel Logout 1.0 §2.6): the signature against Logto's keys, the issuer, this
-    /// app as the only audience, `iat` (and `exp`, or at most ten minutes old without it), the
-    /// back-channel logout event, no `nonce`, a `sub` or `sid`, a `jti`. Whether the `jti` was seen
-    /// before is for the caller to check.
-    ///
-    /// ```no_run
-    /// # async fn run(config: logto::LogtoConfig, logout_token: &str) -> Result<(), logto::LogtoError> {
-    /// let token = config.verify_logout_token(logout_token).await?;
-    /// println!("end the sessions of {:?} / {:?}", token.sid, token.sub);
-    /// # Ok(()) }
-    /// ```
-    pub async fn verify_logout_token(&self, token: &str) -> Result<LogoutToken, LogtoError> {
-        let provider = self.provider();
-        let discovery = provider.discovery().await?;
-        let verified = provider
-            .jwks()
-            .await?
-            .verify(token)
-            .await
-            .map_err(|source| match signature_error(source) {
-                LogtoError::InvalidIdToken { reason, .. } => {
-                    LogtoError::InvalidLogoutToken { reason }
-                }
-                other => other,
-            })?;
-        logout_token::check_header(verified.header())?;
-        let claims: serde_json::Map<String, serde_json::Value> =
-            verified
-                .claims()
-                .map_err(|e| LogtoError::InvalidLogoutToken {
-                    reason: format!("the claims are not a JSON object: {e}"),
-                })?;
-        logout_token::check(
-            &claims,
-            &logout_token::Expected {
-                issuer: &discovery.issuer,
-                client_id: self.app_id(),
-                leeway: self.inner.leeway.as_secs(),
-                now: now_unix(),
-                max_age: 600,
-            },
-        )
+    pub(crate) fn endpoint_url(&self) -> &Url {
+        &self.endpoint
+    }
+
+    pub(crate) fn app_secret(&self) -> Option<&Secret> {
+        self.app_secret.as_ref()
     }
 
     pub(crate) fn leeway_secs(&self) -> u64 {
-        self.inner.leeway.as_secs()
+        self.leeway.as_secs()
     }
 
     pub(crate) fn has_scope(&self, scope: &str) -> bool {
-        self.inner.scopes.iter().any(|s| s == scope)
+        self.scopes.iter().any(|s| s == scope)
     }
 
-    pub(crate) fn provider(&self) -> &Provider {
-        &self.inner.provider
+    pub(crate) fn jwks_min_refresh_interval(&self) -> Duration {
+        self.jwks_min_refresh_interval
     }
-}
 
-/// When an ID token's unknown key id refetches Logto's keys.
-#[derive(Clone, Copy)]
-enum KeyRefetch {
-    /// At most once per minimum refresh interval: the token may come from anyone.
-    RateLimited,
-    /// Always (single flight): the token came from Logto's token endpoint.
-    Always,
-}
+    pub(crate) fn backoff(&self) -> crate::backoff::Backoff {
+        crate::backoff::Backoff::new(self.retry_interval, self.max_retry_interval, self.timeout)
+    }
 
-/// The error of a signature check: the token's fault, or Logto's keys could not be loaded (the
-/// token was not checked).
-fn signature_error(source: logto_jwt::Error) -> LogtoError {
-    match source {
-        logto_jwt::Error::JwksFetch(_) => LogtoError::Network {
-            operation: "JWKS",
-            source: Box::new(source),
-        },
-        logto_jwt::Error::InvalidJwks(detail) => LogtoError::UnexpectedResponse {
-            operation: "JWKS",
-            status: 200,
-            detail,
-        },
-        source => LogtoError::InvalidIdToken {
-            reason: format!("signature check failed: {source}"),
-            source: Some(source),
-        },
+    /// The HTTP options of this configuration: its root certificates.
+    pub(crate) fn http_options(&self) -> HttpOptions {
+        self.root_certificates
+            .iter()
+            .fold(HttpOptions::default(), |options, pem| {
+                options.root_certificate(pem.clone())
+            })
     }
 }
 
@@ -399,7 +308,7 @@ pub struct LogtoConfigBuilder {
     retry_interval: Duration,
     max_retry_interval: Duration,
     allow_insecure_http: bool,
-    http: HttpOptions,
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl LogtoConfigBuilder {
@@ -451,9 +360,10 @@ impl LogtoConfigBuilder {
     }
 
     /// Shortest time between two JWKS fetches triggered by an unknown key id in an ID token given
-    /// to [`LogtoConfig::verify_id_token`] (default 30 s): a guard against floods of made-up key
-    /// ids. ID tokens the client receives from Logto's token endpoint itself (sign-in, refresh)
-    /// are not held back by it: an unknown key id there always refetches the keys.
+    /// to [`LogtoHandle::verify_id_token`](crate::LogtoHandle::verify_id_token) (default 30 s): a
+    /// guard against floods of made-up key ids. ID tokens the client receives from Logto's token
+    /// endpoint itself (sign-in, refresh) are not held back by it: an unknown key id there always
+    /// refetches the keys.
     pub fn jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
         self.jwks_min_refresh_interval = interval;
         self
@@ -487,42 +397,25 @@ impl LogtoConfigBuilder {
 
     /// Trusts the certificate authorities in `pem` (one or several PEM certificates) besides the
     /// system's, e.g. the private CA of a self-hosted Logto. A certificate that is not usable
-    /// makes [`build`](Self::build) fail with [`LogtoError::InvalidRootCertificate`].
+    /// makes [`LogtoHandle::new`](crate::LogtoHandle::new) fail with
+    /// [`LogtoError::InvalidRootCertificate`]. To send the requests through a client of your own
+    /// (a proxy, client certificates…), see
+    /// [`LogtoHandle::with_http_client`](crate::LogtoHandle::with_http_client).
     ///
     /// ```
-    /// use logto::{LogtoConfig, LogtoError};
+    /// use logto::{LogtoConfig, LogtoError, LogtoHandle};
     /// let config = LogtoConfig::builder("https://logto.internal", "app-id")
     ///     .root_certificate(b"not a PEM certificate".to_vec())
-    ///     .build();
-    /// assert!(matches!(config, Err(LogtoError::InvalidRootCertificate(_))));
+    ///     .build()?;
+    /// assert!(matches!(LogtoHandle::new(config), Err(LogtoError::InvalidRootCertificate(_))));
+    /// # Ok::<(), LogtoError>(())
     /// ```
     pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.http = self.http.root_certificate(pem);
+        self.root_certificates.push(pem.into());
         self
     }
 
-    /// Sends every request to Logto with `client` (a proxy, client certificates…). It **must not
-    /// follow redirects** (`reqwest::redirect::Policy::none()`), or codes, secrets and tokens
-    /// could be replayed to wherever a redirect points; its proxy, TLS and connect-timeout
-    /// settings apply, and [`timeout`](Self::timeout) still bounds each request.
-    ///
-    /// ```
-    /// use logto::reqwest;
-    /// let client = reqwest::Client::builder()
-    ///     .redirect(reqwest::redirect::Policy::none())
-    ///     .build()
-    ///     .unwrap();
-    /// let config = logto::LogtoConfig::builder("https://logto.internal", "app-id")
-    ///     .http_client(client)
-    ///     .build()?;
-    /// # Ok::<(), logto::LogtoError>(())
-    /// ```
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = self.http.http_client(client);
-        self
-    }
-
-    /// Checks the configuration and builds it.
+    /// Checks the configuration and builds it. Nothing is sent: the configuration is a value.
     pub fn build(self) -> Result<LogtoConfig, LogtoError> {
         let endpoint = parse_endpoint(&self.endpoint)?;
         check_transport("the endpoint", &endpoint, self.allow_insecure_http)
@@ -535,6 +428,11 @@ impl LogtoConfigBuilder {
         if self.prompt.is_empty() {
             return Err(LogtoError::InvalidConfig(
                 "prompt is empty: use at least Prompt::Consent".into(),
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(LogtoError::InvalidConfig(
+                "the timeout is zero: every request to Logto would fail; use e.g. 10 s".into(),
             ));
         }
         let mut scopes: Vec<String> = RESERVED_SCOPES.iter().map(|s| s.to_string()).collect();
@@ -550,32 +448,118 @@ impl LogtoConfigBuilder {
         {
             push_unique(&mut resources, [ORGANIZATIONS_RESOURCE.to_owned()]);
         }
-        let provider = Provider::new(
-            endpoint.clone(),
-            self.timeout,
-            self.jwks_min_refresh_interval,
-            crate::backoff::Backoff::new(
-                self.retry_interval,
-                self.max_retry_interval,
-                self.timeout,
-            ),
-            self.allow_insecure_http,
-            &self.http,
-        )?;
         Ok(LogtoConfig {
-            inner: Arc::new(ConfigInner {
-                endpoint,
-                app_id: self.app_id,
-                app_secret: self.app_secret,
-                scopes,
-                resources,
-                prompt: self.prompt,
-                leeway: self.leeway,
-                provider,
-                refresh_locks: RefreshLocks::default(),
-            }),
+            endpoint,
+            app_id: self.app_id,
+            app_secret: self.app_secret,
+            scopes,
+            resources,
+            prompt: self.prompt,
+            timeout: self.timeout,
+            leeway: self.leeway,
+            jwks_min_refresh_interval: self.jwks_min_refresh_interval,
+            retry_interval: self.retry_interval,
+            max_retry_interval: self.max_retry_interval,
+            allow_insecure_http: self.allow_insecure_http,
+            root_certificates: self.root_certificates,
         })
     }
+}
+
+/// The serialized form of a [`LogtoConfig`] (a file, the environment through a serde adapter).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    endpoint: String,
+    app_id: String,
+    #[serde(default)]
+    app_secret: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    prompt: Option<Vec<Prompt>>,
+    #[serde(default, deserialize_with = "seconds")]
+    timeout_secs: Option<Duration>,
+    #[serde(default, deserialize_with = "seconds")]
+    leeway_secs: Option<Duration>,
+    #[serde(default, deserialize_with = "seconds")]
+    jwks_min_refresh_interval_secs: Option<Duration>,
+    #[serde(default, deserialize_with = "seconds")]
+    retry_interval_secs: Option<Duration>,
+    #[serde(default, deserialize_with = "seconds")]
+    max_retry_interval_secs: Option<Duration>,
+    #[serde(default)]
+    allow_insecure_http: bool,
+    /// PEM text, one or several certificates each.
+    #[serde(default)]
+    root_certificates: Vec<String>,
+}
+
+impl TryFrom<ConfigFile> for LogtoConfig {
+    type Error = LogtoError;
+
+    fn try_from(file: ConfigFile) -> Result<LogtoConfig, LogtoError> {
+        let mut builder = LogtoConfig::builder(file.endpoint, file.app_id)
+            .scopes(file.scopes)
+            .resources(file.resources)
+            .allow_insecure_http(file.allow_insecure_http);
+        if let Some(secret) = file.app_secret {
+            builder = builder.app_secret(secret);
+        }
+        if let Some(prompt) = file.prompt {
+            builder = builder.prompt(prompt);
+        }
+        let durations: [(
+            Option<Duration>,
+            fn(LogtoConfigBuilder, Duration) -> LogtoConfigBuilder,
+        ); 5] = [
+            (file.timeout_secs, LogtoConfigBuilder::timeout),
+            (file.leeway_secs, LogtoConfigBuilder::leeway),
+            (
+                file.jwks_min_refresh_interval_secs,
+                LogtoConfigBuilder::jwks_min_refresh_interval,
+            ),
+            (file.retry_interval_secs, LogtoConfigBuilder::retry_interval),
+            (
+                file.max_retry_interval_secs,
+                LogtoConfigBuilder::max_retry_interval,
+            ),
+        ];
+        for (value, set) in durations {
+            if let Some(value) = value {
+                builder = set(builder, value);
+            }
+        }
+        for pem in file.root_certificates {
+            builder = builder.root_certificate(pem);
+        }
+        builder.build()
+    }
+}
+
+/// A duration given as a number of seconds (an integer or a fraction).
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    struct Seconds;
+    impl serde::de::Visitor<'_> for Seconds {
+        type Value = Duration;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a number of seconds")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
+            Ok(Duration::from_secs(v))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+            u64::try_from(v)
+                .map(Duration::from_secs)
+                .map_err(|_| E::custom("a duration cannot be negative"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
+            Duration::try_from_secs_f64(v).map_err(|e| E::custom(format!("{v} seconds: {e}")))
+        }
+    }
+    d.deserialize_any(Seconds).map(Some)
 }
 
 fn push_unique(into: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
@@ -714,5 +698,96 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("super-secret-value"), "{debug}");
         assert!(config.is_confidential());
+    }
+
+    #[test]
+    fn a_config_file_gives_the_same_value_as_the_builder() {
+        let file: LogtoConfig = serde_json::from_str(
+            r#"{
+                "endpoint": "https://logto.test/",
+                "app_id": "app",
+                "app_secret": "secret",
+                "scopes": ["email", "urn:logto:scope:organizations"],
+                "resources": ["https://api.test"],
+                "prompt": ["login", "consent"],
+                "timeout_secs": 2.5,
+                "leeway_secs": 5,
+                "jwks_min_refresh_interval_secs": 60,
+                "retry_interval_secs": 2,
+                "max_retry_interval_secs": 20,
+                "allow_insecure_http": false
+            }"#,
+        )
+        .unwrap();
+        let built = LogtoConfig::builder("https://logto.test", "app")
+            .app_secret("secret")
+            .scopes([UserInfoScope::Email, UserInfoScope::Organizations])
+            .resources(["https://api.test"])
+            .prompt([Prompt::Login, Prompt::Consent])
+            .timeout(Duration::from_millis(2500))
+            .leeway(Duration::from_secs(5))
+            .jwks_min_refresh_interval(Duration::from_secs(60))
+            .retry_interval(Duration::from_secs(2))
+            .max_retry_interval(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        assert_eq!(file, built);
+        // The defaults are the builder's.
+        let minimal: LogtoConfig =
+            serde_json::from_str(r#"{"endpoint": "https://logto.test", "app_id": "app"}"#).unwrap();
+        assert_eq!(
+            minimal,
+            LogtoConfig::builder("https://logto.test", "app")
+                .build()
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn a_bad_config_file_is_refused_with_the_reason() {
+        for (file, expected) in [
+            (r#"{"endpoint": "not a url", "app_id": "app"}"#, "not a URL"),
+            (
+                r#"{"endpoint": "https://logto.test", "app_id": " "}"#,
+                "app id is empty",
+            ),
+            (
+                r#"{"endpoint": "http://logto.example.com", "app_id": "app"}"#,
+                "allow_insecure_http",
+            ),
+            (
+                r#"{"endpoint": "https://logto.test", "app_id": "app", "app_sercet": "x"}"#,
+                "unknown field `app_sercet`",
+            ),
+            (
+                r#"{"endpoint": "https://logto.test", "app_id": "app", "timeout_secs": -1}"#,
+                "negative",
+            ),
+            (
+                r#"{"endpoint": "https://logto.test", "app_id": "app", "timeout_secs": 0}"#,
+                "timeout is zero",
+            ),
+            (
+                r#"{"endpoint": "https://logto.test", "app_id": "app", "prompt": ["always"]}"#,
+                "unknown variant",
+            ),
+            (
+                r#"{"endpoint": "https://logto.test", "app_id": "app", "resources": ["api"]}"#,
+                "api",
+            ),
+            (r#"{"app_id": "app"}"#, "missing field `endpoint`"),
+        ] {
+            let error = serde_json::from_str::<LogtoConfig>(file).unwrap_err();
+            assert!(error.to_string().contains(expected), "{file}: {error}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_secret_of_a_config_file() {
+        let config: LogtoConfig = serde_json::from_str(
+            r#"{"endpoint": "https://logto.test", "app_id": "app", "app_secret": "super-secret-value"}"#,
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("super-secret-value"));
     }
 }

@@ -1,5 +1,5 @@
 //! The I/O edge: every HTTP exchange with Logto (discovery, token endpoint, userinfo, revocation)
-//! and the JWKS cache. One `Provider` lives in a [`LogtoConfig`](crate::LogtoConfig) and is shared
+//! and the JWKS cache. One `Provider` lives in a [`LogtoHandle`](crate::LogtoHandle) and is shared
 //! by every client built from it.
 
 use std::sync::Arc;
@@ -45,17 +45,18 @@ impl Operation {
     }
 }
 
-/// The parts of Logto's OpenID Provider metadata the client uses.
+/// The parts of Logto's OpenID Provider metadata the client uses. A URL that does not parse fails
+/// the discovery itself, so the protocol core only ever sees parsed URLs.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Discovery {
     pub(crate) issuer: String,
-    pub(crate) authorization_endpoint: String,
-    pub(crate) token_endpoint: String,
-    pub(crate) userinfo_endpoint: String,
-    pub(crate) jwks_uri: String,
-    pub(crate) end_session_endpoint: String,
+    pub(crate) authorization_endpoint: Url,
+    pub(crate) token_endpoint: Url,
+    pub(crate) userinfo_endpoint: Url,
+    pub(crate) jwks_uri: Url,
+    pub(crate) end_session_endpoint: Url,
     #[serde(default)]
-    pub(crate) revocation_endpoint: Option<String>,
+    pub(crate) revocation_endpoint: Option<Url>,
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
 }
@@ -74,8 +75,7 @@ impl Discovery {
         ];
         for (what, url) in urls {
             let Some(url) = url else { continue };
-            let parsed = Url::parse(url).map_err(|e| format!("{what} is not a URL: {e}"))?;
-            crate::config::check_transport(what, &parsed, allow_insecure_http)?;
+            crate::config::check_transport(what, url, allow_insecure_http)?;
         }
         Ok(())
     }
@@ -154,7 +154,7 @@ impl Provider {
                     .check_transport(self.allow_insecure_http)
                     .map_err(|detail| LogtoError::UnexpectedResponse {
                         operation: Operation::Discovery.name(),
-                        status: 200,
+                        status: status.as_u16(),
                         detail,
                     })?;
                 Ok(Arc::new(discovery))
@@ -167,14 +167,7 @@ impl Provider {
     pub(crate) async fn jwks(&self) -> Result<&JwksCache, LogtoError> {
         self.jwks
             .get_or_try_init(|| async {
-                let discovery = self.discovery().await?;
-                let uri = Url::parse(&discovery.jwks_uri).map_err(|e| {
-                    LogtoError::UnexpectedResponse {
-                        operation: Operation::Discovery.name(),
-                        status: 200,
-                        detail: format!("jwks_uri is not a URL: {e}"),
-                    }
-                })?;
+                let uri = self.discovery().await?.jwks_uri.clone();
                 let options = JwksOptions::default()
                     .timeout(self.timeout)
                     .min_refresh_interval(self.jwks_min_refresh_interval);
@@ -191,8 +184,11 @@ impl Provider {
     ) -> Result<TokenResponse, LogtoError> {
         let discovery = self.discovery().await?;
         let mut form = grant.form();
-        let request =
-            self.authenticated(self.http.post(&discovery.token_endpoint), auth, &mut form);
+        let request = self.authenticated(
+            self.http.post(discovery.token_endpoint.clone()),
+            auth,
+            &mut form,
+        );
         self.send_json(Operation::Token, request.form(&form)).await
     }
 
@@ -201,7 +197,7 @@ impl Provider {
         let discovery = self.discovery().await?;
         let request = self
             .http
-            .get(&discovery.userinfo_endpoint)
+            .get(discovery.userinfo_endpoint.clone())
             .bearer_auth(access_token)
             .header(ACCEPT, "application/json");
         self.send_json(Operation::UserInfo, request).await
@@ -221,7 +217,7 @@ impl Provider {
             ("token", refresh_token),
             ("token_type_hint", "refresh_token"),
         ];
-        let request = self.authenticated(self.http.post(endpoint), auth, &mut form);
+        let request = self.authenticated(self.http.post(endpoint.clone()), auth, &mut form);
         let (status, body) = self
             .send(Operation::Revocation, request.form(&form))
             .await?;
@@ -386,13 +382,14 @@ mod tests {
     use super::*;
 
     fn discovery(jwks_uri: &str) -> Discovery {
-        let at = |path: &str| format!("https://logto.example.com/oidc/{path}");
+        let at =
+            |path: &str| Url::parse(&format!("https://logto.example.com/oidc/{path}")).unwrap();
         Discovery {
-            issuer: at("").trim_end_matches('/').to_owned(),
+            issuer: "https://logto.example.com/oidc".to_owned(),
             authorization_endpoint: at("auth"),
             token_endpoint: at("token"),
             userinfo_endpoint: at("me"),
-            jwks_uri: jwks_uri.to_owned(),
+            jwks_uri: Url::parse(jwks_uri).unwrap(),
             end_session_endpoint: at("session/end"),
             revocation_endpoint: Some(at("token/revocation")),
             authorization_response_iss_parameter_supported: true,

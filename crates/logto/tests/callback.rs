@@ -4,7 +4,9 @@ mod support;
 
 use std::time::Duration;
 
-use logto::{LogtoClient, LogtoConfig, LogtoError, MemoryStorage, Storage, StorageKey};
+use logto::{
+    LogtoClient, LogtoConfig, LogtoError, LogtoHandle, MemoryStorage, Storage, StorageKey,
+};
 use logto_test_support::{TestIdp, WEB_APP_ID};
 use serde_json::json;
 use support::*;
@@ -240,6 +242,7 @@ async fn an_unreachable_provider_is_a_network_error() {
     let config = LogtoConfig::builder(closed_endpoint(), WEB_APP_ID)
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     let err = client.sign_in(REDIRECT_URI).await.unwrap_err();
     assert!(
@@ -260,6 +263,7 @@ async fn a_provider_that_never_answers_times_out() {
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     let err = client.sign_in(REDIRECT_URI).await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -272,6 +276,7 @@ async fn a_non_json_discovery_document_is_a_typed_error() {
     )
     .await;
     let config = LogtoConfig::builder(base, WEB_APP_ID).build().unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     let err = client.sign_in(REDIRECT_URI).await.unwrap_err();
     assert!(
@@ -294,6 +299,7 @@ async fn a_redirecting_provider_is_not_followed() {
     )
     .await;
     let config = LogtoConfig::builder(base, WEB_APP_ID).build().unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     let err = client.sign_in(REDIRECT_URI).await.unwrap_err();
     assert!(
@@ -329,6 +335,7 @@ async fn a_discovery_document_of_another_issuer_is_refused() {
     ))
     .await;
     let config = LogtoConfig::builder(base, WEB_APP_ID).build().unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     let err = client.sign_in(REDIRECT_URI).await.unwrap_err();
     assert!(err.to_string().contains("issuer"), "{err}");

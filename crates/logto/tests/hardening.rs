@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use logto::{LogtoClient, LogtoError, Storage, StorageKey};
+use logto::{LogtoClient, LogtoError, LogtoHandle, Storage, StorageKey};
 use logto_test_support::{ALICE_SUB, ORG_ACME, SHOPPING_API, TestIdp, WEB_APP_ID};
 use serde_json::{Value, json};
 use support::*;
@@ -81,7 +81,7 @@ async fn a_huge_expires_in_at_the_callback_does_not_overflow() {
     )
     .await;
     client.handle_sign_in_callback(&callback).await.unwrap();
-    assert_eq!(client.get_access_token("").await.unwrap(), "at-huge");
+    assert_eq!(client.get_opaque_access_token().await.unwrap(), "at-huge");
 }
 
 #[tokio::test]
@@ -549,6 +549,7 @@ async fn after_a_5xx_waiting_requests_fail_fast_instead_of_retrying() {
     let config = logto::LogtoConfig::builder(base, WEB_APP_ID)
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let sign_ins = (0..50).map(|_| {
         let client = LogtoClient::new(config.clone(), logto::MemoryStorage::new());
         async move { client.sign_in(REDIRECT_URI).await.unwrap_err() }
@@ -591,7 +592,7 @@ async fn a_token_endpoint_5xx_keeps_the_session_and_one_request_probes_after_the
     let idp = TestIdp::start().await;
     let wait = std::time::Duration::from_millis(300);
     let client = LogtoClient::new(
-        builder(&idp).retry_interval(wait).build().unwrap(),
+        LogtoHandle::new(builder(&idp).retry_interval(wait).build().unwrap()).unwrap(),
         logto::MemoryStorage::new(),
     );
     sign_in(&idp, &client, ALICE).await.unwrap();

@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use logto::{BoxError, LogtoClient, LogtoError, MemoryStorage, Storage, StorageKey};
+use logto::{BoxError, LogtoClient, LogtoError, LogtoHandle, MemoryStorage, Storage, StorageKey};
 use logto_test_support::{ALICE_SUB, SHOPPING_API, STORE_API, TestIdp};
 use serde_json::json;
 use support::*;
@@ -35,7 +35,7 @@ async fn a_sign_in_right_after_a_key_rotation_succeeds() {
 
     // Logto rotates its key a moment after the client fetched the keys, and drops the old one.
     let kid = idp.rotate_keys("ES384", false).await;
-    let other = LogtoClient::new(client.config().clone(), MemoryStorage::new());
+    let other = LogtoClient::new(client.handle().clone(), MemoryStorage::new());
     sign_in(&idp, &other, BOB).await.unwrap();
     assert_eq!(kid_of(&other.get_id_token().await.unwrap()), kid);
     assert_eq!(idp.stats().await.jwks, 2, "refetched once");
@@ -66,6 +66,7 @@ async fn a_refresh_right_after_a_key_rotation_keeps_the_session() {
 async fn sessions_refreshing_at_once_after_a_key_rotation_share_one_key_fetch() {
     let idp = TestIdp::start().await;
     let config = builder(&idp).build().unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let mut clients = Vec::new();
     for _ in 0..4 {
         let client = LogtoClient::new(config.clone(), MemoryStorage::new());
@@ -93,7 +94,7 @@ async fn an_id_token_handed_in_from_elsewhere_stays_rate_limited() {
     });
     let token = idp.sign(payload, None, "idp").await;
     let err = client
-        .config()
+        .handle()
         .verify_id_token(&token, None)
         .await
         .unwrap_err();
@@ -186,7 +187,10 @@ async fn keys_that_cannot_be_fetched_after_a_refresh_keep_the_session_and_its_ne
     });
     let client = {
         let idp = idp.lock().await;
-        let client = LogtoClient::new(builder(&idp).build().unwrap(), storage.clone());
+        let client = LogtoClient::new(
+            LogtoHandle::new(builder(&idp).build().unwrap()).unwrap(),
+            storage.clone(),
+        );
         sign_in(&idp, &client, ALICE).await.unwrap();
         idp.rotate_keys("ES384", false).await;
         client

@@ -1,13 +1,17 @@
 //! A Logto behind a private certificate authority: trusted only with `.root_certificate(pem)` or
-//! a client that trusts it (`.http_client(client)`).
+//! a client that trusts it (`LogtoHandle::with_http_client`).
 
-use logto::{LogtoClient, LogtoConfig, LogtoError, MemoryStorage, reqwest};
+use logto::{LogtoClient, LogtoConfig, LogtoError, LogtoHandle, MemoryStorage, reqwest};
 use logto_test_support::{TestCa, TlsIdp};
 
 const REDIRECT_URI: &str = "https://app.example.com/callback";
 
 async fn sign_in(config: LogtoConfig) -> Result<String, LogtoError> {
-    LogtoClient::new(config, MemoryStorage::new())
+    sign_in_with(LogtoHandle::new(config)?).await
+}
+
+async fn sign_in_with(handle: LogtoHandle) -> Result<String, LogtoError> {
+    LogtoClient::new(handle, MemoryStorage::new())
         .sign_in(REDIRECT_URI)
         .await
 }
@@ -72,11 +76,10 @@ async fn a_client_of_the_application_is_used() {
         .tls_certs_merge([reqwest::Certificate::from_pem(idp.ca_pem().as_bytes()).unwrap()])
         .build()
         .unwrap();
-    let config = LogtoConfig::builder(idp.endpoint(), "app")
-        .http_client(client)
-        .build()
+    let config = LogtoConfig::builder(idp.endpoint(), "app").build().unwrap();
+    let url = sign_in_with(LogtoHandle::with_http_client(config, client).unwrap())
+        .await
         .unwrap();
-    let url = sign_in(config).await.unwrap();
     assert!(url.starts_with(&format!("{}/auth?", idp.issuer())), "{url}");
     assert_eq!(idp.hits().0, 1);
 
@@ -87,10 +90,11 @@ async fn a_client_of_the_application_is_used() {
         .unwrap();
     let config = LogtoConfig::builder(idp.endpoint(), "app")
         .root_certificate(idp.ca_pem())
-        .http_client(untrusting)
         .build()
         .unwrap();
-    let error = sign_in(config).await.unwrap_err();
+    let error = sign_in_with(LogtoHandle::with_http_client(config, untrusting).unwrap())
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, LogtoError::UntrustedCertificate { .. }),
         "{error:?}"
@@ -104,10 +108,11 @@ fn an_unusable_root_certificate_is_a_typed_error() {
         "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
             .to_owned(),
     ] {
-        let error = LogtoConfig::builder("https://logto.example.com", "app")
+        let config = LogtoConfig::builder("https://logto.example.com", "app")
             .root_certificate(pem.clone())
             .build()
-            .unwrap_err();
+            .unwrap();
+        let error = LogtoHandle::new(config).unwrap_err();
         assert!(
             matches!(error, LogtoError::InvalidRootCertificate(_)),
             "{pem}: {error:?}"

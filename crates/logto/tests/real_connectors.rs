@@ -4,7 +4,10 @@
 //! test IdP (testing/idp). Each test provisions its own app, connectors and upstream users;
 //! production defaults throughout (the sign-in experience only gains the test's connector).
 
-use logto::{DirectSignIn, LogtoClient, LogtoConfig, MemoryStorage, SignInOptions, UserInfoScope};
+use logto::{
+    DirectSignIn, LogtoClient, LogtoConfig, LogtoHandle, MemoryStorage, SignInOptions,
+    UserInfoScope,
+};
 use logto_test_support::logto::{
     AtUpstream, ConnectorSignIn, SocialUpstream, SsoUpstream, UPSTREAM_PASSWORD, UpstreamUser,
 };
@@ -50,6 +53,7 @@ fn client(logto: &RealLogto, app: &App) -> LogtoClient {
         .scopes([UserInfoScope::Email, UserInfoScope::Identities])
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     LogtoClient::new(config, MemoryStorage::new())
 }
 

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use logto::{
     DirectSignIn, FirstScreen, Identifier, InteractionMode, LogtoClient, LogtoConfig,
-    LogtoConfigBuilder, LogtoError, MemoryStorage, SignInOptions, Storage, UserInfoScope,
+    LogtoConfigBuilder, LogtoError, LogtoHandle, MemoryStorage, SignInOptions, Storage,
+    UserInfoScope,
 };
 use logto_test_support::{App, RealLogto, User, World};
 use serde_json::{Value, json};
@@ -46,7 +47,7 @@ fn builder(logto: &RealLogto, world: &World, app: &App) -> LogtoConfigBuilder {
 
 fn client(logto: &RealLogto, world: &World) -> LogtoClient {
     LogtoClient::new(
-        builder(logto, world, &world.web_app).build().unwrap(),
+        LogtoHandle::new(builder(logto, world, &world.web_app).build().unwrap()).unwrap(),
         MemoryStorage::new(),
     )
 }
@@ -173,7 +174,7 @@ async fn userinfo_has_custom_data_identities_sso_identities_and_organizations() 
     // Serialized back, userinfo is exactly what Logto sent.
     let raw: Value = reqwest::Client::new()
         .get(logto.url("/oidc/me"))
-        .bearer_auth(client.get_access_token("").await.unwrap())
+        .bearer_auth(client.get_opaque_access_token().await.unwrap())
         .send()
         .await
         .unwrap()
@@ -194,6 +195,7 @@ async fn the_json_dump_keeps_null_and_absent_claims_apart() {
         .scopes([UserInfoScope::Email, UserInfoScope::CustomData])
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     sign_in(&logto, &client, &world.bob).await;
 
@@ -328,7 +330,7 @@ async fn api_resource_organization_and_organization_level_tokens() {
     scopes.sort_unstable();
     assert_eq!(scopes, ["shopping:read", "shopping:write"]);
     let bob = LogtoClient::new(
-        builder(&logto, &world, &world.web_app).build().unwrap(),
+        LogtoHandle::new(builder(&logto, &world, &world.web_app).build().unwrap()).unwrap(),
         MemoryStorage::new(),
     );
     sign_in(&logto, &bob, &world.bob).await;
@@ -404,7 +406,7 @@ async fn clear_access_token_in_another_process_asks_logto_again() {
     let store = std::sync::Arc::new(MemoryStorage::new());
     let process = || {
         LogtoClient::new(
-            builder(&logto, &world, &world.web_app).build().unwrap(),
+            LogtoHandle::new(builder(&logto, &world, &world.web_app).build().unwrap()).unwrap(),
             store.clone(),
         )
     };
@@ -436,7 +438,8 @@ async fn a_public_client_signs_in_and_follows_refresh_token_rotation() {
         return;
     };
     let config = builder(&logto, &world, &world.spa).build().unwrap();
-    assert!(!config.is_confidential());
+    let config = LogtoHandle::new(config).unwrap();
+    assert!(!config.config().is_confidential());
     let client = LogtoClient::new(config, MemoryStorage::new());
     sign_in(&logto, &client, &world.bob).await;
     let first_refresh_token = client.get_refresh_token().await.unwrap().unwrap();
@@ -482,7 +485,7 @@ async fn a_resource_outside_the_config_is_refused_locally_and_the_session_surviv
     // The SPA is where Logto would spend the refresh token: it rotates on every use.
     for app in [&world.web_app, &world.spa] {
         let client = LogtoClient::new(
-            builder(&logto, &world, app).build().unwrap(),
+            LogtoHandle::new(builder(&logto, &world, app).build().unwrap()).unwrap(),
             MemoryStorage::new(),
         );
         sign_in(&logto, &client, &world.alice).await;
@@ -665,6 +668,7 @@ async fn a_signing_key_rotation_right_after_sign_in_keeps_users_signed_in() {
     };
     let world = logto.world(REDIRECT_URI, POST_LOGOUT_URI).await;
     let config = builder(&logto, &world, &world.web_app).build().unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let signed_in = LogtoClient::new(config.clone(), MemoryStorage::new());
     sign_in(&logto, &signed_in, &world.alice).await; // the keys are fetched now
 

@@ -4,7 +4,7 @@
 mod support;
 
 use logto::{
-    DirectSignIn, FirstScreen, Identifier, InteractionMode, LogtoClient, LogtoConfig,
+    DirectSignIn, FirstScreen, Identifier, InteractionMode, LogtoClient, LogtoConfig, LogtoHandle,
     MemoryStorage, SignInOptions,
 };
 use logto_test_support::{ALICE_SUB, ORG_ACME, PUBLIC_APP_ID, SHOPPING_API, STORE_API, TestIdp};
@@ -120,6 +120,7 @@ async fn a_public_client_signs_in_without_a_secret() {
     let config = LogtoConfig::builder(format!("{}/", idp.endpoint()), PUBLIC_APP_ID)
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     sign_in(&idp, &client, support::BOB).await.unwrap();
     let claims = client.get_id_token_claims().await.unwrap();
@@ -148,6 +149,7 @@ async fn every_signing_algorithm_logto_uses_verifies() {
 async fn clients_from_one_config_share_discovery_and_keys() {
     let idp = TestIdp::start().await;
     let config = builder(&idp).build().unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     for _ in 0..3 {
         let client = LogtoClient::new(config.clone(), MemoryStorage::new());
         sign_in(&idp, &client, ALICE).await.unwrap();
@@ -161,6 +163,7 @@ async fn clients_from_one_config_share_discovery_and_keys() {
 async fn two_clients_never_share_a_session() {
     let idp = TestIdp::start().await;
     let config = builder(&idp).build().unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let alice = LogtoClient::new(config.clone(), MemoryStorage::new());
     let bob = LogtoClient::new(config, MemoryStorage::new());
     sign_in(&idp, &alice, ALICE).await.unwrap();
@@ -183,7 +186,7 @@ async fn userinfo_about_another_user_is_refused() {
     let alice = signed_in(&idp).await;
     let bob = client(&idp);
     sign_in(&idp, &bob, BOB).await.unwrap();
-    let bobs_token = bob.get_access_token("").await.unwrap();
+    let bobs_token = bob.get_opaque_access_token().await.unwrap();
 
     // Alice's session somehow holds Bob's userinfo token.
     let mut stored = stored_session(alice.storage()).await;
@@ -203,6 +206,7 @@ async fn prompt_login_and_lists_reach_logto() {
         .prompt([logto::Prompt::Login, logto::Prompt::Consent])
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     sign_in(&idp, &client, ALICE).await.unwrap();
     assert_eq!(

@@ -2,7 +2,7 @@
 
 mod support;
 
-use logto::{LogtoClient, LogtoError, MemoryStorage};
+use logto::{LogtoClient, LogtoError, LogtoHandle, MemoryStorage};
 use logto_test_support::{ALICE_SUB, ORG_ACME, SHOPPING_API, STORE_API, TestIdp, WEB_APP_ID};
 use serde_json::json;
 use support::*;
@@ -37,12 +37,24 @@ async fn access_tokens_are_per_resource_and_cached() {
     assert_eq!(idp.stats().await.refresh_token_grants, 2);
 
     // The token without a resource is the opaque one for userinfo.
-    let opaque = client.get_access_token("").await.unwrap();
+    let opaque = client.get_opaque_access_token().await.unwrap();
     assert_ne!(opaque.split('.').count(), 3);
-    assert!(matches!(
+    // The empty string is not "no resource": it is refused, and nothing is sent.
+    let grants = idp.stats().await.refresh_token_grants;
+    for error in [
+        client.get_access_token("").await.unwrap_err(),
         client.get_access_token_claims("").await.unwrap_err(),
-        LogtoError::InvalidToken { .. }
-    ));
+        client
+            .get_access_token_for_organization("", "org-1")
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(&error, LogtoError::InvalidArgument(m) if m.contains("get_opaque_access_token")),
+            "{error:?}"
+        );
+    }
+    assert_eq!(idp.stats().await.refresh_token_grants, grants);
 }
 
 #[tokio::test]
@@ -115,7 +127,7 @@ async fn concurrent_requests_through_stale_copies_of_a_session_do_not_reuse_a_re
     // framework loads it per request), asking for different resources at once.
     let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
     let signed_in = signed_in(&idp).await;
-    let config = signed_in.config().clone();
+    let config = signed_in.handle().clone();
     let first = LogtoClient::new(config.clone(), copy_of(signed_in.storage()).await);
     let second = LogtoClient::new(config, copy_of(signed_in.storage()).await);
     idp.reset_stats().await;
@@ -180,6 +192,7 @@ async fn organization_tokens_need_the_organizations_scope() {
         .app_secret(logto_test_support::WEB_APP_SECRET)
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     sign_in(&idp, &client, ALICE).await.unwrap();
     let err = client.get_organization_token(ORG_ACME).await.unwrap_err();
@@ -204,7 +217,7 @@ async fn a_revoked_grant_clears_the_session() {
     stored["session_id"] = json!("stolen-elsewhere");
     let stolen = MemoryStorage::new();
     store_session(&stolen, &stored).await;
-    let thief = LogtoClient::new(client.config().clone(), stolen);
+    let thief = LogtoClient::new(client.handle().clone(), stolen);
     let err = thief.get_access_token(STORE_API).await.unwrap_err();
     assert!(matches!(err, LogtoError::SessionExpired), "{err}");
     assert!(!thief.is_authenticated().await.unwrap());
@@ -295,7 +308,7 @@ async fn sign_out_clears_revokes_and_returns_the_end_session_url() {
     let stolen = MemoryStorage::new();
     let session = json!({"session_id": "x", "id_token": id_token, "refresh_token": refresh_token});
     store_session(&stolen, &session).await;
-    let thief = LogtoClient::new(client.config().clone(), stolen);
+    let thief = LogtoClient::new(client.handle().clone(), stolen);
     let err = thief.get_access_token(SHOPPING_API).await.unwrap_err();
     assert!(matches!(err, LogtoError::SessionExpired), "{err}");
 }
@@ -387,7 +400,7 @@ async fn a_resource_added_to_the_config_after_sign_in_needs_a_new_sign_in() {
         .resources([SHOPPING_API])
         .build()
         .unwrap();
-    let client = LogtoClient::new(before, MemoryStorage::new());
+    let client = LogtoClient::new(LogtoHandle::new(before).unwrap(), MemoryStorage::new());
     sign_in(&idp, &client, ALICE).await.unwrap();
 
     // The app is redeployed with one more API; the user's session was granted the old ones.
@@ -396,7 +409,10 @@ async fn a_resource_added_to_the_config_after_sign_in_needs_a_new_sign_in() {
         .resources([SHOPPING_API, STORE_API])
         .build()
         .unwrap();
-    let client = LogtoClient::new(after, copy_of(client.storage()).await);
+    let client = LogtoClient::new(
+        LogtoHandle::new(after).unwrap(),
+        copy_of(client.storage()).await,
+    );
     idp.reset_stats().await;
     let err = client.get_access_token(STORE_API).await.unwrap_err();
     assert!(
@@ -440,6 +456,7 @@ async fn organization_requests_without_the_organizations_scope_send_nothing() {
         .resources([SHOPPING_API])
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     sign_in(&idp, &client, ALICE).await.unwrap();
     idp.reset_stats().await;
@@ -486,7 +503,7 @@ async fn refused_and_failed_refreshes_keep_the_refresh_token() {
     assert!(matches!(err, LogtoError::Unavailable { .. }), "{err}");
     // Another process, not backing off, refreshes with the kept refresh token.
     let other = LogtoClient::new(
-        builder(&idp).build().unwrap(),
+        LogtoHandle::new(builder(&idp).build().unwrap()).unwrap(),
         copy_of(client.storage()).await,
     );
     other.get_access_token(SHOPPING_API).await.unwrap();
@@ -546,7 +563,10 @@ impl logto::Storage for FailingWrites {
 #[tokio::test]
 async fn a_session_write_failing_after_a_refresh_does_not_lose_the_rotated_refresh_token() {
     let idp = TestIdp::start_with(json!({"refresh_token_reuse_grace_seconds": 0})).await;
-    let client = LogtoClient::new(builder(&idp).build().unwrap(), FailingWrites::default());
+    let client = LogtoClient::new(
+        LogtoHandle::new(builder(&idp).build().unwrap()).unwrap(),
+        FailingWrites::default(),
+    );
     sign_in(&idp, &client, ALICE).await.unwrap();
     let refresh_token = client.get_refresh_token().await.unwrap();
 
@@ -597,6 +617,7 @@ async fn signed_in_public(idp: &TestIdp) -> LogtoClient {
         .scopes(["shopping:read", "store:read"])
         .build()
         .unwrap();
+    let config = LogtoHandle::new(config).unwrap();
     let client = LogtoClient::new(config, MemoryStorage::new());
     sign_in(idp, &client, ALICE).await.unwrap();
     client
@@ -643,7 +664,7 @@ async fn clear_access_token_forces_a_refresh_when_logto_rotates_the_refresh_toke
 
 /// Two requests of one session through their own copies of it, at once, then each again.
 async fn stale_copies_share_the_session(idp: &TestIdp, signed_in: &LogtoClient) {
-    let config = signed_in.config().clone();
+    let config = signed_in.handle().clone();
     let first = LogtoClient::new(config.clone(), copy_of(signed_in.storage()).await);
     let second = LogtoClient::new(config, copy_of(signed_in.storage()).await);
     idp.reset_stats().await;
@@ -683,8 +704,14 @@ async fn clear_access_token_in_another_process_forces_a_refresh_when_logto_retur
     // from a shared store.
     let idp = idp_with_logto_rotation().await;
     let storage = std::sync::Arc::new(MemoryStorage::new());
-    let first = LogtoClient::new(builder(&idp).build().unwrap(), storage.clone());
-    let second = LogtoClient::new(builder(&idp).build().unwrap(), storage);
+    let first = LogtoClient::new(
+        LogtoHandle::new(builder(&idp).build().unwrap()).unwrap(),
+        storage.clone(),
+    );
+    let second = LogtoClient::new(
+        LogtoHandle::new(builder(&idp).build().unwrap()).unwrap(),
+        storage,
+    );
     sign_in(&idp, &first, ALICE).await.unwrap();
     let refresh_token = first.get_refresh_token().await.unwrap();
 

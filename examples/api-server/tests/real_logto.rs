@@ -25,7 +25,10 @@ async fn signed_in(logto: &RealLogto, world: &World, user: &User) -> LogtoClient
         .resources([&world.shopping.indicator, &world.store.indicator])
         .build()
         .unwrap();
-    let client = LogtoClient::new(config, MemoryStorage::new());
+    let client = LogtoClient::new(
+        logto::LogtoHandle::new(config).unwrap(),
+        MemoryStorage::new(),
+    );
     let url = client.sign_in(REDIRECT_URI).await.unwrap();
     let callback = logto.sign_in(&url, user).await;
     client.handle_sign_in_callback(&callback).await.unwrap();
@@ -104,7 +107,7 @@ async fn tokens_from_the_real_logto(name: &str) {
         ),
         (
             "the opaque token",
-            alice.get_access_token("").await.unwrap(),
+            alice.get_opaque_access_token().await.unwrap(),
         ),
         ("an organization token", organization.clone()),
     ];

@@ -46,7 +46,7 @@ async fn ours(idp: &TestIdp, n: u64, n_callback: u64) -> Value {
         .resources([SHOPPING_API])
         .build()
         .unwrap();
-    let client = LogtoClient::new(config, MemoryStorage::new());
+    let client = LogtoClient::new(logto::LogtoHandle::new(config).unwrap(), MemoryStorage::new());
     let sign_in_url = time_n(n, || async {
         client.sign_in(REDIRECT).await.unwrap();
     })
@@ -72,7 +72,7 @@ async fn ours(idp: &TestIdp, n: u64, n_callback: u64) -> Value {
     let id_token = client.get_id_token().await.unwrap();
     let verify = time_n(n, || async {
         client
-            .config()
+            .handle()
             .verify_id_token(&id_token, None)
             .await
             .unwrap();

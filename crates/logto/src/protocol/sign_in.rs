@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::random;
-use crate::config::LogtoConfig;
+use crate::config::Prompt;
 use crate::error::LogtoError;
 
 /// Which screen Logto shows first (the older `interaction_mode` parameter).
@@ -289,10 +289,19 @@ impl std::fmt::Debug for SignInSession {
     }
 }
 
+/// The app's part of an authorization request: where it goes, who asks, and for what.
+pub(crate) struct AuthorizationRequest<'a> {
+    /// Logto's authorization endpoint, from its discovery document.
+    pub(crate) authorization_endpoint: &'a Url,
+    pub(crate) client_id: &'a str,
+    pub(crate) scopes: &'a [String],
+    pub(crate) resources: &'a [String],
+    pub(crate) prompt: &'a [Prompt],
+}
+
 /// Builds the authorization URL and the session that the callback will be checked against.
 pub(crate) fn authorization_url(
-    config: &LogtoConfig,
-    authorization_endpoint: &str,
+    request: &AuthorizationRequest<'_>,
     options: &SignInOptions,
 ) -> Result<(Url, SignInSession), LogtoError> {
     let redirect_uri = parse_redirect_uri(&options.redirect_uri)?;
@@ -303,12 +312,7 @@ pub(crate) fn authorization_url(
             )));
         }
     }
-    let mut url =
-        Url::parse(authorization_endpoint).map_err(|e| LogtoError::UnexpectedResponse {
-            operation: "discovery",
-            status: 200,
-            detail: format!("authorization_endpoint is not a URL: {e}"),
-        })?;
+    let mut url = request.authorization_endpoint.clone();
     let max_age = match options
         .extra_params
         .iter()
@@ -327,16 +331,16 @@ pub(crate) fn authorization_url(
         nonce: random::random_string(32),
         created_at: super::now_unix(),
     };
-    let prompt: Vec<&str> = config.prompt().iter().map(|p| p.as_str()).collect();
+    let prompt: Vec<&str> = request.prompt.iter().map(|p| p.as_str()).collect();
     let identifiers: Vec<&str> = options.identifiers.iter().map(|i| i.as_str()).collect();
     {
         let mut query = url.query_pairs_mut();
         query
-            .append_pair("client_id", config.app_id())
+            .append_pair("client_id", request.client_id)
             .append_pair("redirect_uri", redirect_uri.as_str())
             .append_pair("response_type", "code")
-            .append_pair("scope", &config.scopes().join(" "));
-        for resource in config.resources() {
+            .append_pair("scope", &request.scopes.join(" "));
+        for resource in request.resources {
             query.append_pair("resource", resource);
         }
         query
@@ -401,14 +405,26 @@ fn parse_redirect_uri(redirect_uri: &str) -> Result<Url, LogtoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::UserInfoScope;
+    use crate::config::{LogtoConfig, UserInfoScope};
 
-    fn config() -> LogtoConfig {
-        LogtoConfig::builder("https://logto.test", "app-id")
+    /// The authorization URL of a test app for `options`.
+    fn sign_in_url(options: &SignInOptions) -> Result<(Url, SignInSession), LogtoError> {
+        let config = LogtoConfig::builder("https://logto.test", "app-id")
             .scopes([UserInfoScope::Email, UserInfoScope::Organizations])
             .resources(["https://api.test"])
             .build()
-            .unwrap()
+            .unwrap();
+        let endpoint = Url::parse("https://logto.test/oidc/auth").unwrap();
+        authorization_url(
+            &AuthorizationRequest {
+                authorization_endpoint: &endpoint,
+                client_id: config.app_id(),
+                scopes: config.scopes(),
+                resources: config.resources(),
+                prompt: config.prompt(),
+            },
+            options,
+        )
     }
 
     fn params(url: &Url) -> Vec<(String, String)> {
@@ -427,8 +443,7 @@ mod tests {
             .login_hint("a@b.test")
             .organization_id("org-1")
             .extra_param("ui_locales", "fr");
-        let (url, session) =
-            authorization_url(&config(), "https://logto.test/oidc/auth", &options).unwrap();
+        let (url, session) = sign_in_url(&options).unwrap();
         assert!(
             url.as_str()
                 .starts_with("https://logto.test/oidc/auth?client_id=app-id&")
@@ -484,8 +499,7 @@ mod tests {
         let options = SignInOptions::new("https://app.test/callback")
             .one_time_token("ott-123")
             .login_hint("a@b.test");
-        let (url, _) =
-            authorization_url(&config(), "https://logto.test/oidc/auth", &options).unwrap();
+        let (url, _) = sign_in_url(&options).unwrap();
         let params = params(&url);
         let get = |name: &str| {
             params
@@ -496,22 +510,20 @@ mod tests {
         assert_eq!(get("one_time_token").as_deref(), Some("ott-123"));
         assert_eq!(get("login_hint").as_deref(), Some("a@b.test"));
         let plain = SignInOptions::new("https://app.test/callback");
-        let (url, _) =
-            authorization_url(&config(), "https://logto.test/oidc/auth", &plain).unwrap();
+        let (url, _) = sign_in_url(&plain).unwrap();
         assert!(!url.as_str().contains("one_time_token"));
         assert!(
             !format!("{options:?}").contains("ott-123"),
             "the token in Debug"
         );
         let reserved = plain.extra_param("one_time_token", "x");
-        assert!(authorization_url(&config(), "https://logto.test/oidc/auth", &reserved).is_err());
+        assert!(sign_in_url(&reserved).is_err());
     }
 
     #[test]
     fn a_sign_in_session_expires_after_ten_minutes() {
         let options = SignInOptions::new("https://app.test/callback");
-        let (_, mut session) =
-            authorization_url(&config(), "https://logto.test/oidc/auth", &options).unwrap();
+        let (_, mut session) = sign_in_url(&options).unwrap();
         let start = session.created_at;
         assert!(start > 0);
         assert!(!session.is_expired(start));
@@ -527,10 +539,8 @@ mod tests {
     #[test]
     fn each_sign_in_gets_fresh_secrets() {
         let options = SignInOptions::new("https://app.test/callback");
-        let (_, a) =
-            authorization_url(&config(), "https://logto.test/oidc/auth", &options).unwrap();
-        let (_, b) =
-            authorization_url(&config(), "https://logto.test/oidc/auth", &options).unwrap();
+        let (_, a) = sign_in_url(&options).unwrap();
+        let (_, b) = sign_in_url(&options).unwrap();
         assert_ne!(a.state, b.state);
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.code_verifier, b.code_verifier);
@@ -543,8 +553,7 @@ mod tests {
             SignInOptions::new("/callback"),
             SignInOptions::new("https://app.test/callback#frag"),
         ] {
-            let err =
-                authorization_url(&config(), "https://logto.test/oidc/auth", &options).unwrap_err();
+            let err = sign_in_url(&options).unwrap_err();
             assert!(matches!(err, LogtoError::InvalidArgument(_)), "{err}");
         }
     }

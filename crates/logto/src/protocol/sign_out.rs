@@ -6,15 +6,11 @@ use crate::error::LogtoError;
 
 /// `end_session_endpoint?client_id=…[&post_logout_redirect_uri=…]`, as Logto's SDKs send it.
 pub(crate) fn end_session_url(
-    end_session_endpoint: &str,
+    end_session_endpoint: &Url,
     client_id: &str,
     post_logout_redirect_uri: Option<&str>,
 ) -> Result<String, LogtoError> {
-    let mut url = Url::parse(end_session_endpoint).map_err(|e| LogtoError::UnexpectedResponse {
-        operation: "discovery",
-        status: 200,
-        detail: format!("end_session_endpoint is not a URL: {e}"),
-    })?;
+    let mut url = end_session_endpoint.clone();
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("client_id", client_id);
@@ -36,19 +32,15 @@ mod tests {
 
     #[test]
     fn builds_the_url() {
+        let endpoint = Url::parse("https://l.test/oidc/session/end").unwrap();
         assert_eq!(
-            end_session_url(
-                "https://l.test/oidc/session/end",
-                "app",
-                Some("https://app.test/")
-            )
-            .unwrap(),
+            end_session_url(&endpoint, "app", Some("https://app.test/")).unwrap(),
             "https://l.test/oidc/session/end?client_id=app&post_logout_redirect_uri=https%3A%2F%2Fapp.test%2F"
         );
         assert_eq!(
-            end_session_url("https://l.test/oidc/session/end", "app", None).unwrap(),
+            end_session_url(&endpoint, "app", None).unwrap(),
             "https://l.test/oidc/session/end?client_id=app"
         );
-        assert!(end_session_url("https://l.test/oidc/session/end", "app", Some("/home")).is_err());
+        assert!(end_session_url(&endpoint, "app", Some("/home")).is_err());
     }
 }

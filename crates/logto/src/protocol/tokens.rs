@@ -113,9 +113,11 @@ pub(crate) struct TokenTarget {
 }
 
 impl TokenTarget {
-    pub(crate) fn new(resource: &str, organization_id: Option<&str>) -> Self {
+    /// The token for `resource` (`None`: the opaque token for userinfo), for `organization_id`
+    /// when given.
+    pub(crate) fn new(resource: Option<&str>, organization_id: Option<&str>) -> Self {
         TokenTarget {
-            resource: (!resource.is_empty()).then(|| resource.to_owned()),
+            resource: resource.map(str::to_owned),
             organization_id: organization_id.map(str::to_owned),
         }
     }
@@ -274,10 +276,10 @@ mod tests {
     #[test]
     fn cache_keys_separate_resources_and_organizations() {
         let keys: Vec<String> = [
-            TokenTarget::new("", None),
-            TokenTarget::new("https://api", None),
-            TokenTarget::new("", Some("o1")),
-            TokenTarget::new("https://api", Some("o1")),
+            TokenTarget::new(None, None),
+            TokenTarget::new(Some("https://api"), None),
+            TokenTarget::new(None, Some("o1")),
+            TokenTarget::new(Some("https://api"), Some("o1")),
         ]
         .iter()
         .map(TokenTarget::cache_key)
@@ -292,12 +294,12 @@ mod tests {
     fn cache_keys_cannot_collide() {
         // The old `<resource>#<org>` keys made these two the same.
         assert_ne!(
-            TokenTarget::new("https://api#o1", None).cache_key(),
-            TokenTarget::new("https://api", Some("o1")).cache_key()
+            TokenTarget::new(Some("https://api#o1"), None).cache_key(),
+            TokenTarget::new(Some("https://api"), Some("o1")).cache_key()
         );
         assert_ne!(
-            TokenTarget::new("", Some("a\",\"b")).cache_key(),
-            TokenTarget::new("a", Some("b")).cache_key()
+            TokenTarget::new(None, Some("a\",\"b")).cache_key(),
+            TokenTarget::new(Some("a"), Some("b")).cache_key()
         );
     }
 
@@ -396,7 +398,7 @@ mod tests {
 
     #[test]
     fn refresh_form_carries_resource_and_organization() {
-        let target = TokenTarget::new("https://api", Some("o1"));
+        let target = TokenTarget::new(Some("https://api"), Some("o1"));
         let grant = Grant::RefreshToken {
             refresh_token: "rt",
             target: &target,

@@ -2,7 +2,10 @@
 //! tiny misbehaving servers.
 #![allow(dead_code)]
 
-use logto::{LogtoClient, LogtoConfig, LogtoConfigBuilder, MemoryStorage, Storage, UserInfoScope};
+use logto::{
+    LogtoClient, LogtoConfig, LogtoConfigBuilder, LogtoHandle, MemoryStorage, Storage,
+    UserInfoScope,
+};
 use logto_test_support::{SHOPPING_API, STORE_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -41,7 +44,10 @@ pub fn builder(idp: &TestIdp) -> LogtoConfigBuilder {
 }
 
 pub fn client(idp: &TestIdp) -> LogtoClient {
-    LogtoClient::new(builder(idp).build().unwrap(), MemoryStorage::new())
+    LogtoClient::new(
+        LogtoHandle::new(builder(idp).build().unwrap()).unwrap(),
+        MemoryStorage::new(),
+    )
 }
 
 /// Runs the whole sign-in of `user` through the IdP; returns the callback's result.
