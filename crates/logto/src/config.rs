@@ -140,9 +140,11 @@ impl fmt::Debug for Secret {
 /// # Ok::<(), logto::LogtoError>(())
 /// ```
 ///
-/// From a file (here JSON; any serde format works), with the same checks. Every field but
-/// `endpoint` and `app_id` is optional; times are in seconds; unknown fields are refused, so that
-/// a misspelt setting is not silently ignored:
+/// From a file (here JSON; any serde format works, and the environment through a crate such as
+/// `envy`, e.g. `LOGTO_ENDPOINT`, `LOGTO_APP_ID`, `LOGTO_TIMEOUT_SECS` with the prefix `LOGTO_`),
+/// with the same checks. Every field but `endpoint` and `app_id` is optional; times are in
+/// seconds (a number, or a string holding one); unknown fields are refused, so that a misspelt
+/// setting is not silently ignored:
 ///
 /// ```
 /// let config: logto::LogtoConfig = serde_json::from_str(r#"{
@@ -558,6 +560,13 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D
         fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
             Duration::try_from_secs_f64(v).map_err(|e| E::custom(format!("{v} seconds: {e}")))
         }
+        /// Formats that carry only strings (environment variables through `envy`, INI…).
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
+            match v.trim().parse::<f64>() {
+                Ok(seconds) => self.visit_f64(seconds),
+                Err(_) => Err(E::custom(format!("{v:?} is not a number of seconds"))),
+            }
+        }
     }
     d.deserialize_any(Seconds).map(Some)
 }
@@ -711,7 +720,7 @@ mod tests {
                 "resources": ["https://api.test"],
                 "prompt": ["login", "consent"],
                 "timeout_secs": 2.5,
-                "leeway_secs": 5,
+                "leeway_secs": "5",
                 "jwks_min_refresh_interval_secs": 60,
                 "retry_interval_secs": 2,
                 "max_retry_interval_secs": 20,
