@@ -13,7 +13,7 @@ use logto_actix::{
     Auth, Authenticated, Logto, LogtoBuilder, MemoryStore, RedisStore, Rejection, TokenStore,
 };
 use logto_test_support::web_scenarios::{self, Instance};
-use logto_test_support::{Browser, LogtoBrowser, RealLogto, Redis, World, location};
+use logto_test_support::{Browser, LogtoBrowser, RealLogto, Redis, World};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -229,6 +229,22 @@ async fn a_grant_revoked_in_logto_signs_the_visitor_out() {
 }
 
 #[tokio::test]
+async fn sign_in_route_options_reach_logtos_pages() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::sign_in_options_reach_logtos_pages(&logto, &world, &app.instance).await;
+}
+
+#[tokio::test]
+async fn failed_callbacks_show_an_error_page() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::failed_callbacks_show_an_error_page(&logto, &world, &app.instance).await;
+}
+
+#[tokio::test]
 async fn cross_site_sign_out_is_refused() {
     let Some((logto, world, app)) = memory_app().await else {
         return;
@@ -243,7 +259,6 @@ async fn cross_site_sign_out_is_refused() {
 struct TwoInstances {
     logto: RealLogto,
     world: World,
-    public_url: String,
     _redis: Redis,
     instances: [Running; 2],
     at_logto: LogtoBrowser,
@@ -290,7 +305,6 @@ impl TwoInstances {
         Some(TwoInstances {
             logto,
             world,
-            public_url,
             _redis: redis,
             instances,
             at_logto,
@@ -314,43 +328,61 @@ async fn racing_refreshes_across_instances_reach_logto_once() {
     .await;
 }
 
-/// OpenID Connect Back-Channel Logout with the real Logto: alice signs in to the app (two
-/// processes on one Redis) and, in the same Logto session, to another app; she signs out of the
-/// other app, and Logto posts a logout token to this app's back-channel logout URI: both
-/// processes find her session gone. (The scenario of logto-axum's test of the same name.)
+#[tokio::test]
+async fn a_session_moves_between_instances_sharing_redis() {
+    let Some(t) = TwoInstances::start(false).await else {
+        return;
+    };
+    web_scenarios::a_session_moves_between_instances(
+        &t.logto,
+        &t.world,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn short_lived_access_tokens_refresh_in_turn_across_instances() {
+    let Some(t) = TwoInstances::start(false).await else {
+        return;
+    };
+    web_scenarios::short_lived_access_tokens_refresh_in_turn_across_instances(
+        &t.logto,
+        &t.world,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_aging_refresh_token_rotates_once_across_instances() {
+    let Some(t) = TwoInstances::start(false).await else {
+        return;
+    };
+    web_scenarios::an_aging_refresh_token_rotates_once_across_instances(
+        &t.logto,
+        &t.world,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn signing_out_of_another_app_ends_the_session_through_back_channel_logout() {
     let Some(t) = TwoInstances::start(true).await else {
         return;
     };
-    let (a, b) = (&t.instances[0].instance, &t.instances[1].instance);
-    let (status, claims) = t.on_b.get_json(&b.url("/protected")).await;
-    assert_eq!(status, StatusCode::OK, "{claims}");
-    assert!(claims["sid"].is_string(), "Logto sends sid: {claims}");
-
-    // The same Logto session signs her in to another app (no password asked), then out of it.
-    let at_logto = &t.at_logto;
-    let other = logto::LogtoClient::new(
-        LogtoConfig::builder(t.logto.endpoint(), &t.world.spa.id)
-            .build()
-            .unwrap(),
-        logto::MemoryStorage::new(),
-    );
-    let callback = format!("{}/callback", t.public_url);
-    let url = other.sign_in(&callback).await.unwrap();
-    let back = at_logto.sign_in(&url, &t.world.alice).await;
-    other.handle_sign_in_callback(&back).await.unwrap();
-    let end_session = other
-        .sign_out(Some(&format!("{}/", t.public_url)))
-        .await
-        .unwrap();
-    at_logto.visit(&end_session).await;
-
-    // Logto posted the logout token before it redirected: both processes see the session gone.
-    for (browser, app) in [(&t.on_a, a), (&t.on_b, b)] {
-        let (status, body) = browser.get_json(&app.url("/protected")).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    }
+    web_scenarios::signing_out_of_another_app_ends_the_session_through_back_channel_logout(
+        &t.logto,
+        &t.world,
+        &t.at_logto,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
 }
 
 /// The cookie of an app served over https (or on a host other than loopback) is `Secure`; the
@@ -369,12 +401,7 @@ async fn secure_cookie_and_a_missing_middleware() {
         MemoryStore::default(),
         |builder| builder,
     );
-    let response = Browser::new().get(&app.instance.url("/sign-in")).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(location(&response).starts_with(&logto.url("/oidc/auth?")));
-    let cookie = web_scenarios::session_cookie(&logto_test_support::set_cookies(&response))
-        .expect("a session cookie");
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    web_scenarios::cookie_is_secure_for_an_https_base_url(&logto, &app.instance).await;
 
     // Routes and extractors without the middleware: 500 with what to do.
     let logto_handle = Logto::builder(config(&logto, &world), "http://127.0.0.1:9")
