@@ -12,8 +12,11 @@ use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
 use logto_actix::{
     Auth, Authenticated, Logto, LogtoBuilder, MemoryStore, RedisStore, Rejection, TokenStore,
 };
-use logto_test_support::web_scenarios::{self, Instance};
-use logto_test_support::{Browser, LogtoBrowser, RealLogto, Redis, World};
+use logto_test_support::web_scenarios::{self, Instance, idp as idp_scenarios};
+use logto_test_support::{
+    ALICE, Browser, LogtoBrowser, RealLogto, Redis, SHOPPING_API, TestIdp, WEB_APP_ID,
+    WEB_APP_SECRET, World,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -234,6 +237,19 @@ async fn sign_in_route_options_reach_logtos_pages() {
         return;
     };
     web_scenarios::sign_in_options_reach_logtos_pages(&logto, &world, &app.instance).await;
+}
+
+#[tokio::test]
+async fn a_user_without_organizations_gets_no_organization_token() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::a_user_without_organizations_gets_no_organization_token(
+        &logto,
+        &world,
+        &app.instance,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -484,4 +500,121 @@ async fn a_failing_session_store_answers_like_every_other_error() {
         page.contains("data-code=\"session_store_failed\""),
         "{page}"
     );
+}
+
+// ------------------------------------------------------------------ against the test IdP
+
+/// The config of the test IdP's `web-app` client, as `web_scenarios::idp` expects it.
+fn idp_config(idp: &TestIdp) -> LogtoConfig {
+    LogtoConfig::builder(idp.endpoint(), WEB_APP_ID)
+        .app_secret(WEB_APP_SECRET)
+        .scopes([
+            UserInfoScope::Email,
+            UserInfoScope::CustomData,
+            UserInfoScope::Organizations,
+        ])
+        .scopes(["shopping:read"])
+        .resources([SHOPPING_API])
+        .build()
+        .unwrap()
+}
+
+/// An app on the test IdP with memory sessions.
+fn idp_app(idp: &TestIdp) -> Running {
+    let (listener, base_url) = listen();
+    start_app_on(
+        listener,
+        &base_url,
+        idp_config(idp),
+        MemoryStore::default(),
+        |builder| builder,
+    )
+}
+
+/// Two instances on the test IdP (started with `settings`) sharing one Redis store, its lock
+/// and the cookie key; Alice signed in through the first, a browser on each.
+async fn alice_on_two_instances(
+    settings: Value,
+) -> (TestIdp, Redis, (Running, Browser), (Running, Browser)) {
+    let idp = TestIdp::start_with(settings).await;
+    let redis = Redis::start().await;
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let (listener, base_url) = listen();
+        let store = RedisStore::connect(&redis.url).await.unwrap();
+        let lock = store.clone();
+        instances.push(start_app_on(
+            listener,
+            &base_url,
+            idp_config(&idp),
+            store,
+            move |builder| {
+                builder
+                    .refresh_lock(lock)
+                    .cookie_key_from_secret(WEB_APP_SECRET)
+            },
+        ));
+    }
+    let (b, a) = (instances.pop().unwrap(), instances.pop().unwrap());
+    let on_a = Browser::new();
+    assert_eq!(
+        idp_scenarios::sign_in(&a.instance, &on_a, &idp, ALICE).await,
+        "/"
+    );
+    let on_b = on_a.with_cookies_for(&a.instance.base_url, &b.instance.base_url);
+    (idp, redis, (a, on_a), (b, on_b))
+}
+
+#[tokio::test]
+async fn large_tokens_stay_on_the_server() {
+    let idp = TestIdp::start_with(idp_scenarios::carol_with_a_long_name()).await;
+    let app = idp_app(&idp);
+    idp_scenarios::large_tokens_stay_on_the_server(&idp, &app.instance).await;
+}
+
+#[tokio::test]
+async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions() {
+    let idp = TestIdp::start().await;
+    let app = idp_app(&idp);
+    idp_scenarios::back_channel_logout_verifies_the_token_and_ends_the_users_sessions(
+        &idp,
+        &app.instance,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_moves_between_instances_and_both_see_rotations() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(true)).await;
+    idp_scenarios::a_session_moves_between_instances_and_both_see_rotations(
+        &idp,
+        (&a.instance, &on_a),
+        (&b.instance, &on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn always_expired_tokens_refresh_in_turn_without_reuse() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(true)).await;
+    idp_scenarios::always_expired_tokens_refresh_in_turn_without_reuse(
+        &idp,
+        (&a.instance, &on_a),
+        (&b.instance, &on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(false)).await;
+    idp_scenarios::a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock(
+        &idp,
+        (&a.instance, &on_a),
+        (&b.instance, &on_b),
+    )
+    .await;
 }

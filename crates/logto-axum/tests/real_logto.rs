@@ -94,6 +94,19 @@ async fn sign_in_route_options_reach_logtos_pages() {
 }
 
 #[tokio::test]
+async fn a_user_without_organizations_gets_no_organization_token() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::a_user_without_organizations_gets_no_organization_token(
+        &logto,
+        &world,
+        &app.instance(),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn failed_callbacks_show_an_error_page() {
     let Some((logto, world, app)) = memory_app().await else {
         return;

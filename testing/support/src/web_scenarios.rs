@@ -20,6 +20,8 @@ use url::Url;
 
 use crate::{Browser, LogtoBrowser, RealLogto, World, location, set_cookies};
 
+pub mod idp;
+
 /// One instance of the app under test.
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -528,6 +530,30 @@ pub async fn sign_in_options_reach_logtos_pages(logto: &RealLogto, world: &World
     let (status, claims) = browser.get_json(&app.url("/protected")).await;
     assert_eq!(status, StatusCode::OK, "{claims}");
     assert_eq!(claims["sub"], world.bob.id);
+}
+
+/// Bob, a member of no organization, signs in: his userinfo comes from Logto, and an
+/// organization token is refused with `403 {"error": "forbidden"}`, his session going on.
+pub async fn a_user_without_organizations_gets_no_organization_token(
+    logto: &RealLogto,
+    world: &World,
+    app: &Instance,
+) {
+    let browser = Browser::new();
+    assert_eq!(
+        app.sign_in(&browser, &logto.browser(), &world.bob).await,
+        "/"
+    );
+    let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["sub"], world.bob.id);
+    let (status, body) = browser
+        .get_json(&app.url(&format!("/protected/organizations/{}", world.globex)))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "forbidden");
+    let (status, _) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 /// Callbacks that cannot sign in answer `400` with a private error page (a link to sign in
