@@ -596,6 +596,18 @@ async fn a_session_moves_between_instances_and_both_see_rotations() {
 }
 
 #[tokio::test]
+async fn racing_refreshes_with_rotation_reach_the_idp_once() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(false)).await;
+    idp_scenarios::racing_refreshes_with_rotation_reach_the_idp_once(
+        &idp,
+        (&a.instance, &on_a),
+        (&b.instance, &on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn always_expired_tokens_refresh_in_turn_without_reuse() {
     let (idp, _redis, (a, on_a), (b, on_b)) =
         alice_on_two_instances(idp_scenarios::strict_rotation(true)).await;

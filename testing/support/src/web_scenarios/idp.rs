@@ -329,3 +329,42 @@ pub async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock(
     assert_ne!(refresh_token(on_a, a).await, second);
     assert_eq!(idp.stats().await.refresh_token_grants, 2);
 }
+
+/// Two instances as for [`a_session_moves_between_instances_and_both_see_rotations`], the IdP
+/// started with [`strict_rotation`]`(false)` (its refresh tokens rotate on every use): bursts on
+/// both instances, all needing a new access token, make exactly one refresh at the IdP each,
+/// every request of a burst handed its one token, and the rotated refresh token the next burst
+/// uses (a reuse would have revoked the grant).
+pub async fn racing_refreshes_with_rotation_reach_the_idp_once(
+    idp: &TestIdp,
+    (a, on_a): (&Instance, &Browser),
+    (b, on_b): (&Instance, &Browser),
+) {
+    let shopping = with_resource("/protected/resource", SHOPPING_API);
+    let mut refresh_tokens = HashSet::from([refresh_token(on_a, a).await]);
+    for round in 0..3 {
+        // Forget the cached access tokens: every request of the burst needs a refresh.
+        let response = on_a.get(&a.url("/debug/clear-access-tokens")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        idp.reset_stats().await;
+
+        let results = burst([(on_a, a), (on_b, b)], &shopping, 12).await;
+        for (status, body) in &results {
+            assert_eq!(*status, StatusCode::OK, "round {round}: {body}");
+        }
+        let tokens: HashSet<_> = results
+            .iter()
+            .map(|(_, body)| body["access_token"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: every request shares the one refresh"
+        );
+        assert_eq!(idp.stats().await.refresh_token_grants, 1, "round {round}");
+        assert!(
+            refresh_tokens.insert(refresh_token(on_b, b).await),
+            "round {round}: the refresh token rotated"
+        );
+    }
+}
