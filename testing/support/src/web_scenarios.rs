@@ -4,7 +4,8 @@
 //! written once. Each integration's tests start the app (its driver) and call these; what only
 //! one integration has (its error types, session-store specifics) stays in its own tests.
 //!
-//! The app under test serves, besides the integration's `/sign-in`, `/callback` and `/sign-out`:
+//! The app under test serves, besides the integration's `/sign-in`, `/callback`, `/sign-out` and
+//! `POST /back-channel-logout`:
 //! `GET /` (`{"authenticated", "claims"}`), `GET /protected` (the ID-token claims),
 //! `GET /protected/userinfo`, `GET /protected/resource?resource=…`
 //! (`{"access_token", "claims"}`), `GET /protected/organizations/{id}`
