@@ -12,8 +12,11 @@ use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
 use logto_actix::{
     Auth, Authenticated, Logto, LogtoBuilder, MemoryStore, RedisStore, Rejection, TokenStore,
 };
-use logto_test_support::web_scenarios::{self, Instance};
-use logto_test_support::{Browser, LogtoBrowser, RealLogto, Redis, World, location};
+use logto_test_support::web_scenarios::{self, Instance, idp as idp_scenarios};
+use logto_test_support::{
+    ALICE, Browser, LogtoBrowser, RealLogto, Redis, SHOPPING_API, TestIdp, WEB_APP_ID,
+    WEB_APP_SECRET, World,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -229,6 +232,35 @@ async fn a_grant_revoked_in_logto_signs_the_visitor_out() {
 }
 
 #[tokio::test]
+async fn sign_in_route_options_reach_logtos_pages() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::sign_in_options_reach_logtos_pages(&logto, &world, &app.instance).await;
+}
+
+#[tokio::test]
+async fn a_user_without_organizations_gets_no_organization_token() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::a_user_without_organizations_gets_no_organization_token(
+        &logto,
+        &world,
+        &app.instance,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn failed_callbacks_show_an_error_page() {
+    let Some((logto, world, app)) = memory_app().await else {
+        return;
+    };
+    web_scenarios::failed_callbacks_show_an_error_page(&logto, &world, &app.instance).await;
+}
+
+#[tokio::test]
 async fn cross_site_sign_out_is_refused() {
     let Some((logto, world, app)) = memory_app().await else {
         return;
@@ -243,7 +275,6 @@ async fn cross_site_sign_out_is_refused() {
 struct TwoInstances {
     logto: RealLogto,
     world: World,
-    public_url: String,
     _redis: Redis,
     instances: [Running; 2],
     at_logto: LogtoBrowser,
@@ -290,7 +321,6 @@ impl TwoInstances {
         Some(TwoInstances {
             logto,
             world,
-            public_url,
             _redis: redis,
             instances,
             at_logto,
@@ -314,46 +344,61 @@ async fn racing_refreshes_across_instances_reach_logto_once() {
     .await;
 }
 
-/// OpenID Connect Back-Channel Logout with the real Logto: alice signs in to the app (two
-/// processes on one Redis) and, in the same Logto session, to another app; she signs out of the
-/// other app, and Logto posts a logout token to this app's back-channel logout URI: both
-/// processes find her session gone. (The scenario of logto-axum's test of the same name.)
+#[tokio::test]
+async fn a_session_moves_between_instances_sharing_redis() {
+    let Some(t) = TwoInstances::start(false).await else {
+        return;
+    };
+    web_scenarios::a_session_moves_between_instances(
+        &t.logto,
+        &t.world,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn short_lived_access_tokens_refresh_in_turn_across_instances() {
+    let Some(t) = TwoInstances::start(false).await else {
+        return;
+    };
+    web_scenarios::short_lived_access_tokens_refresh_in_turn_across_instances(
+        &t.logto,
+        &t.world,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_aging_refresh_token_rotates_once_across_instances() {
+    let Some(t) = TwoInstances::start(false).await else {
+        return;
+    };
+    web_scenarios::an_aging_refresh_token_rotates_once_across_instances(
+        &t.logto,
+        &t.world,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn signing_out_of_another_app_ends_the_session_through_back_channel_logout() {
     let Some(t) = TwoInstances::start(true).await else {
         return;
     };
-    let (a, b) = (&t.instances[0].instance, &t.instances[1].instance);
-    let (status, claims) = t.on_b.get_json(&b.url("/protected")).await;
-    assert_eq!(status, StatusCode::OK, "{claims}");
-    assert!(claims["sid"].is_string(), "Logto sends sid: {claims}");
-
-    // The same Logto session signs her in to another app (no password asked), then out of it.
-    let at_logto = &t.at_logto;
-    let other = logto::LogtoClient::new(
-        logto::LogtoHandle::new(
-            LogtoConfig::builder(t.logto.endpoint(), &t.world.spa.id)
-                .build()
-                .unwrap(),
-        )
-        .unwrap(),
-        logto::MemoryStorage::new(),
-    );
-    let callback = format!("{}/callback", t.public_url);
-    let url = other.sign_in(&callback).await.unwrap();
-    let back = at_logto.sign_in(&url, &t.world.alice).await;
-    other.handle_sign_in_callback(&back).await.unwrap();
-    let end_session = other
-        .sign_out(Some(&format!("{}/", t.public_url)))
-        .await
-        .unwrap();
-    at_logto.visit(&end_session).await;
-
-    // Logto posted the logout token before it redirected: both processes see the session gone.
-    for (browser, app) in [(&t.on_a, a), (&t.on_b, b)] {
-        let (status, body) = browser.get_json(&app.url("/protected")).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    }
+    web_scenarios::signing_out_of_another_app_ends_the_session_through_back_channel_logout(
+        &t.logto,
+        &t.world,
+        &t.at_logto,
+        (&t.instances[0].instance, &t.on_a),
+        (&t.instances[1].instance, &t.on_b),
+    )
+    .await;
 }
 
 /// The cookie of an app served over https (or on a host other than loopback) is `Secure`; the
@@ -372,12 +417,7 @@ async fn secure_cookie_and_a_missing_middleware() {
         MemoryStore::default(),
         |builder| builder,
     );
-    let response = Browser::new().get(&app.instance.url("/sign-in")).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(location(&response).starts_with(&logto.url("/oidc/auth?")));
-    let cookie = web_scenarios::session_cookie(&logto_test_support::set_cookies(&response))
-        .expect("a session cookie");
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    web_scenarios::cookie_is_secure_for_an_https_base_url(&logto, &app.instance).await;
 
     // Routes and extractors without the middleware: 500 with what to do.
     let logto_handle = Logto::builder(config(&logto, &world), "http://127.0.0.1:9")
@@ -460,4 +500,133 @@ async fn a_failing_session_store_answers_like_every_other_error() {
         page.contains("data-code=\"session_store_failed\""),
         "{page}"
     );
+}
+
+// ------------------------------------------------------------------ against the test IdP
+
+/// The config of the test IdP's `web-app` client, as `web_scenarios::idp` expects it.
+fn idp_config(idp: &TestIdp) -> LogtoConfig {
+    LogtoConfig::builder(idp.endpoint(), WEB_APP_ID)
+        .app_secret(WEB_APP_SECRET)
+        .scopes([
+            UserInfoScope::Email,
+            UserInfoScope::CustomData,
+            UserInfoScope::Organizations,
+        ])
+        .scopes(["shopping:read"])
+        .resources([SHOPPING_API])
+        .build()
+        .unwrap()
+}
+
+/// An app on the test IdP with memory sessions.
+fn idp_app(idp: &TestIdp) -> Running {
+    let (listener, base_url) = listen();
+    start_app_on(
+        listener,
+        &base_url,
+        idp_config(idp),
+        MemoryStore::default(),
+        |builder| builder,
+    )
+}
+
+/// Two instances on the test IdP (started with `settings`) sharing one Redis store, its lock
+/// and the cookie key; Alice signed in through the first, a browser on each.
+async fn alice_on_two_instances(
+    settings: Value,
+) -> (TestIdp, Redis, (Running, Browser), (Running, Browser)) {
+    let idp = TestIdp::start_with(settings).await;
+    let redis = Redis::start().await;
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let (listener, base_url) = listen();
+        let store = RedisStore::connect(&redis.url).await.unwrap();
+        let lock = store.clone();
+        instances.push(start_app_on(
+            listener,
+            &base_url,
+            idp_config(&idp),
+            store,
+            move |builder| {
+                builder
+                    .refresh_lock(lock)
+                    .cookie_key_from_secret(WEB_APP_SECRET)
+            },
+        ));
+    }
+    let (b, a) = (instances.pop().unwrap(), instances.pop().unwrap());
+    let on_a = Browser::new();
+    assert_eq!(
+        idp_scenarios::sign_in(&a.instance, &on_a, &idp, ALICE).await,
+        "/"
+    );
+    let on_b = on_a.with_cookies_for(&a.instance.base_url, &b.instance.base_url);
+    (idp, redis, (a, on_a), (b, on_b))
+}
+
+#[tokio::test]
+async fn large_tokens_stay_on_the_server() {
+    let idp = TestIdp::start_with(idp_scenarios::carol_with_a_long_name()).await;
+    let app = idp_app(&idp);
+    idp_scenarios::large_tokens_stay_on_the_server(&idp, &app.instance).await;
+}
+
+#[tokio::test]
+async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions() {
+    let idp = TestIdp::start().await;
+    let app = idp_app(&idp);
+    idp_scenarios::back_channel_logout_verifies_the_token_and_ends_the_users_sessions(
+        &idp,
+        &app.instance,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_moves_between_instances_and_both_see_rotations() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(true)).await;
+    idp_scenarios::a_session_moves_between_instances_and_both_see_rotations(
+        &idp,
+        (&a.instance, &on_a),
+        (&b.instance, &on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn racing_refreshes_with_rotation_reach_the_idp_once() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(false)).await;
+    idp_scenarios::racing_refreshes_with_rotation_reach_the_idp_once(
+        &idp,
+        (&a.instance, &on_a),
+        (&b.instance, &on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn always_expired_tokens_refresh_in_turn_without_reuse() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(true)).await;
+    idp_scenarios::always_expired_tokens_refresh_in_turn_without_reuse(
+        &idp,
+        (&a.instance, &on_a),
+        (&b.instance, &on_b),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(false)).await;
+    idp_scenarios::a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock(
+        &idp,
+        (&a.instance, &on_a),
+        (&b.instance, &on_b),
+    )
+    .await;
 }

@@ -1,5 +1,8 @@
 //! Sessions shared by several app instances through one Redis server: the Redis store, its lock,
-//! and refreshes racing across instances.
+//! and refreshes racing across instances against the test IdP, for what the real Logto does not
+//! do (a refresh token rotated on every use with no grace for a reuse, a token response held
+//! while the request is dropped). The same against the real Logto, for every integration, is in
+//! logto-test-support's `web_scenarios`, run by `real_logto.rs`.
 //!
 //! Each app instance here has its own `LogtoConfig` (so its own in-process refresh coordination,
 //! discovery cache and HTTP pool) and its own Redis connection: the only thing two instances
@@ -13,8 +16,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use futures_util::future::join_all;
 use logto_axum::{RedisStore, RefreshLock};
+use logto_test_support::web_scenarios::idp as idp_scenarios;
 use logto_test_support::{ALICE, Browser, Redis, TestIdp};
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{App, config, start_app};
 use tower_sessions::SessionStore;
@@ -160,150 +163,54 @@ async fn a_redis_lock_expires_after_the_ttl_given() {
     assert!(start.elapsed() < StdDuration::from_secs(5));
 }
 
-async fn refresh_token(browser: &Browser, app: &App) -> String {
-    let response = browser.get(&app.url("/debug/refresh-token")).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.text().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_session_moves_between_instances_and_both_see_rotations() {
-    // Access tokens that are never fresh (the client refreshes a 1 s token on every use), and no
-    // grace for a reused refresh token: any reuse revokes the session.
-    let (idp, _redis, (a, on_a), (b, on_b)) = alice_on_two_instances(json!({
-        "access_token_ttl": 1,
-        "refresh_token_reuse_grace_seconds": 0
-    }))
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(true)).await;
+    let (a, b) = (a.instance(), b.instance());
+    idp_scenarios::a_session_moves_between_instances_and_both_see_rotations(
+        &idp,
+        (&a, &on_a),
+        (&b, &on_b),
+    )
     .await;
-
-    let (status, claims) = on_b.get_json(&b.url("/protected")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(claims["sub"], "user-alice");
-    let first = refresh_token(&on_a, &a).await;
-    assert_eq!(refresh_token(&on_b, &b).await, first);
-
-    // B refreshes; A sees the rotated refresh token.
-    let (status, body) = on_b.get_json(&b.url("/protected/resource")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let second = refresh_token(&on_a, &a).await;
-    assert_ne!(second, first);
-
-    // A refreshes with it; B sees that one.
-    let (status, body) = on_a.get_json(&a.url("/protected/resource")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let third = refresh_token(&on_b, &b).await;
-    assert_ne!(third, second);
-    assert_eq!(idp.stats().await.refresh_token_grants, 2);
-
-    // Signing out on one instance signs out on the other.
-    let response = on_b.get(&b.url("/sign-out")).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (status, _) = on_a.get_json(&a.url("/protected")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-}
-
-/// Fires `count` concurrent requests for `path`, alternating between the instances.
-async fn burst(
-    browsers: &[(&Browser, &App)],
-    path: &str,
-    count: usize,
-) -> Vec<(StatusCode, Value)> {
-    join_all((0..count).map(|i| {
-        let (browser, app) = browsers[i % browsers.len()];
-        let url = app.url(path);
-        async move { browser.get_json(&url).await }
-    }))
-    .await
 }
 
 #[tokio::test]
-async fn racing_refreshes_across_instances_reach_logto_once() {
+async fn racing_refreshes_with_rotation_reach_the_idp_once() {
     let (idp, _redis, (a, on_a), (b, on_b)) =
-        alice_on_two_instances(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
-
-    for round in 0..3 {
-        // Forget the cached access tokens: every request of the burst needs a refresh.
-        let response = on_a.get(&a.url("/debug/clear-access-tokens")).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        idp.reset_stats().await;
-
-        let results = burst(&[(&on_a, &a), (&on_b, &b)], "/protected/resource", 12).await;
-        for (status, body) in &results {
-            assert_eq!(*status, StatusCode::OK, "round {round}: {body}");
-        }
-        let tokens: std::collections::HashSet<_> = results
-            .iter()
-            .map(|(_, body)| body["access_token"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(
-            tokens.len(),
-            1,
-            "round {round}: every request shares the one refresh"
-        );
-        assert_eq!(idp.stats().await.refresh_token_grants, 1, "round {round}");
-    }
+        alice_on_two_instances(idp_scenarios::strict_rotation(false)).await;
+    let (a, b) = (a.instance(), b.instance());
+    idp_scenarios::racing_refreshes_with_rotation_reach_the_idp_once(
+        &idp,
+        (&a, &on_a),
+        (&b, &on_b),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn always_expired_tokens_refresh_in_turn_without_reuse() {
-    let (idp, _redis, (a, on_a), (b, on_b)) = alice_on_two_instances(json!({
-        "access_token_ttl": 1,
-        "refresh_token_reuse_grace_seconds": 0
-    }))
+    let (idp, _redis, (a, on_a), (b, on_b)) =
+        alice_on_two_instances(idp_scenarios::strict_rotation(true)).await;
+    let (a, b) = (a.instance(), b.instance());
+    idp_scenarios::always_expired_tokens_refresh_in_turn_without_reuse(
+        &idp,
+        (&a, &on_a),
+        (&b, &on_b),
+    )
     .await;
-    idp.reset_stats().await;
-
-    let results = burst(&[(&on_a, &a), (&on_b, &b)], "/protected/resource", 16).await;
-    for (status, body) in &results {
-        assert_eq!(*status, StatusCode::OK, "{body}");
-    }
-    // Each request refreshed in turn, each with the refresh token the previous one got: a reuse
-    // would have revoked the grant and failed the rest.
-    assert_eq!(idp.stats().await.refresh_token_grants, 16);
-    let (status, _) = on_b.get_json(&b.url("/protected/resource")).await;
-    assert_eq!(status, StatusCode::OK);
 }
 
-/// A request dropped while its refresh waits for Logto's answer (the browser went away, axum drops
-/// the handler): the refresh still completes, stores the rotated refresh token and releases the
-/// Redis lock, so the next request, on the other instance, succeeds at once and the grant lives on.
 #[tokio::test]
 async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
     let (idp, _redis, (a, on_a), (b, on_b)) =
-        alice_on_two_instances(json!({ "refresh_token_reuse_grace_seconds": 0 })).await;
-    let first = refresh_token(&on_a, &a).await;
-    let response = on_a.get(&a.url("/debug/clear-access-tokens")).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    idp.reset_stats().await;
-
-    // The refresh token is rotated at the IdP, and the answer held; the request is dropped then.
-    idp.hold_next_token_response().await;
-    let url = a.url("/protected/resource");
-    tokio::select! {
-        (status, body) = on_a.get_json(&url) => {
-            panic!("answered while the token response is held: {status} {body}")
-        }
-        () = idp.wait_for_held_token_response() => {}
-    }
-    idp.release_token_response().await;
-
-    let start = Instant::now();
-    let (status, body) = on_b.get_json(&b.url("/protected/resource")).await;
-    let took = start.elapsed();
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(
-        took < StdDuration::from_secs(5),
-        "the next request waited {took:?}, as for a lock left held"
-    );
-    let second = refresh_token(&on_b, &b).await;
-    assert_ne!(second, first, "the rotated refresh token was stored");
-    assert_eq!(idp.stats().await.refresh_token_grants, 1);
-
-    // The grant is alive: the stored refresh token refreshes again.
-    let response = on_b.get(&b.url("/debug/clear-access-tokens")).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let (status, body) = on_a.get_json(&a.url("/protected/resource")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_ne!(refresh_token(&on_a, &a).await, second);
-    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+        alice_on_two_instances(idp_scenarios::strict_rotation(false)).await;
+    let (a, b) = (a.instance(), b.instance());
+    idp_scenarios::a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock(
+        &idp,
+        (&a, &on_a),
+        (&b, &on_b),
+    )
+    .await;
 }

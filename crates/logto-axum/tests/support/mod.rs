@@ -1,5 +1,6 @@
-//! Test harness: an app built on logto-axum on a free port; the browser and the Redis server come
-//! from logto-test-support.
+//! Test harness (the axum driver of logto-test-support's `web_scenarios`): an app built on
+//! logto-axum on a free port, serving the routes the scenarios expect; the browser and the Redis
+//! server come from logto-test-support.
 
 #![allow(dead_code)]
 
@@ -8,10 +9,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
 use logto_axum::{Auth, Authenticated, Error, Logto, LogtoBuilder, Rejection};
-use logto_test_support::{
-    Browser, LogtoBrowser, SHOPPING_API, TestIdp, User, WEB_APP_ID, WEB_APP_SECRET, location,
-};
-use reqwest::StatusCode;
+use logto_test_support::web_scenarios::Instance;
+use logto_test_support::{Browser, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tower_sessions::{MemoryStore, SessionStore};
@@ -45,51 +44,11 @@ impl App {
         browser.sign_in(idp, &sign_in, &callback, user).await
     }
 
-    /// Signs `user` in with `browser` through this app's `/sign-in` at the real Logto, where
-    /// `at_logto` is the browser's cookie jar on Logto's side; returns where the callback
-    /// redirected to.
-    pub async fn sign_in_at_logto(
-        &self,
-        browser: &Browser,
-        at_logto: &LogtoBrowser,
-        user: &User,
-    ) -> String {
-        self.sign_in_from_at_logto(browser, at_logto, user, &self.url("/sign-in"))
-            .await
-    }
-
-    /// Like [`sign_in_at_logto`](Self::sign_in_at_logto), from `sign_in_url` (the app's sign-in
-    /// route with its query).
-    pub async fn sign_in_from_at_logto(
-        &self,
-        browser: &Browser,
-        at_logto: &LogtoBrowser,
-        user: &User,
-        sign_in_url: &str,
-    ) -> String {
-        let response = browser.get(sign_in_url).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{sign_in_url}");
-        let callback = at_logto.sign_in(&location(&response), user).await;
-        assert!(
-            callback.starts_with(&self.logto.callback_url()),
-            "Logto did not come back to the callback: {callback}"
-        );
-        let response = browser.get(&self.url_of(&callback)).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "the callback failed: {}",
-            response.text().await.unwrap()
-        );
-        location(&response)
-    }
-
-    /// `url` (under the app's base URL) on this instance: several instances may serve one base
-    /// URL, as behind a load balancer.
-    pub fn url_of(&self, url: &str) -> String {
-        match url.strip_prefix(self.public_base_url.trim_end_matches('/')) {
-            Some(path) => self.url(path),
-            None => url.to_owned(),
+    /// This instance as logto-test-support's `web_scenarios` drive it.
+    pub fn instance(&self) -> Instance {
+        Instance {
+            base_url: self.base_url.clone(),
+            public_base_url: self.public_base_url.clone(),
         }
     }
 }

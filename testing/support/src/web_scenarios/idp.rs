@@ -1,0 +1,370 @@
+//! Scenarios against the test IdP (`testing/idp`), for what the real Logto cannot be made to do:
+//! an ID token far beyond a cookie's size, forged logout tokens, a refresh token rotated on every
+//! use with no grace for a reuse, a token response held while the request that asked is dropped.
+//!
+//! The app under test serves the routes of [`super`] and is configured with the IdP's `web-app`
+//! client ([`WEB_APP_ID`](crate::WEB_APP_ID)), the [`SHOPPING_API`] resource and the email,
+//! custom data and organizations scopes; two instances share one Redis store (also their refresh
+//! lock) behind one public URL.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::{Instance, burst, with_resource};
+use crate::{ALICE, ALICE_SUB, Browser, SHOPPING_API, TestIdp, WEB_APP_ID};
+
+/// Signs `user` in with `browser` through `app`'s `/sign-in` at the test IdP; returns where the
+/// callback redirected to.
+pub async fn sign_in(
+    app: &Instance,
+    browser: &Browser,
+    idp: &TestIdp,
+    user: (&str, &str),
+) -> String {
+    let (sign_in, callback) = (app.url("/sign-in"), app.url("/callback"));
+    browser.sign_in(idp, &sign_in, &callback, user).await
+}
+
+/// The IdP settings of [`large_tokens_stay_on_the_server`]: Carol, whose name makes her ID token
+/// and userinfo far beyond a cookie's 4 KB.
+pub fn carol_with_a_long_name() -> Value {
+    json!({
+        "users": [{ "id": "user-carol", "username": "carol", "password": "carol-password",
+                    "name": LONG_NAME.repeat(800) }]
+    })
+}
+
+const LONG_NAME: &str = "Carol ";
+
+/// Carol signs in (the IdP started with [`carol_with_a_long_name`]): her session works, its
+/// tokens on the server, her whole name in the claims and userinfo.
+pub async fn large_tokens_stay_on_the_server(idp: &TestIdp, app: &Instance) {
+    let browser = Browser::new();
+    let landing = sign_in(app, &browser, idp, ("carol", "carol-password")).await;
+    assert_eq!(landing, "/");
+    let length = LONG_NAME.len() * 800;
+    let (status, claims) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK, "{claims}");
+    assert_eq!(claims["name"].as_str().unwrap().len(), length);
+    let (status, user) = browser.get_json(&app.url("/protected/userinfo")).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["name"].as_str().unwrap().len(), length);
+}
+
+/// The logout tokens the back-channel logout route must refuse (`400`, never cached, the visitor
+/// still signed in: wrong issuer, audience or event, a nonce, no `sub` nor `sid`, no `jti`,
+/// expired, an access token's type, a key the IdP does not have, `alg: none`, not a JWT, no
+/// token at all), then a valid one (`200`, the visitor's session gone), then its replay (`400`).
+pub async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions(
+    idp: &TestIdp,
+    app: &Instance,
+) {
+    let browser = Browser::new();
+    sign_in(app, &browser, idp, ALICE).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let valid = json!({
+        "iss": idp.issuer(), "aud": WEB_APP_ID, "iat": now, "exp": now + 120,
+        "jti": format!("jti-{now}"), "sub": ALICE_SUB,
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} }
+    });
+    let with = |change: Value| {
+        let mut token = valid.clone();
+        for (name, value) in change.as_object().unwrap() {
+            if value.is_null() {
+                token.as_object_mut().unwrap().remove(name);
+            } else {
+                token[name] = value.clone();
+            }
+        }
+        token
+    };
+    let logout_header = Some(json!({ "typ": "logout+jwt" }));
+    let post = |token: String| {
+        let url = app.url("/back-channel-logout");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap();
+            let no_store = response.headers()["cache-control"] == "no-store";
+            (response.status(), no_store)
+        }
+    };
+    let sign = |claims: Value, header: Option<Value>, key: &'static str| async move {
+        idp.sign(claims, header, key).await
+    };
+
+    let forged = [
+        (
+            "wrong issuer",
+            sign(
+                with(json!({"iss": "https://evil.example/oidc"})),
+                logout_header.clone(),
+                "idp",
+            )
+            .await,
+        ),
+        (
+            "wrong audience",
+            sign(
+                with(json!({"aud": "another-app"})),
+                logout_header.clone(),
+                "idp",
+            )
+            .await,
+        ),
+        (
+            "no events",
+            sign(with(json!({"events": null})), logout_header.clone(), "idp").await,
+        ),
+        (
+            "wrong event",
+            sign(
+                with(json!({"events": {"urn:other": {}}})),
+                logout_header.clone(),
+                "idp",
+            )
+            .await,
+        ),
+        (
+            "a nonce",
+            sign(with(json!({"nonce": "n"})), logout_header.clone(), "idp").await,
+        ),
+        (
+            "no sub nor sid",
+            sign(with(json!({"sub": null})), logout_header.clone(), "idp").await,
+        ),
+        (
+            "no jti",
+            sign(with(json!({"jti": null})), logout_header.clone(), "idp").await,
+        ),
+        (
+            "expired",
+            sign(
+                with(json!({"iat": now - 7200, "exp": now - 3600})),
+                logout_header.clone(),
+                "idp",
+            )
+            .await,
+        ),
+        (
+            "an access token's type",
+            sign(valid.clone(), Some(json!({"typ": "at+jwt"})), "idp").await,
+        ),
+        (
+            "a key the IdP does not have",
+            sign(valid.clone(), logout_header.clone(), "foreign").await,
+        ),
+        ("alg none", unsigned(&valid)),
+        ("not a JWT", "not-a-jwt".to_owned()),
+    ];
+    for (what, token) in forged {
+        assert_eq!(post(token).await, (StatusCode::BAD_REQUEST, true), "{what}");
+        let (status, _) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::OK, "{what} ended the session");
+    }
+    let missing = reqwest::Client::new()
+        .post(app.url("/back-channel-logout"))
+        .form(&[("other", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+
+    let token = sign(valid.clone(), logout_header.clone(), "idp").await;
+    assert_eq!(post(token.clone()).await, (StatusCode::OK, true));
+    let (status, body) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        post(token).await,
+        (StatusCode::BAD_REQUEST, true),
+        "a replay"
+    );
+}
+
+/// `claims` as a JWS with `alg: none` and no signature.
+fn unsigned(claims: &Value) -> String {
+    let encode =
+        |value: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
+    format!(
+        "{}.{}.",
+        encode(&json!({"alg": "none", "typ": "logout+jwt"})),
+        encode(claims)
+    )
+}
+
+/// The IdP settings of the scenarios below: no grace for a reused refresh token (any reuse
+/// revokes the grant), and with `always_expired`, access tokens of one second, never fresh (the
+/// client refreshes on every use).
+pub fn strict_rotation(always_expired: bool) -> Value {
+    if always_expired {
+        json!({ "access_token_ttl": 1, "refresh_token_reuse_grace_seconds": 0 })
+    } else {
+        json!({ "refresh_token_reuse_grace_seconds": 0 })
+    }
+}
+
+/// The session's current refresh token, through the app's debug route.
+async fn refresh_token(browser: &Browser, app: &Instance) -> String {
+    let response = browser.get(&app.url("/debug/refresh-token")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+/// Two instances, Alice signed in through `a` with `on_a` (`on_b` holding the same session
+/// cookie for `b`), the IdP started with [`strict_rotation`]`(true)`: the refresh token one
+/// instance rotates is the one the other uses next, in both directions, and signing out on one
+/// signs out on the other.
+pub async fn a_session_moves_between_instances_and_both_see_rotations(
+    idp: &TestIdp,
+    (a, on_a): (&Instance, &Browser),
+    (b, on_b): (&Instance, &Browser),
+) {
+    let shopping = with_resource("/protected/resource", SHOPPING_API);
+    idp.reset_stats().await;
+    let (status, claims) = on_b.get_json(&b.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK, "{claims}");
+    assert_eq!(claims["sub"], ALICE_SUB);
+    let first = refresh_token(on_a, a).await;
+    assert_eq!(refresh_token(on_b, b).await, first);
+
+    // B refreshes; A sees the rotated refresh token.
+    let (status, body) = on_b.get_json(&b.url(&shopping)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = refresh_token(on_a, a).await;
+    assert_ne!(second, first);
+
+    // A refreshes with it; B sees that one.
+    let (status, body) = on_a.get_json(&a.url(&shopping)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let third = refresh_token(on_b, b).await;
+    assert_ne!(third, second);
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+
+    // Signing out on one instance signs out on the other.
+    let response = on_b.get(&b.url("/sign-out")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, _) = on_a.get_json(&a.url("/protected")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Two instances as for [`a_session_moves_between_instances_and_both_see_rotations`], the IdP
+/// started with [`strict_rotation`]`(true)`: a burst on both instances refreshes once per
+/// request, in turn, each with the refresh token the previous one got (a reuse would have
+/// revoked the grant and failed the rest).
+pub async fn always_expired_tokens_refresh_in_turn_without_reuse(
+    idp: &TestIdp,
+    (a, on_a): (&Instance, &Browser),
+    (b, on_b): (&Instance, &Browser),
+) {
+    let shopping = with_resource("/protected/resource", SHOPPING_API);
+    idp.reset_stats().await;
+    let results = burst([(on_a, a), (on_b, b)], &shopping, 16).await;
+    for (status, body) in &results {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(idp.stats().await.refresh_token_grants, 16);
+    let tokens: HashSet<_> = results
+        .iter()
+        .map(|(_, body)| body["access_token"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), 16, "each request its own refresh");
+    let (status, body) = on_b.get_json(&b.url(&shopping)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Two instances as for [`a_session_moves_between_instances_and_both_see_rotations`], the IdP
+/// started with [`strict_rotation`]`(false)`: a request dropped while its refresh waits for the
+/// IdP's answer (the browser went away, the server drops the handler): the refresh still
+/// completes, stores the rotated refresh token and releases the lock, so the next request, on the
+/// other instance, succeeds at once and the grant lives on.
+pub async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock(
+    idp: &TestIdp,
+    (a, on_a): (&Instance, &Browser),
+    (b, on_b): (&Instance, &Browser),
+) {
+    let shopping = with_resource("/protected/resource", SHOPPING_API);
+    let first = refresh_token(on_a, a).await;
+    let response = on_a.get(&a.url("/debug/clear-access-tokens")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    idp.reset_stats().await;
+
+    // The refresh token is rotated at the IdP, and the answer held; the request is dropped then.
+    idp.hold_next_token_response().await;
+    let url = a.url(&shopping);
+    tokio::select! {
+        (status, body) = on_a.get_json(&url) => {
+            panic!("answered while the token response is held: {status} {body}")
+        }
+        () = idp.wait_for_held_token_response() => {}
+    }
+    idp.release_token_response().await;
+
+    let start = Instant::now();
+    let (status, body) = on_b.get_json(&b.url(&shopping)).await;
+    let took = start.elapsed();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the next request waited {took:?}, as for a lock left held"
+    );
+    let second = refresh_token(on_b, b).await;
+    assert_ne!(second, first, "the rotated refresh token was stored");
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+
+    // The grant is alive: the stored refresh token refreshes again.
+    let response = on_b.get(&b.url("/debug/clear-access-tokens")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, body) = on_a.get_json(&a.url(&shopping)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(refresh_token(on_a, a).await, second);
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+}
+
+/// Two instances as for [`a_session_moves_between_instances_and_both_see_rotations`], the IdP
+/// started with [`strict_rotation`]`(false)` (its refresh tokens rotate on every use): bursts on
+/// both instances, all needing a new access token, make exactly one refresh at the IdP each,
+/// every request of a burst handed its one token, and the rotated refresh token the next burst
+/// uses (a reuse would have revoked the grant).
+pub async fn racing_refreshes_with_rotation_reach_the_idp_once(
+    idp: &TestIdp,
+    (a, on_a): (&Instance, &Browser),
+    (b, on_b): (&Instance, &Browser),
+) {
+    let shopping = with_resource("/protected/resource", SHOPPING_API);
+    let mut refresh_tokens = HashSet::from([refresh_token(on_a, a).await]);
+    for round in 0..3 {
+        // Forget the cached access tokens: every request of the burst needs a refresh.
+        let response = on_a.get(&a.url("/debug/clear-access-tokens")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        idp.reset_stats().await;
+
+        let results = burst([(on_a, a), (on_b, b)], &shopping, 12).await;
+        for (status, body) in &results {
+            assert_eq!(*status, StatusCode::OK, "round {round}: {body}");
+        }
+        let tokens: HashSet<_> = results
+            .iter()
+            .map(|(_, body)| body["access_token"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: every request shares the one refresh"
+        );
+        assert_eq!(idp.stats().await.refresh_token_grants, 1, "round {round}");
+        assert!(
+            refresh_tokens.insert(refresh_token(on_b, b).await),
+            "round {round}: the refresh token rotated"
+        );
+    }
+}
