@@ -513,10 +513,8 @@ impl TryFrom<ConfigFile> for LogtoConfig {
         if let Some(prompt) = file.prompt {
             builder = builder.prompt(prompt);
         }
-        let durations: [(
-            Option<Duration>,
-            fn(LogtoConfigBuilder, Duration) -> LogtoConfigBuilder,
-        ); 5] = [
+        type Setter = fn(LogtoConfigBuilder, Duration) -> LogtoConfigBuilder;
+        let durations: [(Option<Duration>, Setter); 5] = [
             (file.timeout_secs, LogtoConfigBuilder::timeout),
             (file.leeway_secs, LogtoConfigBuilder::leeway),
             (

@@ -39,7 +39,8 @@
 //!
 //! ## Layers
 //! - [`LogtoConfig`]: the configuration, a plain value (built in code or deserialized).
-//! - [`protocol`]: the pure protocol core (URL building, callback checks, token and claims models).
+//! - `protocol` (private): the pure protocol core (URL building, callback checks, token and claims
+//!   models); its public types are at the crate root.
 //! - `provider`: the I/O edge (discovery, token endpoint, userinfo, revocation, JWKS cache).
 //! - [`LogtoHandle`]: the runtime one process shares (the edge, caches, refresh coordination).
 //! - [`LogtoClient`]: the per-user facade over a [`LogtoHandle`] and a [`Storage`].
@@ -51,7 +52,7 @@
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod protocol;
+mod protocol;
 
 mod backoff;
 mod client;

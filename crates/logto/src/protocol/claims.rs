@@ -1,29 +1,4 @@
-//! Typed claims: the ID token's, userinfo's and access tokens'.
-//!
-//! # Exactly what Logto sent
-//!
-//! Logto ([`scope.ts`](https://github.com/logto-io/logto/blob/master/packages/core/src/oidc/scope.ts))
-//! sends a claim of a requested scope even when the user has no value for it: `"email": null`
-//! means "the `email` scope was granted, the user has no email address"; no `email` at all means
-//! "the scope was not requested". Every optional claim is therefore a [`Claim`]: [`Claim::Absent`],
-//! [`Claim::Null`] or [`Claim::Value`]. Read it like an `Option` (`claims.email.as_deref()`,
-//! `claims.email_verified.copied()`, `claims.roles.as_deref()`), or match on it when the
-//! difference matters. Serializing the claims gives back what Logto sent: absent stays absent,
-//! `null` stays `null`, and the claims this crate has no field for are kept in `extra`.
-//!
-//! # Lenient typing
-//!
-//! Only what Logto always sends is required: `iss`, `sub`, `aud`, `exp` and `iat` in tokens, `sub`
-//! in userinfo, and inside the nested shapes the members Logto always writes (an identity's
-//! `userId`; an SSO identity's `issuer`, `identityId` and `detail`; an organization's `id`, `name`
-//! and `description`). A claim whose value does not have the shape this crate expects (a newer
-//! Logto, a customized token, one malformed SSO identity…) does not fail the response: its field
-//! is [`Claim::Absent`] and the claim is kept, as sent, in the `extra` of the object that holds it,
-//! so the rest of the response stays readable and serializing still gives back what was sent. A
-//! nested claim is typed as a whole: when one item of `sso_identities` does not fit, the whole
-//! `sso_identities` claim moves to `extra` (nothing of it is dropped or reordered).
-//!
-//! Unknown members are kept too, at every level: each struct has a `#[serde(flatten)] extra` map.
+//! Typed claims: the ID token's, userinfo's and access tokens' (see [`Claim`] for the rules).
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -35,6 +10,33 @@ use serde_json::{Map, Value};
 use crate::error::LogtoError;
 
 /// One claim (or member of a nested claim) as Logto sent it: absent, `null`, or a value.
+///
+/// # Exactly what Logto sent
+///
+/// Logto ([`scope.ts`](https://github.com/logto-io/logto/blob/master/packages/core/src/oidc/scope.ts))
+/// sends a claim of a requested scope even when the user has no value for it: `"email": null`
+/// means "the `email` scope was granted, the user has no email address"; no `email` at all means
+/// "the scope was not requested". Every optional claim is therefore a [`Claim`]: [`Claim::Absent`],
+/// [`Claim::Null`] or [`Claim::Value`]. Read it like an `Option` (`claims.email.as_deref()`,
+/// `claims.email_verified.copied()`, `claims.roles.as_deref()`), or match on it when the
+/// difference matters. Serializing the claims gives back what Logto sent: absent stays absent,
+/// `null` stays `null`, and the claims this crate has no field for are kept in `extra`.
+///
+/// # Lenient typing
+///
+/// Only what Logto always sends is required: `iss`, `sub`, `aud`, `exp` and `iat` in tokens, `sub`
+/// in userinfo, and inside the nested shapes the members Logto always writes (an identity's
+/// `userId`; an SSO identity's `issuer`, `identityId` and `detail`; an organization's `id`, `name`
+/// and `description`). A claim whose value does not have the shape this crate expects (a newer
+/// Logto, a customized token, one malformed SSO identity…) does not fail the response: its field
+/// is [`Claim::Absent`] and the claim is kept, as sent, in the `extra` of the object that holds it,
+/// so the rest of the response stays readable and serializing still gives back what was sent. A
+/// nested claim is typed as a whole: when one item of `sso_identities` does not fit, the whole
+/// `sso_identities` claim moves to `extra` (nothing of it is dropped or reordered).
+///
+/// Unknown members are kept too, at every level: each struct has a `#[serde(flatten)] extra` map.
+///
+/// # Example
 ///
 /// ```
 /// use logto::{Claim, UserInfo};
@@ -207,8 +209,8 @@ impl Members {
 /// Claims of scopes that were not requested are [absent](Claim::Absent); requested ones the user
 /// has no value for are [`null`](Claim::Null). `created_at` and `updated_at` are in
 /// **milliseconds**, as Logto sends them. The other standard profile claims (`given_name`,
-/// `locale`…), which Logto sends only when set, are in `extra`. See the [module](self) docs for
-/// how unexpected shapes are kept.
+/// `locale`…), which Logto sends only when set, are in `extra`. See [`Claim`] for how
+/// unexpected shapes are kept.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct IdTokenClaims {

@@ -1,4 +1,5 @@
-//! The pure protocol core: URL building, callback checks, token and claims models.
+//! The pure protocol core: URL building, callback checks, token and claims models. Private: its
+//! public types are re-exported at the crate root.
 //!
 //! Nothing here does I/O, so every rule of the protocol is unit-tested without a network. The
 //! crate's HTTP edge does the requests; [`LogtoClient`](crate::LogtoClient) ties the two to a
