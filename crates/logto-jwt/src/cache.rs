@@ -21,7 +21,7 @@ const MAX_JWKS_BYTES: usize = 512 * 1024;
 ///     .max_age(Duration::from_secs(300))
 ///     .timeout(Duration::from_secs(5))
 ///     .max_token_len(8 * 1024);
-/// assert_eq!(options.get_timeout(), Duration::from_secs(5));
+/// assert!(format!("{options:?}").contains("timeout: 5s"));
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
@@ -93,36 +93,6 @@ impl JwksOptions {
     pub fn max_token_len(mut self, len: usize) -> Self {
         self.max_token_len = len;
         self
-    }
-
-    /// The configured minimum refresh interval.
-    #[must_use]
-    pub fn get_min_refresh_interval(&self) -> Duration {
-        self.min_refresh_interval
-    }
-
-    /// The configured longest wait between failing fetches.
-    #[must_use]
-    pub fn get_max_retry_interval(&self) -> Duration {
-        self.max_retry_interval
-    }
-
-    /// The configured maximum age of a key set.
-    #[must_use]
-    pub fn get_max_age(&self) -> Duration {
-        self.max_age
-    }
-
-    /// The configured fetch timeout.
-    #[must_use]
-    pub fn get_timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    /// The configured token size limit.
-    #[must_use]
-    pub fn get_max_token_len(&self) -> usize {
-        self.max_token_len
     }
 }
 

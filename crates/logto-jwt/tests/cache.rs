@@ -432,7 +432,7 @@ fn backoff_cache(uri: url::Url, interval: Duration, cap: Duration) -> JwksCache 
 #[test]
 fn the_retry_cap_defaults_to_five_minutes() {
     let options = JwksOptions::default();
-    assert_eq!(options.get_max_retry_interval(), Duration::from_secs(300));
+    assert!(format!("{options:?}").contains("max_retry_interval: 300s"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

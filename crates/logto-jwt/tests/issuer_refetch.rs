@@ -19,7 +19,7 @@ fn cache(uri: url::Url) -> JwksCache {
         .build()
         .unwrap();
     let options = JwksOptions::default().timeout(Duration::from_millis(2000));
-    assert_eq!(options.get_min_refresh_interval(), Duration::from_secs(30));
+    assert!(format!("{options:?}").contains("min_refresh_interval: 30s"));
     JwksCache::new(uri, http, options)
 }
 
