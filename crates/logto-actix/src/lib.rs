@@ -57,6 +57,7 @@
 
 pub mod api;
 mod back_channel;
+mod encrypted_store;
 mod error;
 mod extract;
 mod handle;
@@ -66,9 +67,12 @@ mod redis_lock;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod routes;
+#[cfg(feature = "sqlite")]
+mod sqlite_store;
 mod storage;
 mod store;
 
+pub use encrypted_store::{EncryptedStore, SessionKey};
 pub use error::{Error, Rejection};
 pub use extract::{Auth, Authenticated, UserData};
 pub use handle::{Logto, LogtoBuilder};
@@ -76,6 +80,8 @@ pub use logto_api_auth;
 pub use middleware::{LogtoMiddleware, LogtoService, SessionErrors};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite_store::SqliteStore;
 pub use storage::SessionStorage;
 pub use store::{MemoryStore, TokenStore};
 
