@@ -26,8 +26,8 @@
 //! (logto-actix's `EncryptedStore`) with `SESSION_KEY` (old keys in `SESSION_OLD_KEYS`), or, for
 //! SQLite without it, with a key generated beside the file (`<file>.key`, mode 600); without
 //! `SESSION_KEY`, Redis holds them in clear (a warning says so). The session cookie's key is
-//! derived from `SESSION_KEY`, or else from the app secret, so that every process of the app
-//! shares it.
+//! derived from the app secret (or else `SESSION_KEY`, or the SQLite key file), so that every
+//! process of the app, and the app after a restart or a rotation of `SESSION_KEY`, opens it.
 
 mod app;
 #[path = "../web-app/pages.rs"]
@@ -87,12 +87,13 @@ async fn run() -> Result<(), String> {
     }
     let config = config.build().map_err(|e| e.to_string())?;
     let mut builder = Logto::builder(config, &base_url);
-    // Every process of the app must open every other's session cookie.
-    if let Some(secret) = settings
-        .session_key
+    // Every process of the app, and the app after a restart, must open the session cookie: its
+    // key comes from the app secret (which a rotation of SESSION_KEY leaves alone).
+    let cookie_secret = settings
+        .app_secret
         .as_ref()
-        .or(settings.app_secret.as_ref())
-    {
+        .or(settings.session_key.as_ref());
+    if let Some(secret) = cookie_secret {
         builder = builder.cookie_key_from_secret(secret);
     }
 
@@ -104,6 +105,9 @@ async fn run() -> Result<(), String> {
                 Some(key) => key.clone(),
                 None => key_file(file)?,
             };
+            if cookie_secret.is_none() {
+                builder = builder.cookie_key_from_secret(&key);
+            }
             serve(
                 &settings,
                 builder,
