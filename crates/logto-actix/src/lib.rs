@@ -4,9 +4,10 @@
 //! [actix-web](https://docs.rs/actix-web) 4:
 //!
 //! - [`Logto`]: the app-wide handle. [`Logto::configure`] serves `/sign-in`, `/callback`,
-//!   `/sign-out` and `/back-channel-logout`; [`Logto::middleware`] adds the actix-session sessions (in a [`MemoryStore`] or,
-//!   feature `redis`, a `RedisStore` shared by several processes) with a safe cookie, and makes
-//!   the extractors work.
+//!   `/sign-out` and `/back-channel-logout`; [`Logto::middleware`] adds the actix-session sessions
+//!   (in a [`MemoryStore`], feature `sqlite` a `SqliteStore` file, or feature `redis` a
+//!   `RedisStore` shared by several processes; sealed at rest with [`EncryptedStore`]) with a safe
+//!   cookie, and makes the extractors work.
 //! - [`Auth`]: the per-request [`LogtoClient`](logto::LogtoClient) of the visitor.
 //! - [`Authenticated`]: signed out, a browser is redirected to sign-in and a script
 //!   (`Accept: application/json`) gets `401 {"error": "not_authenticated"}`; signed in, the
