@@ -2,6 +2,10 @@
 //! sharing one Redis server (the test IdP holds Logto's answer to the refresh meanwhile): the
 //! refresh still completes, stores the rotated refresh token and releases the Redis lock.
 //!
+//! actix-web lets a handler run to completion when its client goes away, unless the server drops
+//! half-closed connections (`HttpServer::h1_allow_half_closed(false)`): the instances here do, so
+//! that the handler is dropped mid-refresh, as an app configured so (or a timeout) would see.
+//!
 //! Each instance has its own `LogtoConfig` (its own in-process refresh coordination) and its own
 //! Redis connection: they share only Redis, as two processes do.
 
@@ -83,6 +87,9 @@ impl Instance {
                 .wrap(logto.middleware(store.clone()))
         })
         .workers(1)
+        // A client that closes its side of the connection ends the request: actix-web drops the
+        // handler (by default it lets the handler run to completion).
+        .h1_allow_half_closed(false)
         .disable_signals()
         .listen(listener)
         .unwrap()
