@@ -30,12 +30,28 @@ fn config(idp: &TestIdp) -> LogtoConfig {
         .unwrap()
 }
 
+/// Signalled when a `resource` handler is dropped before it finished (its client went away).
+static DROPPED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Notifies [`DROPPED`] unless defused.
+struct DropSignal(bool);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if !self.0 {
+            DROPPED.notify_one();
+        }
+    }
+}
+
 async fn resource(Authenticated { auth, .. }: Authenticated) -> Result<HttpResponse, Rejection> {
+    let mut signal = DropSignal(false);
     let token = auth
         .get_access_token(SHOPPING_API)
         .await
-        .map_err(|e| auth.reject(e))?;
-    Ok(HttpResponse::Ok().json(json!({ "access_token": token })))
+        .map_err(|e| auth.reject(e));
+    signal.0 = true;
+    Ok(HttpResponse::Ok().json(json!({ "access_token": token? })))
 }
 
 /// The session's current refresh token (test app only: never expose tokens like this).
@@ -146,6 +162,10 @@ async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
         }
         () = idp.wait_for_held_token_response() => {}
     }
+    // The handler is gone (the refresh, if spawned, waits on), then Logto answers.
+    tokio::time::timeout(Duration::from_secs(10), DROPPED.notified())
+        .await
+        .expect("actix-web did not drop the handler of the abandoned request");
     idp.release_token_response().await;
 
     let start = Instant::now();
