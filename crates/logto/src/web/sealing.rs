@@ -174,6 +174,19 @@ mod tests {
         }
     }
 
+    /// A value sealed by another implementation of AES-256-GCM-SIV (Python's `cryptography`), in
+    /// the format logto-axum has always written: the stored format does not drift.
+    #[test]
+    fn a_known_sealed_value_opens() {
+        let key = SealingKey::from_bytes([7; 32]);
+        let sealed = "v1.CQkJCQkJCQkJCQkJffp8s3HZq9OB6r5ELLBmQ90MwdDRo7yntM7bMXw6A9CT6gcm";
+        let context = "logto-axum session AAAAAAAAAAAAAAAAAAAAAA";
+        assert_eq!(
+            open([&key], context, sealed).unwrap(),
+            br#"{"logto.tokens":"t"}"#
+        );
+    }
+
     #[test]
     fn keys_parse_from_base64_and_never_print() {
         let bytes = [7u8; 32];
