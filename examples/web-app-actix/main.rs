@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! LOGTO_ENDPOINT=https://your-tenant.logto.app LOGTO_APP_ID=… LOGTO_APP_SECRET=… \
-//!     SESSION_STORE=memory cargo run --example web-app-actix
+//!     cargo run --example web-app-actix
 //! ```
 //!
 //! Pages (HTML, or JSON with `Accept: application/json`):
@@ -20,10 +20,14 @@
 //!
 //! Signed out, the protected pages redirect to sign-in, or answer
 //! `401 {"error": "not_authenticated"}` to JSON requests. The environment variables are those of
-//! `examples/web-app` (its `settings.rs`, shared), with sessions in `memory` or a `redis://` URL
-//! (the SQLite store is the axum sample's; without `SESSION_STORE` this sample keeps its sessions
-//! in memory). The session cookie's key is derived from `SESSION_KEY`, or else from the app
-//! secret, so that every process of the app shares it.
+//! `examples/web-app` (its `settings.rs`, shared): `SESSION_STORE` is a SQLite file by default
+//! (`sqlite:web-app-sessions.sqlite3`, logto-actix's `SqliteStore`: sessions survive a restart),
+//! `memory`, or a `redis://` URL shared by several processes. Sessions are sealed at rest
+//! (logto-actix's `EncryptedStore`) with `SESSION_KEY` (old keys in `SESSION_OLD_KEYS`), or, for
+//! SQLite without it, with a key generated beside the file (`<file>.key`, mode 600); without
+//! `SESSION_KEY`, Redis holds them in clear (a warning says so). The session cookie's key is
+//! derived from the app secret (or else `SESSION_KEY`, or the SQLite key file), so that every
+//! process of the app, and the app after a restart or a rotation of `SESSION_KEY`, opens it.
 
 mod app;
 #[path = "../web-app/pages.rs"]
@@ -36,7 +40,10 @@ use std::process::ExitCode;
 
 use actix_web::{App, HttpServer};
 use logto::LogtoConfig;
-use logto_actix::{Logto, LogtoBuilder, MemoryStore, RedisStore, TokenStore};
+use logto_actix::{
+    EncryptedStore, Logto, LogtoBuilder, MemoryStore, RedisStore, SessionKey, SqliteStore,
+    TokenStore,
+};
 use settings::{HELP, SessionStoreKind, Settings};
 
 #[actix_web::main]
@@ -80,39 +87,47 @@ async fn run() -> Result<(), String> {
     }
     let config = config.build().map_err(|e| e.to_string())?;
     let mut builder = Logto::builder(config, &base_url);
-    // Every process of the app must open every other's session cookie.
-    if let Some(secret) = settings
-        .session_key
+    // Every process of the app, and the app after a restart, must open the session cookie: its
+    // key comes from the app secret (which a rotation of SESSION_KEY leaves alone).
+    let cookie_secret = settings
+        .app_secret
         .as_ref()
-        .or(settings.app_secret.as_ref())
-    {
+        .or(settings.session_key.as_ref());
+    if let Some(secret) = cookie_secret {
         builder = builder.cookie_key_from_secret(secret);
     }
 
     let server = match &settings.session_store {
         SessionStoreKind::Memory => serve(&settings, builder, MemoryStore::default(), listener)?,
-        SessionStoreKind::Sqlite(_) if std::env::var_os("SESSION_STORE").is_none() => {
-            tracing::warn!(
-                "SESSION_STORE is not set: sessions are kept in this process's memory (set a \
-                 redis:// URL to share them between processes and restarts)"
-            );
-            serve(&settings, builder, MemoryStore::default(), listener)?
-        }
-        SessionStoreKind::Sqlite(_) => {
-            return Err(
-                "web-app-actix keeps its sessions in memory or Redis: set SESSION_STORE to \
-                 `memory` or a redis:// (rediss://) URL"
-                    .into(),
-            );
+        SessionStoreKind::Sqlite(file) => {
+            let store = SqliteStore::open(file).await.map_err(|e| e.to_string())?;
+            let key = match &settings.session_key {
+                Some(key) => key.clone(),
+                None => key_file(file)?,
+            };
+            if cookie_secret.is_none() {
+                builder = builder.cookie_key_from_secret(&key);
+            }
+            serve(
+                &settings,
+                builder,
+                sealed(store, &key, &settings)?,
+                listener,
+            )?
         }
         SessionStoreKind::Redis(url) => {
             let store = RedisStore::connect(url).await.map_err(|e| e.to_string())?;
-            serve(
-                &settings,
-                builder.refresh_lock(store.clone()),
-                store,
-                listener,
-            )?
+            let builder = builder.refresh_lock(store.clone());
+            match &settings.session_key {
+                Some(key) => serve(&settings, builder, sealed(store, key, &settings)?, listener)?,
+                None => {
+                    tracing::warn!(
+                        "SESSION_KEY is not set: sessions (and their tokens) are stored in Redis \
+                         in clear"
+                    );
+                    serve(&settings, builder, store, listener)?
+                }
+            }
         }
     };
 
@@ -149,4 +164,36 @@ where
     .map_err(|e| format!("cannot serve: {e}"))?
     .run();
     Ok(server)
+}
+
+/// `store` with its sessions and records sealed by `key` (and opened by the old keys too).
+fn sealed<S>(store: S, key: &str, settings: &Settings) -> Result<EncryptedStore<S>, String> {
+    let parse =
+        |key: &str, name: &str| SessionKey::from_base64(key).map_err(|e| format!("{name}: {e}"));
+    let mut sealed = EncryptedStore::new(store, parse(key, "SESSION_KEY")?);
+    for old in &settings.session_old_keys {
+        sealed = sealed.decrypt_with(parse(old, "SESSION_OLD_KEYS")?);
+    }
+    Ok(sealed)
+}
+
+/// The session key kept beside the SQLite file (`<file>.key`, readable by this user only),
+/// created on first use.
+fn key_file(file: &std::path::Path) -> Result<String, String> {
+    let path = std::path::PathBuf::from(format!("{}.key", file.display()));
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_owned());
+    }
+    let key = SessionKey::generate().to_base64();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(key.as_bytes()))
+        .map_err(|e| format!("cannot write the session key {} ({e})", path.display()))?;
+    tracing::info!(path = %path.display(), "generated the session key (set SESSION_KEY to choose it)");
+    Ok(key)
 }

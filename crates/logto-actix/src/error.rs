@@ -80,6 +80,8 @@ pub struct Rejection {
     pub(crate) error: Error,
     pub(crate) json: bool,
     pub(crate) sign_in: String,
+    /// The app's home page (under its path prefix).
+    pub(crate) home: String,
 }
 
 impl Rejection {
@@ -98,6 +100,7 @@ impl Rejection {
             error,
             json: wants_json(headers),
             sign_in: "/sign-in".into(),
+            home: "/".into(),
         }
     }
 }
@@ -168,7 +171,8 @@ impl Rejection {
             let body = serde_json::json!({ "error": self.error.code(), "message": message });
             return HttpResponse::build(status).json(body);
         }
-        let page = logto::web::error_page(self.error.code(), &message, &self.sign_in, None);
+        let page =
+            logto::web::error_page(self.error.code(), &message, &self.sign_in, Some(&self.home));
         HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(page)
@@ -211,6 +215,7 @@ mod tests {
             error: Error::Logto(LogtoError::NotAuthenticated),
             json,
             sign_in: "/sign-in?return_to=%2Fp".into(),
+            home: "/".into(),
         };
         let response = signed_out(true).error_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -228,6 +233,7 @@ mod tests {
             error: Error::Logto(LogtoError::StateMismatch),
             json: false,
             sign_in: "/sign-in".into(),
+            home: "/".into(),
         };
         assert_eq!(state.error.code(), "invalid_callback");
         assert_eq!(state.error_response().status(), StatusCode::BAD_REQUEST);
@@ -242,6 +248,7 @@ mod tests {
             }),
             json: true,
             sign_in: "/sign-in".into(),
+            home: "/".into(),
         };
         let response = rejection.error_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

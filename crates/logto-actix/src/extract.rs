@@ -87,6 +87,7 @@ impl Auth {
             error: error.into(),
             json: self.json,
             sign_in: self.logto.sign_in_location(self.return_to.as_deref()),
+            home: self.logto.local("/"),
         }
     }
 

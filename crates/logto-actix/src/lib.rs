@@ -4,9 +4,10 @@
 //! [actix-web](https://docs.rs/actix-web) 4:
 //!
 //! - [`Logto`]: the app-wide handle. [`Logto::configure`] serves `/sign-in`, `/callback`,
-//!   `/sign-out` and `/back-channel-logout`; [`Logto::middleware`] adds the actix-session sessions (in a [`MemoryStore`] or,
-//!   feature `redis`, a `RedisStore` shared by several processes) with a safe cookie, and makes
-//!   the extractors work.
+//!   `/sign-out` and `/back-channel-logout`; [`Logto::middleware`] adds the actix-session sessions
+//!   (in a [`MemoryStore`], feature `sqlite` a `SqliteStore` file, or feature `redis` a
+//!   `RedisStore` shared by several processes; sealed at rest with [`EncryptedStore`]) with a safe
+//!   cookie, and makes the extractors work.
 //! - [`Auth`]: the per-request [`LogtoClient`](logto::LogtoClient) of the visitor.
 //! - [`Authenticated`]: signed out, a browser is redirected to sign-in and a script
 //!   (`Accept: application/json`) gets `401 {"error": "not_authenticated"}`; signed in, the
@@ -57,6 +58,7 @@
 
 pub mod api;
 mod back_channel;
+mod encrypted_store;
 mod error;
 mod extract;
 mod handle;
@@ -66,9 +68,12 @@ mod redis_lock;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod routes;
+#[cfg(feature = "sqlite")]
+mod sqlite_store;
 mod storage;
 mod store;
 
+pub use encrypted_store::{EncryptedStore, SessionKey};
 pub use error::{Error, Rejection};
 pub use extract::{Auth, Authenticated, UserData};
 pub use handle::{Logto, LogtoBuilder};
@@ -76,6 +81,8 @@ pub use logto_api_auth;
 pub use middleware::{LogtoMiddleware, LogtoService, SessionErrors};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite_store::SqliteStore;
 pub use storage::SessionStorage;
 pub use store::{MemoryStore, TokenStore};
 

@@ -125,6 +125,7 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let json = wants_json(request.headers());
         let sign_in = self.logto.sign_in_location(None);
+        let home = self.logto.local("/");
         let response = self.inner.call(request);
         Box::pin(async move {
             match response.await {
@@ -133,6 +134,7 @@ where
                     error: Error::Session(error.to_string().into()),
                     json,
                     sign_in,
+                    home,
                 }
                 .into()),
                 other => other,

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use aws_lc_rs::aead::{AES_256_GCM_SIV, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+#[cfg(test)]
 use base64::Engine;
+#[cfg(test)]
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use logto::web::sealing::{self, SealingKey};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -14,8 +15,6 @@ use crate::error::Error;
 
 /// The one field of a sealed record.
 const SEALED_FIELD: &str = "sealed";
-/// What a sealed value starts with: the format's version.
-const FORMAT: &str = "v1.";
 
 /// A 256-bit key for [`EncryptedStore`]. Its `Debug` never shows it.
 ///
@@ -39,42 +38,26 @@ impl SessionKey {
     /// A key from the base64 (standard or URL-safe, padded or not) of 32 bytes, as kept in a
     /// configuration file or an environment variable.
     pub fn from_base64(encoded: &str) -> Result<Self, Error> {
-        let encoded = encoded.trim();
-        let bytes = STANDARD
-            .decode(encoded)
-            .or_else(|_| URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')))
-            .map_err(|_| {
-                Error::InvalidConfig(
-                    "the session key is not base64: generate one with `openssl rand -base64 32`"
-                        .into(),
-                )
-            })?;
-        let bytes: [u8; 32] = bytes.try_into().map_err(|bytes: Vec<u8>| {
-            Error::InvalidConfig(format!(
-                "the session key is {} bytes long, not 32: generate one with `openssl rand -base64 32`",
-                bytes.len()
-            ))
-        })?;
-        Ok(Self::from_bytes(bytes))
+        match SealingKey::from_base64(encoded) {
+            Ok(key) => Ok(Self::from_bytes(*key.as_bytes())),
+            Err(logto::LogtoError::InvalidConfig(message)) => Err(Error::InvalidConfig(message)),
+            Err(other) => Err(Error::InvalidConfig(other.to_string())),
+        }
     }
 
     /// The key as standard base64, to keep it in a file or a secret store.
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.0)
+        self.sealing().to_base64()
     }
 
     /// A new random key (for tests and development: sessions sealed with it are lost with it).
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut bytes)
-            .expect("the system's random number generator failed");
-        Self::from_bytes(bytes)
+        Self::from_bytes(*SealingKey::generate().as_bytes())
     }
 
-    fn aead(&self) -> LessSafeKey {
-        let key = UnboundKey::new(&AES_256_GCM_SIV, &self.0).expect("a 32-byte key");
-        LessSafeKey::new(key)
+    /// The shared sealing key of these bytes.
+    fn sealing(&self) -> SealingKey {
+        SealingKey::from_bytes(self.0)
     }
 }
 
@@ -145,64 +128,30 @@ impl<Store> EncryptedStore<Store> {
     fn seal(&self, record: &Record) -> session_store::Result<Record> {
         let plaintext = serde_json::to_vec(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .map_err(|_| session_store::Error::Encode("no random nonce".into()))?;
-        let mut sealed = plaintext;
-        self.key
-            .aead()
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                aad(&record.id),
-                &mut sealed,
-            )
-            .map_err(|_| session_store::Error::Encode("the record could not be sealed".into()))?;
-        let mut value = nonce.to_vec();
-        value.extend_from_slice(&sealed);
+        let sealed = sealing::seal(&self.key.sealing(), &context(&record.id), &plaintext)
+            .ok_or_else(|| session_store::Error::Encode("no random nonce".into()))?;
         Ok(Record {
             id: record.id,
-            data: HashMap::from([(
-                SEALED_FIELD.to_owned(),
-                format!("{FORMAT}{}", URL_SAFE_NO_PAD.encode(value)).into(),
-            )]),
+            data: HashMap::from([(SEALED_FIELD.to_owned(), sealed.into())]),
             expiry_date: record.expiry_date,
         })
     }
 
     /// The data of a sealed record, or `None` when no key opens it.
     fn open(&self, record: &Record) -> Option<HashMap<String, serde_json::Value>> {
-        let sealed = record
-            .data
-            .get(SEALED_FIELD)?
-            .as_str()?
-            .strip_prefix(FORMAT)?;
-        let value = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        if value.len() < NONCE_LEN {
-            return None;
-        }
-        let (nonce, ciphertext) = value.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-        std::iter::once(&self.key)
+        let sealed = record.data.get(SEALED_FIELD)?.as_str()?;
+        let keys: Vec<SealingKey> = std::iter::once(&self.key)
             .chain(&self.old_keys)
-            .find_map(|key| {
-                let mut buffer = ciphertext.to_vec();
-                let plaintext = key
-                    .aead()
-                    .open_in_place(
-                        Nonce::assume_unique_for_key(nonce),
-                        aad(&record.id),
-                        &mut buffer,
-                    )
-                    .ok()?;
-                serde_json::from_slice(plaintext).ok()
-            })
+            .map(SessionKey::sealing)
+            .collect();
+        let plaintext = sealing::open(&keys, &context(&record.id), sealed)?;
+        serde_json::from_slice(&plaintext).ok()
     }
 }
 
 /// What a sealed record is bound to: its session id.
-fn aad(id: &Id) -> Aad<String> {
-    Aad::from(format!("logto-axum session {id}"))
+fn context(id: &Id) -> String {
+    format!("logto-axum session {id}")
 }
 
 #[async_trait::async_trait]

@@ -9,6 +9,9 @@
 //! - Answers: [`wants_json`], [`status_of`] and [`code_of`] for a [`LogtoError`], [`error_page`],
 //!   [`escape_html`].
 //! - The cross-process refresh lock's waiting: [`take_lock`].
+//! - Sessions sealed at rest: [`sealing`].
+
+pub mod sealing;
 
 use std::future::Future;
 use std::time::Duration;

@@ -23,7 +23,7 @@ pub fn repo_root() -> PathBuf {
 /// the same routes, JSON contract and environment variables.
 pub const APPS: [&str; 2] = ["web-app", "web-app-actix"];
 
-/// The axum sample (the tests of what only it has: the SQLite store, sealed sessions).
+/// The axum sample (the tests of what only it has: the connector buttons in Chromium).
 pub const AXUM: &str = APPS[0];
 
 /// Runs the scenario `$scenario(app)` as one test per sample of [`APPS`].

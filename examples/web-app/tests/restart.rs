@@ -1,19 +1,24 @@
-//! The sample's default store, SQLite: sessions survive a restart of the app, sealed at rest.
+//! The samples' default store, SQLite: sessions survive a restart of the app, sealed at rest, for
+//! both samples (axum and actix-web).
 
 use logto_test_support::{ALICE, Browser, TestIdp, free_port};
 use reqwest::StatusCode;
 
-use crate::harness::{AXUM, WebApp};
+use crate::harness::{WebApp, for_each_app};
 
-#[tokio::test]
-async fn a_restart_of_the_app_loses_no_session() {
+for_each_app!(
+    restart: a_restart_of_the_app_loses_no_session,
+    a_restart_of_the_app_loses_no_session_actix
+);
+
+async fn restart(sample: &str) {
     let idp = TestIdp::start().await;
     let dir = std::env::temp_dir().join(format!("logto-sample-sqlite-{}", free_port()));
     std::fs::create_dir_all(&dir).unwrap();
     let database = dir.join("sessions.sqlite3");
     let store = format!("sqlite:{}", database.display());
 
-    let first = WebApp::start(AXUM, &idp, &store).await;
+    let first = WebApp::start(sample, &idp, &store).await;
     let browser = Browser::new();
     first.sign_in(&browser, &idp, ALICE).await;
     let (status, token) = browser.get_json(&first.url("/protected/resource")).await;
@@ -37,7 +42,7 @@ async fn a_restart_of_the_app_loses_no_session() {
 
     // The app again, on the same database: the visitor is still signed in, with the same tokens.
     idp.reset_stats().await;
-    let second = WebApp::start(AXUM, &idp, &store).await;
+    let second = WebApp::start(sample, &idp, &store).await;
     let browser = browser.with_cookies_for(&first_url, &second.url);
     let (status, claims) = browser.get_json(&second.url("/protected")).await;
     assert_eq!(status, StatusCode::OK, "{claims}");
@@ -55,7 +60,7 @@ async fn a_restart_of_the_app_loses_no_session() {
     let second_url = second.url.clone();
     second.stop().await;
     std::fs::remove_file(&key_file).unwrap();
-    let third = WebApp::start(AXUM, &idp, &store).await;
+    let third = WebApp::start(sample, &idp, &store).await;
     let browser = browser.with_cookies_for(&second_url, &third.url);
     let (status, body) = browser.get_json(&third.url("/protected")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");

@@ -110,3 +110,59 @@ async fn racing_refreshes(sample: &str) {
     let (status, _) = on_second.get_json(&second.url("/protected/resource")).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+for_each_app!(
+    sealed_in_redis: sessions_in_redis_are_sealed_with_session_key_and_its_rotation,
+    sessions_in_redis_are_sealed_with_session_key_and_its_rotation_actix
+);
+
+/// With `SESSION_KEY`, Redis holds no token in clear; a new key with the old one in
+/// `SESSION_OLD_KEYS` still opens the sessions; another key opens none (signed out, no error).
+/// Without it, Redis holds them in clear (what the first check would see).
+async fn sealed_in_redis(sample: &str) {
+    use base64::Engine;
+    let key = |byte: u8| base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+    let (old, new, stranger) = (key(1), key(2), key(3));
+    let idp = TestIdp::start().await;
+    let redis = Redis::start_persistent().await;
+
+    let first = WebApp::start_with_env(sample, &idp, &redis.url, &[("SESSION_KEY", &old)]).await;
+    let browser = Browser::new();
+    first.sign_in(&browser, &idp, ALICE).await;
+    let (status, token) = browser.get_json(&first.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    assert!(
+        !redis.persisted().contains("eyJhbGci"),
+        "a JWT is in Redis in clear"
+    );
+
+    // The key rotated: the session still opens.
+    let rotated = WebApp::start_with_env(
+        sample,
+        &idp,
+        &redis.url,
+        &[("SESSION_KEY", &new), ("SESSION_OLD_KEYS", &old)],
+    )
+    .await;
+    let on_rotated = browser.with_cookies_for(&first.url, &rotated.url);
+    let (status, again) = on_rotated
+        .get_json(&rotated.url("/protected/resource"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["access_token"], token["access_token"]);
+
+    // Another key: signed out.
+    let other =
+        WebApp::start_with_env(sample, &idp, &redis.url, &[("SESSION_KEY", &stranger)]).await;
+    let on_other = browser.with_cookies_for(&first.url, &other.url);
+    let (status, body) = on_other.get_json(&other.url("/protected")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    // No key: in clear.
+    let clear = WebApp::start_with_env(sample, &idp, &redis.url, &[("SESSION_KEY", "")]).await;
+    let on_clear = Browser::new();
+    clear.sign_in(&on_clear, &idp, ALICE).await;
+    let (status, _) = on_clear.get_json(&clear.url("/protected/resource")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(redis.persisted().contains("eyJhbGci"));
+}
