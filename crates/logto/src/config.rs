@@ -111,7 +111,8 @@ impl Prompt {
 }
 
 /// A secret string whose `Debug` output never shows it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub(crate) struct Secret(pub(crate) String);
 
 impl fmt::Debug for Secret {
@@ -161,7 +162,7 @@ impl fmt::Debug for Secret {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Deserialize)]
-#[serde(try_from = "ConfigFile")]
+#[serde(try_from = "Settings")]
 pub struct LogtoConfig {
     endpoint: Url,
     app_id: String,
@@ -198,19 +199,7 @@ impl LogtoConfig {
     /// slash is fine) and the application's id.
     pub fn builder(endpoint: impl Into<String>, app_id: impl Into<String>) -> LogtoConfigBuilder {
         LogtoConfigBuilder {
-            endpoint: endpoint.into(),
-            app_id: app_id.into(),
-            app_secret: None,
-            scopes: Vec::new(),
-            resources: Vec::new(),
-            prompt: vec![Prompt::Consent],
-            timeout: Duration::from_secs(10),
-            leeway: Duration::from_secs(30),
-            jwks_min_refresh_interval: Duration::from_secs(30),
-            retry_interval: Duration::from_secs(1),
-            max_retry_interval: Duration::from_secs(30),
-            allow_insecure_http: false,
-            root_certificates: Vec::new(),
+            settings: Settings::new(endpoint.into(), app_id.into()),
         }
     }
 
@@ -298,26 +287,14 @@ impl LogtoConfig {
 #[must_use]
 #[derive(Debug)]
 pub struct LogtoConfigBuilder {
-    endpoint: String,
-    app_id: String,
-    app_secret: Option<Secret>,
-    scopes: Vec<String>,
-    resources: Vec<String>,
-    prompt: Vec<Prompt>,
-    timeout: Duration,
-    leeway: Duration,
-    jwks_min_refresh_interval: Duration,
-    retry_interval: Duration,
-    max_retry_interval: Duration,
-    allow_insecure_http: bool,
-    root_certificates: Vec<Vec<u8>>,
+    settings: Settings,
 }
 
 impl LogtoConfigBuilder {
     /// The app secret of a traditional web app (sent with HTTP Basic auth). Without it the client is
     /// a public client and sends only its `client_id`.
     pub fn app_secret(mut self, secret: impl Into<String>) -> Self {
-        self.app_secret = Some(Secret(secret.into()));
+        self.settings.app_secret = Some(Secret(secret.into()));
         self
     }
 
@@ -328,7 +305,9 @@ impl LogtoConfigBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self.settings
+            .scopes
+            .extend(scopes.into_iter().map(Into::into));
         self
     }
 
@@ -339,25 +318,27 @@ impl LogtoConfigBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.resources.extend(resources.into_iter().map(Into::into));
+        self.settings
+            .resources
+            .extend(resources.into_iter().map(Into::into));
         self
     }
 
     /// Replaces the `prompt` (default: `consent`). Without `consent`, Logto issues no refresh token.
     pub fn prompt(mut self, prompt: impl IntoIterator<Item = Prompt>) -> Self {
-        self.prompt = prompt.into_iter().collect();
+        self.settings.prompt = prompt.into_iter().collect();
         self
     }
 
     /// Timeout of every HTTP request to Logto (default 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.timeout = timeout;
         self
     }
 
     /// Clock skew tolerated when checking token times (default 30 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.settings.leeway = leeway;
         self
     }
 
@@ -367,7 +348,7 @@ impl LogtoConfigBuilder {
     /// endpoint itself (sign-in, refresh) are not held back by it: an unknown key id there always
     /// refetches the keys.
     pub fn jwks_min_refresh_interval(mut self, interval: Duration) -> Self {
-        self.jwks_min_refresh_interval = interval;
+        self.settings.jwks_min_refresh_interval = interval;
         self
     }
 
@@ -377,14 +358,14 @@ impl LogtoConfigBuilder {
     /// [`LogtoError::Unavailable`], and when the wait is over one request tries Logto while the
     /// others keep waiting for its answer.
     pub fn retry_interval(mut self, interval: Duration) -> Self {
-        self.retry_interval = interval;
+        self.settings.retry_interval = interval;
         self
     }
 
     /// The longest wait after repeated failures of Logto (default 30 s), and the most of Logto's
     /// `Retry-After` the client honours.
     pub fn max_retry_interval(mut self, interval: Duration) -> Self {
-        self.max_retry_interval = interval;
+        self.settings.max_retry_interval = interval;
         self
     }
 
@@ -393,7 +374,7 @@ impl LogtoConfigBuilder {
     /// and tokens would travel in clear. Loopback `http://` (`localhost`, `127.0.0.1`, `::1`) is
     /// always accepted.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+        self.settings.allow_insecure_http = allow;
         self
     }
 
@@ -413,12 +394,126 @@ impl LogtoConfigBuilder {
     /// # Ok::<(), LogtoError>(())
     /// ```
     pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.root_certificates.push(pem.into());
+        self.settings.root_certificates.push(Pem(pem.into()));
         self
     }
 
     /// Checks the configuration and builds it. Nothing is sent: the configuration is a value.
     pub fn build(self) -> Result<LogtoConfig, LogtoError> {
+        self.settings.check()
+    }
+}
+
+/// The settings as given, unchecked: what the builder collects, and what a file holds (the
+/// serialized form of a [`LogtoConfig`]). [`check`](Settings::check) makes the config.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    endpoint: String,
+    app_id: String,
+    #[serde(default)]
+    app_secret: Option<Secret>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default = "defaults::prompt")]
+    prompt: Vec<Prompt>,
+    #[serde(
+        rename = "timeout_secs",
+        default = "defaults::timeout",
+        with = "seconds"
+    )]
+    timeout: Duration,
+    #[serde(rename = "leeway_secs", default = "defaults::leeway", with = "seconds")]
+    leeway: Duration,
+    #[serde(
+        rename = "jwks_min_refresh_interval_secs",
+        default = "defaults::jwks_min_refresh_interval",
+        with = "seconds"
+    )]
+    jwks_min_refresh_interval: Duration,
+    #[serde(
+        rename = "retry_interval_secs",
+        default = "defaults::retry_interval",
+        with = "seconds"
+    )]
+    retry_interval: Duration,
+    #[serde(
+        rename = "max_retry_interval_secs",
+        default = "defaults::max_retry_interval",
+        with = "seconds"
+    )]
+    max_retry_interval: Duration,
+    #[serde(default)]
+    allow_insecure_http: bool,
+    /// PEM text, one or several certificates each.
+    #[serde(default)]
+    root_certificates: Vec<Pem>,
+}
+
+/// The defaults of the settings.
+mod defaults {
+    use std::time::Duration;
+
+    pub(super) fn prompt() -> Vec<super::Prompt> {
+        vec![super::Prompt::Consent]
+    }
+    pub(super) fn timeout() -> Duration {
+        Duration::from_secs(10)
+    }
+    pub(super) fn leeway() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub(super) fn jwks_min_refresh_interval() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub(super) fn retry_interval() -> Duration {
+        Duration::from_secs(1)
+    }
+    pub(super) fn max_retry_interval() -> Duration {
+        Duration::from_secs(30)
+    }
+}
+
+/// A PEM certificate (bundle), as text in a file.
+#[derive(Deserialize)]
+#[serde(from = "String")]
+struct Pem(Vec<u8>);
+
+impl From<String> for Pem {
+    fn from(text: String) -> Pem {
+        Pem(text.into_bytes())
+    }
+}
+
+impl fmt::Debug for Pem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pem({} bytes)", self.0.len())
+    }
+}
+
+impl Settings {
+    fn new(endpoint: String, app_id: String) -> Settings {
+        Settings {
+            endpoint,
+            app_id,
+            app_secret: None,
+            scopes: Vec::new(),
+            resources: Vec::new(),
+            prompt: defaults::prompt(),
+            timeout: defaults::timeout(),
+            leeway: defaults::leeway(),
+            jwks_min_refresh_interval: defaults::jwks_min_refresh_interval(),
+            retry_interval: defaults::retry_interval(),
+            max_retry_interval: defaults::max_retry_interval(),
+            allow_insecure_http: false,
+            root_certificates: Vec::new(),
+        }
+    }
+
+    /// Checks the settings and makes the configuration.
+    fn check(self) -> Result<LogtoConfig, LogtoError> {
         let endpoint = parse_endpoint(&self.endpoint)?;
         check_transport("the endpoint", &endpoint, self.allow_insecure_http)
             .map_err(LogtoError::InvalidConfig)?;
@@ -463,85 +558,36 @@ impl LogtoConfigBuilder {
             retry_interval: self.retry_interval,
             max_retry_interval: self.max_retry_interval,
             allow_insecure_http: self.allow_insecure_http,
-            root_certificates: self.root_certificates,
+            root_certificates: self
+                .root_certificates
+                .into_iter()
+                .map(|pem| pem.0)
+                .collect(),
         })
     }
 }
 
-/// The serialized form of a [`LogtoConfig`] (a file, the environment through a serde adapter).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    endpoint: String,
-    app_id: String,
-    #[serde(default)]
-    app_secret: Option<String>,
-    #[serde(default)]
-    scopes: Vec<String>,
-    #[serde(default)]
-    resources: Vec<String>,
-    #[serde(default)]
-    prompt: Option<Vec<Prompt>>,
-    #[serde(default, deserialize_with = "seconds")]
-    timeout_secs: Option<Duration>,
-    #[serde(default, deserialize_with = "seconds")]
-    leeway_secs: Option<Duration>,
-    #[serde(default, deserialize_with = "seconds")]
-    jwks_min_refresh_interval_secs: Option<Duration>,
-    #[serde(default, deserialize_with = "seconds")]
-    retry_interval_secs: Option<Duration>,
-    #[serde(default, deserialize_with = "seconds")]
-    max_retry_interval_secs: Option<Duration>,
-    #[serde(default)]
-    allow_insecure_http: bool,
-    /// PEM text, one or several certificates each.
-    #[serde(default)]
-    root_certificates: Vec<String>,
-}
-
-impl TryFrom<ConfigFile> for LogtoConfig {
+impl TryFrom<Settings> for LogtoConfig {
     type Error = LogtoError;
 
-    fn try_from(file: ConfigFile) -> Result<LogtoConfig, LogtoError> {
-        let mut builder = LogtoConfig::builder(file.endpoint, file.app_id)
-            .scopes(file.scopes)
-            .resources(file.resources)
-            .allow_insecure_http(file.allow_insecure_http);
-        if let Some(secret) = file.app_secret {
-            builder = builder.app_secret(secret);
-        }
-        if let Some(prompt) = file.prompt {
-            builder = builder.prompt(prompt);
-        }
-        type Setter = fn(LogtoConfigBuilder, Duration) -> LogtoConfigBuilder;
-        let durations: [(Option<Duration>, Setter); 5] = [
-            (file.timeout_secs, LogtoConfigBuilder::timeout),
-            (file.leeway_secs, LogtoConfigBuilder::leeway),
-            (
-                file.jwks_min_refresh_interval_secs,
-                LogtoConfigBuilder::jwks_min_refresh_interval,
-            ),
-            (file.retry_interval_secs, LogtoConfigBuilder::retry_interval),
-            (
-                file.max_retry_interval_secs,
-                LogtoConfigBuilder::max_retry_interval,
-            ),
-        ];
-        for (value, set) in durations {
-            if let Some(value) = value {
-                builder = set(builder, value);
-            }
-        }
-        for pem in file.root_certificates {
-            builder = builder.root_certificate(pem);
-        }
-        builder.build()
+    fn try_from(settings: Settings) -> Result<LogtoConfig, LogtoError> {
+        settings.check()
     }
 }
 
-/// A duration given as a number of seconds (an integer or a fraction).
-fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+/// A duration given as a number of seconds (an integer, a fraction, or a string holding one).
+mod seconds {
+    use std::fmt;
+    use std::time::Duration;
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Duration, D::Error> {
+        d.deserialize_any(Seconds)
+    }
+
     struct Seconds;
+
     impl serde::de::Visitor<'_> for Seconds {
         type Value = Duration;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -566,7 +612,6 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D
             }
         }
     }
-    d.deserialize_any(Seconds).map(Some)
 }
 
 fn push_unique(into: &mut Vec<String>, items: impl IntoIterator<Item = String>) {
