@@ -64,8 +64,6 @@ mod extract;
 mod handle;
 mod middleware;
 #[cfg(feature = "redis")]
-mod redis_lock;
-#[cfg(feature = "redis")]
 mod redis_store;
 mod routes;
 #[cfg(feature = "sqlite")]

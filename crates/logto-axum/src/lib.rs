@@ -78,8 +78,6 @@ pub mod fuzzing;
 mod handle;
 mod layer;
 #[cfg(feature = "redis")]
-mod redis_lock;
-#[cfg(feature = "redis")]
 mod redis_store;
 mod routes;
 mod storage;

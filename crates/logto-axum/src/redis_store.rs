@@ -204,15 +204,11 @@ impl RefreshLock for RedisStore {
         name: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<LockGuard, BoxError>> {
-        Box::pin(async move {
-            let key = self.lock_key(name);
-            let token = Id::default().to_string();
-            crate::redis_lock::acquire(&self.connection, &key, &token, ttl).await?;
-            let connection = self.connection.clone();
-            Ok(LockGuard::new(crate::redis_lock::release(
-                connection, key, token,
-            )))
-        })
+        Box::pin(logto::web::redis_lock::lock(
+            &self.connection,
+            self.lock_key(name),
+            ttl,
+        ))
     }
 }
 

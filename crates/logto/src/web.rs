@@ -10,7 +10,10 @@
 //!   [`escape_html`].
 //! - The cross-process refresh lock's waiting: [`take_lock`].
 //! - Sessions sealed at rest: [`sealing`].
+//! - The refresh lock on Redis (feature `redis`): `redis_lock`.
 
+#[cfg(feature = "redis")]
+pub mod redis_lock;
 pub mod sealing;
 
 use std::future::Future;
