@@ -86,8 +86,11 @@ impl Auth {
         Rejection {
             error: error.into(),
             json: self.json,
-            sign_in: self.logto.sign_in_location(self.return_to.as_deref()),
-            home: self.logto.local("/"),
+            sign_in: self
+                .logto
+                .site()
+                .sign_in_location(self.return_to.as_deref()),
+            home: self.logto.site().local("/"),
         }
     }
 
@@ -115,7 +118,9 @@ impl Auth {
         // Only a page fetched with GET is worth coming back to after signing in.
         let return_to = (request.method() == Method::GET).then(|| {
             let uri = request.uri();
-            logto.local(uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()))
+            logto
+                .site()
+                .local(uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()))
         });
         let auth = Auth {
             client: Arc::new(client),

@@ -124,8 +124,8 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let json = wants_json(request.headers());
-        let sign_in = self.logto.sign_in_location(None);
-        let home = self.logto.local("/");
+        let sign_in = self.logto.site().sign_in_location(None);
+        let home = self.logto.site().local("/");
         let response = self.inner.call(request);
         Box::pin(async move {
             match response.await {

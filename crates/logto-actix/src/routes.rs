@@ -72,7 +72,7 @@ pub(crate) async fn callback(auth: Auth, request: HttpRequest) -> Result<HttpRes
                     .into(),
             );
         }
-        rejection.sign_in = logto.local(logto.sign_in_path());
+        rejection.sign_in = logto.site().local(logto.sign_in_path());
         rejection
     };
     auth.handle_sign_in_callback(&callback_url)
@@ -109,14 +109,18 @@ pub(crate) async fn callback(auth: Auth, request: HttpRequest) -> Result<HttpRes
             .insert(RETURN_TO, pages)
             .map_err(|e| auth.reject(session_error(e)))?;
     }
-    let target = page.unwrap_or_else(|| logto.local(&logto.inner.post_sign_in_redirect));
+    let target = page.unwrap_or_else(|| {
+        logto
+            .site()
+            .local(&logto.inner.site.paths().post_sign_in_redirect)
+    });
     Ok(private(redirect(&target)))
 }
 
 /// `GET|POST /sign-out`: clears the session and redirects to Logto's sign-out; refuses a request
 /// from another site (see [`from_another_site`]) with a page whose button signs out.
 pub(crate) async fn sign_out(auth: Auth, request: HttpRequest) -> Result<HttpResponse, Rejection> {
-    if from_another_site(request.headers(), &auth.logto().inner.base_url) {
+    if from_another_site(request.headers(), auth.logto().inner.site.base_url()) {
         return Ok(confirm_sign_out(&auth));
     }
     let url = auth
@@ -155,8 +159,10 @@ fn confirm_sign_out(auth: &Auth) -> HttpResponse {
         HttpResponse::build(StatusCode::FORBIDDEN).json(body)
     } else {
         let logto = auth.logto();
-        let page =
-            rules::confirm_sign_out_page(&logto.local(logto.sign_out_path()), &logto.local("/"));
+        let page = rules::confirm_sign_out_page(
+            &logto.site().local(logto.sign_out_path()),
+            &logto.site().local("/"),
+        );
         HttpResponse::build(StatusCode::FORBIDDEN)
             .content_type("text/html; charset=utf-8")
             .body(page)

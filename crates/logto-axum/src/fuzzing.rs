@@ -12,10 +12,10 @@ pub fn is_local_path(path: &str) -> bool {
 
 /// The sign-in URL a signed-out visitor is sent to, asking to come back to `return_to`.
 pub fn sign_in_location(logto: &Logto, return_to: Option<&str>) -> String {
-    logto.sign_in_location(return_to)
+    logto.site().sign_in_location(return_to)
 }
 
 /// Whether `/sign-out` takes the request for one from another site.
 pub fn from_another_site(logto: &Logto, headers: &HeaderMap) -> bool {
-    crate::routes::from_another_site(headers, &logto.inner.base_url)
+    crate::routes::from_another_site(headers, logto.inner.site.base_url())
 }

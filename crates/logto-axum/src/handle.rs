@@ -8,9 +8,9 @@ use axum::Router;
 use axum::extract::OriginalUri;
 use axum::http::{Extensions, Method, Uri};
 use axum::routing::{get, post};
-use logto::{LogtoConfig, LogtoHandle, is_loopback};
+use logto::web::{Site, SitePaths};
+use logto::{LogtoConfig, LogtoHandle};
 use tower_sessions::SessionStore;
-use url::Url;
 
 use crate::error::{Error, Rejection};
 use crate::layer::LogtoLayer;
@@ -37,13 +37,7 @@ pub struct Logto {
 
 pub(crate) struct Inner {
     pub(crate) handle: LogtoHandle,
-    pub(crate) base_url: Url,
-    pub(crate) sign_in_path: String,
-    pub(crate) callback_path: String,
-    pub(crate) sign_out_path: String,
-    pub(crate) back_channel_logout_path: String,
-    pub(crate) post_sign_in_redirect: String,
-    pub(crate) post_sign_out_redirect: String,
+    pub(crate) site: Site,
     pub(crate) session_ttl: Duration,
     pub(crate) refresh_lock: Option<Arc<dyn RefreshLock>>,
 }
@@ -53,8 +47,7 @@ impl fmt::Debug for Logto {
         let inner = &self.inner;
         f.debug_struct("Logto")
             .field("config", inner.handle.config())
-            .field("base_url", &inner.base_url.as_str())
-            .field("callback_path", &inner.callback_path)
+            .field("site", &inner.site)
             .field("refresh_lock", &inner.refresh_lock)
             .finish_non_exhaustive()
     }
@@ -68,12 +61,7 @@ impl Logto {
             config,
             http_client: None,
             base_url: base_url.into(),
-            sign_in_path: "/sign-in".into(),
-            callback_path: "/callback".into(),
-            sign_out_path: "/sign-out".into(),
-            back_channel_logout_path: "/back-channel-logout".into(),
-            post_sign_in_redirect: "/".into(),
-            post_sign_out_redirect: "/".into(),
+            paths: SitePaths::default(),
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             refresh_lock: None,
         }
@@ -90,24 +78,29 @@ impl Logto {
         &self.inner.handle
     }
 
+    /// The app's base URL and route paths.
+    pub fn site(&self) -> &Site {
+        &self.inner.site
+    }
+
     /// The redirect URI registered in Logto Console: base URL + callback path.
     pub fn callback_url(&self) -> String {
-        self.absolute(&self.inner.callback_path)
+        self.inner.site.callback_url()
     }
 
     /// The post sign-out redirect URI registered in Logto Console: base URL + its path.
     pub fn post_sign_out_url(&self) -> String {
-        self.absolute(&self.inner.post_sign_out_redirect)
+        self.inner.site.post_sign_out_url()
     }
 
     /// The path of the sign-in route (`/sign-in` unless configured).
     pub fn sign_in_path(&self) -> &str {
-        &self.inner.sign_in_path
+        &self.inner.site.paths().sign_in
     }
 
     /// The path of the sign-out route (`/sign-out` unless configured).
     pub fn sign_out_path(&self) -> &str {
-        &self.inner.sign_out_path
+        &self.inner.site.paths().sign_out
     }
 
     /// The routes `GET /sign-in`, `GET /callback`, `GET|POST /sign-out` and
@@ -146,14 +139,14 @@ impl Logto {
     {
         let inner = &self.inner;
         Router::new()
-            .route(&inner.sign_in_path, get(routes::sign_in))
-            .route(&inner.callback_path, get(routes::callback))
+            .route(&inner.site.paths().sign_in, get(routes::sign_in))
+            .route(&inner.site.paths().callback, get(routes::callback))
             .route(
-                &inner.sign_out_path,
+                &inner.site.paths().sign_out,
                 get(routes::sign_out).post(routes::sign_out),
             )
             .route(
-                &inner.back_channel_logout_path,
+                &inner.site.paths().back_channel_logout,
                 post(crate::back_channel::back_channel_logout),
             )
     }
@@ -170,66 +163,18 @@ impl Logto {
         LogtoLayer::new(self.clone(), store)
     }
 
-    pub(crate) fn absolute(&self, path: &str) -> String {
-        let base = self.inner.base_url.as_str().trim_end_matches('/');
-        format!("{base}{path}")
-    }
-
-    pub(crate) fn is_https(&self) -> bool {
-        self.inner.base_url.scheme() == "https"
-    }
-
-    /// Whether the session cookie is `Secure`: always, except for an `http` base URL on a
-    /// loopback host (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`), where browsers send no
-    /// cookie of a plain-http site otherwise. An `http` base URL on any other host is a
-    /// misconfiguration (a TLS proxy in front should be given as `https`); the cookie still never
-    /// travels in clear.
-    pub(crate) fn secure_cookie(&self) -> bool {
-        self.is_https() || !is_loopback(&self.inner.base_url)
-    }
-
-    /// The cookie path: the base URL's path, so an app under a prefix keeps its cookie there.
-    pub(crate) fn cookie_path(&self) -> String {
-        let path = self.inner.base_url.path().trim_end_matches('/');
-        if path.is_empty() {
-            "/".into()
-        } else {
-            path.into()
-        }
-    }
-
     /// `error` as the answer to a request that asked for JSON (`json`) or not, from `page` (the
     /// URI of a GET request: where to come back to after signing in again).
     pub(crate) fn rejection(&self, error: Error, json: bool, page: Option<&Uri>) -> Rejection {
         let return_to = page
             .and_then(Uri::path_and_query)
-            .map(|pq| self.local(pq.as_str()));
+            .map(|pq| self.site().local(pq.as_str()));
         Rejection {
             error,
             json,
-            sign_in: self.sign_in_location(return_to.as_deref()),
-            home: self.local("/"),
+            sign_in: self.site().sign_in_location(return_to.as_deref()),
+            home: self.site().local("/"),
         }
-    }
-
-    /// The local URL of the sign-in route, asking to come back to `return_to` afterwards.
-    pub(crate) fn sign_in_location(&self, return_to: Option<&str>) -> String {
-        let path = self.local(&self.inner.sign_in_path);
-        match return_to {
-            Some(target) if logto::web::is_local_path(target) => {
-                let query: String = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("return_to", target)
-                    .finish();
-                format!("{path}?{query}")
-            }
-            _ => path,
-        }
-    }
-
-    /// `path` under the base URL's path prefix (for redirects within the app).
-    pub(crate) fn local(&self, path: &str) -> String {
-        let prefix = self.inner.base_url.path().trim_end_matches('/');
-        format!("{prefix}{path}")
     }
 }
 
@@ -254,12 +199,7 @@ pub struct LogtoBuilder {
     config: LogtoConfig,
     http_client: Option<logto::reqwest::Client>,
     base_url: String,
-    sign_in_path: String,
-    callback_path: String,
-    sign_out_path: String,
-    back_channel_logout_path: String,
-    post_sign_in_redirect: String,
-    post_sign_out_redirect: String,
+    paths: SitePaths,
     session_ttl: Duration,
     refresh_lock: Option<Arc<dyn RefreshLock>>,
 }
@@ -274,20 +214,20 @@ impl LogtoBuilder {
 
     /// Path of the sign-in route (default `/sign-in`).
     pub fn sign_in_path(mut self, path: impl Into<String>) -> Self {
-        self.sign_in_path = path.into();
+        self.paths.sign_in = path.into();
         self
     }
 
     /// Path of the callback route (default `/callback`); base URL + this path is the redirect URI
     /// to register in Logto Console.
     pub fn callback_path(mut self, path: impl Into<String>) -> Self {
-        self.callback_path = path.into();
+        self.paths.callback = path.into();
         self
     }
 
     /// Path of the sign-out route (default `/sign-out`).
     pub fn sign_out_path(mut self, path: impl Into<String>) -> Self {
-        self.sign_out_path = path.into();
+        self.paths.sign_out = path.into();
         self
     }
 
@@ -295,21 +235,21 @@ impl LogtoBuilder {
     /// path is the "Backchannel logout URI" to set in Logto Console (with "Is session required"
     /// on, so that a sign-out ends only the sessions of that Logto session).
     pub fn back_channel_logout_path(mut self, path: impl Into<String>) -> Self {
-        self.back_channel_logout_path = path.into();
+        self.paths.back_channel_logout = path.into();
         self
     }
 
     /// Where the callback sends the user after a sign-in started without `return_to`
     /// (default `/`).
     pub fn post_sign_in_redirect(mut self, path: impl Into<String>) -> Self {
-        self.post_sign_in_redirect = path.into();
+        self.paths.post_sign_in_redirect = path.into();
         self
     }
 
     /// Where Logto sends the user after signing out (default `/`); base URL + this path is the
     /// post sign-out redirect URI to register in Logto Console.
     pub fn post_sign_out_redirect(mut self, path: impl Into<String>) -> Self {
-        self.post_sign_out_redirect = path.into();
+        self.paths.post_sign_out_redirect = path.into();
         self
     }
 
@@ -329,36 +269,7 @@ impl LogtoBuilder {
 
     /// Checks the settings and builds the handle.
     pub fn build(self) -> Result<Logto, Error> {
-        let base_url = Url::parse(self.base_url.trim()).map_err(|e| {
-            Error::InvalidConfig(format!(
-                "the base URL {:?} is not a URL ({e}): use the app's origin, e.g. http://localhost:3000",
-                self.base_url
-            ))
-        })?;
-        if !matches!(base_url.scheme(), "http" | "https")
-            || base_url.host().is_none()
-            || base_url.query().is_some()
-            || base_url.fragment().is_some()
-        {
-            return Err(Error::InvalidConfig(format!(
-                "the base URL {:?} must be an http(s) URL with a host and no query or fragment",
-                self.base_url
-            )));
-        }
-        for (name, path) in [
-            ("sign-in path", &self.sign_in_path),
-            ("callback path", &self.callback_path),
-            ("sign-out path", &self.sign_out_path),
-            ("back-channel logout path", &self.back_channel_logout_path),
-            ("post sign-in redirect", &self.post_sign_in_redirect),
-            ("post sign-out redirect", &self.post_sign_out_redirect),
-        ] {
-            if !logto::web::is_local_path(path) {
-                return Err(Error::InvalidConfig(format!(
-                    "the {name} {path:?} must be a path starting with a single `/`"
-                )));
-            }
-        }
+        let site = Site::new(&self.base_url, self.paths).map_err(Error::InvalidConfig)?;
         if self.session_ttl < Duration::from_secs(60) {
             return Err(Error::InvalidConfig(
                 "the session TTL must be at least a minute".into(),
@@ -370,13 +281,7 @@ impl LogtoBuilder {
                     Some(client) => LogtoHandle::with_http_client(self.config, client)?,
                     None => LogtoHandle::new(self.config)?,
                 },
-                base_url,
-                sign_in_path: self.sign_in_path,
-                callback_path: self.callback_path,
-                sign_out_path: self.sign_out_path,
-                back_channel_logout_path: self.back_channel_logout_path,
-                post_sign_in_redirect: self.post_sign_in_redirect,
-                post_sign_out_redirect: self.post_sign_out_redirect,
+                site,
                 session_ttl: self.session_ttl,
                 refresh_lock: self.refresh_lock,
             }),
@@ -395,41 +300,15 @@ mod tests {
     }
 
     #[test]
-    fn urls_follow_the_base_url_and_its_prefix() {
+    fn the_site_follows_the_builder() {
         let logto = Logto::builder(config(), "https://app.test/shop/")
+            .callback_path("/auth/callback")
+            .post_sign_out_redirect("/bye")
             .build()
             .unwrap();
-        assert_eq!(logto.callback_url(), "https://app.test/shop/callback");
-        assert_eq!(logto.post_sign_out_url(), "https://app.test/shop/");
-        assert_eq!(logto.cookie_path(), "/shop");
-        assert_eq!(
-            logto.sign_in_location(Some("/orders?id=1")),
-            "/shop/sign-in?return_to=%2Forders%3Fid%3D1"
-        );
-        assert_eq!(logto.sign_in_location(Some("//evil.test")), "/shop/sign-in");
-        assert!(logto.is_https());
-    }
-
-    #[test]
-    fn the_cookie_is_secure_unless_served_over_http_on_loopback() {
-        for (base_url, secure) in [
-            ("https://app.test", true),
-            ("https://localhost:3000", true),
-            ("http://app.example.com", true),
-            ("http://192.168.1.10:3000", true),
-            ("http://[2001:db8::1]", true),
-            ("http://localhost.example.com", true),
-            ("http://localhost:3000", false),
-            ("http://LOCALHOST./", false),
-            ("http://app.localhost:8080", false),
-            ("http://127.0.0.1:3000", false),
-            ("http://127.1.2.3", false),
-            ("http://[::1]:3000", false),
-            ("http://[::ffff:127.0.0.1]", false),
-        ] {
-            let logto = Logto::builder(config(), base_url).build().unwrap();
-            assert_eq!(logto.secure_cookie(), secure, "{base_url}");
-        }
+        assert_eq!(logto.callback_url(), "https://app.test/shop/auth/callback");
+        assert_eq!(logto.post_sign_out_url(), "https://app.test/shop/bye");
+        assert_eq!(logto.site().cookie_path(), "/shop");
     }
 
     #[test]

@@ -90,8 +90,8 @@ impl<Store: SessionStore + Clone> LogtoLayer<Store> {
             .with_name(COOKIE_NAME)
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
-            .with_secure(logto.secure_cookie())
-            .with_path(logto.cookie_path())
+            .with_secure(logto.site().secure_cookie())
+            .with_path(logto.site().cookie_path())
             .with_expiry(Expiry::OnInactivity(ttl));
         LogtoLayer {
             sessions,

@@ -63,7 +63,7 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
                     .into(),
             );
         }
-        rejection.sign_in = logto.local(logto.sign_in_path());
+        rejection.sign_in = logto.site().local(logto.sign_in_path());
         rejection
     };
     auth.handle_sign_in_callback(&callback_url)
@@ -96,14 +96,18 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
         session.insert(RETURN_TO, pages).await
     };
     kept.map_err(|e| auth.reject(e))?;
-    let target = page.unwrap_or_else(|| logto.local(&logto.inner.post_sign_in_redirect));
+    let target = page.unwrap_or_else(|| {
+        logto
+            .site()
+            .local(&logto.inner.site.paths().post_sign_in_redirect)
+    });
     Ok(private(Redirect::to(&target).into_response()))
 }
 
 /// `GET|POST /sign-out`: clears the session and redirects to Logto's sign-out; refuses a request
 /// from another site (see [`from_another_site`]) with a page whose button signs out.
 pub(crate) async fn sign_out(auth: Auth, headers: HeaderMap) -> Result<Response, Rejection> {
-    if from_another_site(&headers, &auth.logto().inner.base_url) {
+    if from_another_site(&headers, auth.logto().inner.site.base_url()) {
         return Ok(confirm_sign_out(&auth));
     }
     let url = auth
@@ -140,8 +144,10 @@ fn confirm_sign_out(auth: &Auth) -> Response {
         (StatusCode::FORBIDDEN, Json(body)).into_response()
     } else {
         let logto = auth.logto();
-        let page =
-            web::confirm_sign_out_page(&logto.local(logto.sign_out_path()), &logto.local("/"));
+        let page = web::confirm_sign_out_page(
+            &logto.site().local(logto.sign_out_path()),
+            &logto.site().local("/"),
+        );
         (StatusCode::FORBIDDEN, Html(page)).into_response()
     };
     // Not `no-referrer`: the form's POST then carries `Origin: null`, refused by browsers

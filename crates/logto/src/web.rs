@@ -9,12 +9,16 @@
 //! - Answers: [`wants_json`], [`status_of`] and [`code_of`] for a [`LogtoError`], [`error_page`],
 //!   [`escape_html`].
 //! - The cross-process refresh lock's waiting: [`take_lock`].
+//! - The app's URLs and cookie settings: [`Site`].
 //! - Sessions sealed at rest: [`sealing`].
 //! - The refresh lock on Redis (feature `redis`): `redis_lock`.
 
 #[cfg(feature = "redis")]
 pub mod redis_lock;
 pub mod sealing;
+mod site;
+
+pub use site::{Site, SitePaths};
 
 use std::future::Future;
 use std::time::Duration;
