@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use logto::LogtoError;
+use logto::web::{Answer, ErrorFacts, PRIVATE_HEADERS, answer};
 
 use crate::BoxError;
 
@@ -115,11 +116,12 @@ impl std::fmt::Display for Rejection {
 /// sites (`Referrer-Policy: no-referrer`).
 pub(crate) fn private(mut response: HttpResponse) -> HttpResponse {
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    for (name, value) in PRIVATE_HEADERS {
+        headers.insert(
+            header::HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
     response
 }
 
@@ -159,23 +161,23 @@ impl ResponseError for Rejection {
 
 impl Rejection {
     fn response(&self, status: StatusCode) -> HttpResponse {
-        if self.error.needs_sign_in() {
-            if self.json {
-                return HttpResponse::Unauthorized()
-                    .json(serde_json::json!({ "error": "not_authenticated" }));
-            }
-            return redirect(&self.sign_in);
-        }
         let message = self.error.to_string();
-        if self.json {
-            let body = serde_json::json!({ "error": self.error.code(), "message": message });
-            return HttpResponse::build(status).json(body);
+        let facts = ErrorFacts {
+            needs_sign_in: self.error.needs_sign_in(),
+            status: status.as_u16(),
+            code: self.error.code(),
+            message: &message,
+        };
+        let code =
+            |status: u16| StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match answer(&facts, self.json, &self.sign_in, &self.home) {
+            Answer::Redirect { location } => redirect(&location),
+            Answer::Json { status, body } => HttpResponse::build(code(status)).json(body),
+            Answer::Html { status, page } => HttpResponse::build(code(status))
+                .content_type("text/html; charset=utf-8")
+                .body(page),
+            _ => HttpResponse::build(status).finish(),
         }
-        let page =
-            logto::web::error_page(self.error.code(), &message, &self.sign_in, Some(&self.home));
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(page)
     }
 }
 

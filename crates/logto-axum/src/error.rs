@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use logto::LogtoError;
+use logto::web::{Answer, ErrorFacts, PRIVATE_HEADERS, answer};
 
 use crate::BoxError;
 
@@ -174,11 +175,9 @@ impl IntoResponse for Rejection {
 /// error pages may show them.
 pub(crate) fn private(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    for (name, value) in PRIVATE_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
     response
 }
 
@@ -190,24 +189,21 @@ impl Rejection {
         } else {
             tracing::debug!(error = %self.error, "logto-axum request refused");
         }
-        if self.error.needs_sign_in() {
-            if self.json {
-                return (
-                    StatusCode::UNAUTHORIZED,
-                    Json(serde_json::json!({ "error": "not_authenticated" })),
-                )
-                    .into_response();
-            }
-            return Redirect::to(&self.sign_in).into_response();
-        }
         let message = self.error.to_string();
-        if self.json {
-            let body = serde_json::json!({ "error": self.error.code(), "message": message });
-            return (status, Json(body)).into_response();
+        let facts = ErrorFacts {
+            needs_sign_in: self.error.needs_sign_in(),
+            status: status.as_u16(),
+            code: self.error.code(),
+            message: &message,
+        };
+        let code =
+            |status: u16| StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match answer(&facts, self.json, &self.sign_in, &self.home) {
+            Answer::Redirect { location } => Redirect::to(&location).into_response(),
+            Answer::Json { status, body } => (code(status), Json(body)).into_response(),
+            Answer::Html { status, page } => (code(status), Html(page)).into_response(),
+            _ => status.into_response(),
         }
-        let page =
-            logto::web::error_page(self.error.code(), &message, &self.sign_in, Some(&self.home));
-        (status, Html(page)).into_response()
     }
 }
 

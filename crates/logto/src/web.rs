@@ -307,6 +307,83 @@ pub fn code_of(error: &LogtoError) -> &'static str {
     }
 }
 
+/// The headers that keep an answer private: never cached, its URL never sent on as `Referer` (the
+/// routes' URLs carry a sign-in's code and state, and error pages may show them).
+pub const PRIVATE_HEADERS: [(&str, &str); 2] = [
+    ("cache-control", "no-store"),
+    ("referrer-policy", "no-referrer"),
+];
+
+/// How an adapter answers an error, whatever its framework; it adds [`PRIVATE_HEADERS`] (and
+/// `Retry-After` when Logto is unavailable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answer {
+    /// `303 See Other` to `location`: a browser that has to sign in (again).
+    Redirect {
+        /// The sign-in route, coming back to the page asked for.
+        location: String,
+    },
+    /// A JSON body, `{"error": code, "message": …}` (or `{"error": "not_authenticated"}`).
+    Json {
+        /// The HTTP status.
+        status: u16,
+        /// The body.
+        body: serde_json::Value,
+    },
+    /// An HTML error page ([`error_page`]).
+    Html {
+        /// The HTTP status.
+        status: u16,
+        /// The page.
+        page: String,
+    },
+}
+
+/// The facts of an error that decide its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorFacts<'a> {
+    /// The visitor has to sign in (again) to go on.
+    pub needs_sign_in: bool,
+    /// The HTTP status of the error.
+    pub status: u16,
+    /// Its code (see [`code_of`]).
+    pub code: &'a str,
+    /// Its message.
+    pub message: &'a str,
+}
+
+/// The answer to an error for a client that asked for JSON (`json`, see [`wants_json`]) or not:
+/// "sign in" is `401 {"error": "not_authenticated"}` for JSON and a redirect to `sign_in` for a
+/// browser; any other error is `{"error": code, "message": …}` or an [`error_page`] linking to
+/// `sign_in` and `home`.
+///
+/// ```
+/// use logto::web::{Answer, ErrorFacts, answer};
+/// let signed_out = ErrorFacts { needs_sign_in: true, status: 401, code: "not_authenticated", message: "" };
+/// assert_eq!(answer(&signed_out, false, "/sign-in", "/"), Answer::Redirect { location: "/sign-in".into() });
+/// assert!(matches!(answer(&signed_out, true, "/sign-in", "/"), Answer::Json { status: 401, .. }));
+/// ```
+pub fn answer(facts: &ErrorFacts<'_>, json: bool, sign_in: &str, home: &str) -> Answer {
+    match (facts.needs_sign_in, json) {
+        (true, true) => Answer::Json {
+            status: 401,
+            body: serde_json::json!({ "error": "not_authenticated" }),
+        },
+        (true, false) => Answer::Redirect {
+            location: sign_in.to_owned(),
+        },
+        (false, true) => Answer::Json {
+            status: facts.status,
+            body: serde_json::json!({ "error": facts.code, "message": facts.message }),
+        },
+        (false, false) => Answer::Html {
+            status: facts.status,
+            page: error_page(facts.code, facts.message, sign_in, Some(home)),
+        },
+    }
+}
+
 /// The error page for an error of `code` (see [`code_of`]) saying `message`, with a link to sign
 /// in again (`sign_in`) and one home: `<a id="home" href="{home}">` when given, else `<a href="/">`.
 pub fn error_page(code: &str, message: &str, sign_in: &str, home: Option<&str>) -> String {

@@ -47,7 +47,9 @@ impl Default for SitePaths {
 /// assert_eq!(site.cookie_path(), "/shop");
 /// assert_eq!(site.sign_in_location(Some("/orders?id=1")), "/shop/sign-in?return_to=%2Forders%3Fid%3D1");
 /// assert_eq!(site.sign_in_location(Some("//evil.test")), "/shop/sign-in");
-/// assert!(Site::new("http://app.test", SitePaths { callback: "callback".into(), ..SitePaths::default() }).is_err());
+/// let mut paths = SitePaths::default();
+/// paths.callback = "callback".into(); // not a path
+/// assert!(Site::new("http://app.test", paths).is_err());
 /// # Ok::<(), String>(())
 /// ```
 #[derive(Debug, Clone)]
