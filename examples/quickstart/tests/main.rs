@@ -23,8 +23,10 @@ async fn a_user_signs_in_sees_their_pages_and_signs_out() {
             &[&format!("{base_url}/")],
         )
         .await;
+    // A fresh address each run: the test may run again on the same Logto.
+    let email = format!("{}@example.com", logto.unique("quick"));
     let user = logto
-        .create_user("quickstart", json!({ "primaryEmail": "quick@example.com" }))
+        .create_user("quickstart", json!({ "primaryEmail": email }))
         .await;
 
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
@@ -74,7 +76,7 @@ async fn a_user_signs_in_sees_their_pages_and_signs_out() {
     );
     let profile: Value = get("/profile").await.unwrap().json().await.unwrap();
     assert_eq!(profile["sub"], user.id.as_str());
-    assert_eq!(profile["email"], "quick@example.com");
+    assert_eq!(profile["email"], email.as_str());
 
     // Sign out: to Logto's end-session endpoint, and signed out here.
     let response = get("/sign-out").await.unwrap();
