@@ -124,7 +124,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let json = wants_json(request.headers());
-        let sign_in = self.logto.sign_in_location(None);
+        let logto = self.logto.clone();
         let response = self.inner.call(request);
         Box::pin(async move {
             match response.await {
@@ -132,7 +132,7 @@ where
                 Err(error) if is_session_store_error(&error) => Err(Rejection {
                     error: Error::Session(error.to_string().into()),
                     json,
-                    sign_in,
+                    sign_in: logto.sign_in_location(None),
                 }
                 .into()),
                 other => other,

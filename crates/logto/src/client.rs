@@ -65,7 +65,8 @@ struct Shared<S> {
     storage: S,
     /// The stored session tokens as last parsed. They are read from the storage every time and
     /// parsed again only when the stored text changed: a request that asks whether the user is
-    /// signed in, for the claims and for an access token parses them once.
+    /// signed in, for the claims and for an access token parses them once, and a text parsed
+    /// by an earlier request of the process is not parsed again (see `parsed_cache`).
     parsed: Mutex<Option<Arc<ParsedTokens>>>,
 }
 
@@ -80,11 +81,14 @@ impl<S> Clone for LogtoClient<S> {
     }
 }
 
-/// The session tokens parsed from `raw`, and the ID token's claims once decoded.
+/// The session tokens parsed from `raw`, and the claims of the ID token and of the cached access
+/// tokens once decoded.
 struct ParsedTokens {
     raw: String,
     tokens: SessionTokens,
     id_token_claims: OnceLock<IdTokenClaims>,
+    /// By cache key (see `TokenTarget::cache_key`).
+    access_token_claims: Mutex<Vec<(String, AccessTokenClaims)>>,
 }
 
 impl<S> fmt::Debug for LogtoClient<S> {
@@ -281,7 +285,8 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         resource: &str,
     ) -> Result<AccessTokenClaims, LogtoError> {
-        claims_of(&self.get_access_token(resource).await?)
+        self.access_token_claims(TokenTarget::new(resource, None))
+            .await
     }
 
     /// An organization token (`aud` = `urn:logto:organization:<id>`) for one of the user's
@@ -299,7 +304,8 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         organization_id: &str,
     ) -> Result<AccessTokenClaims, LogtoError> {
-        claims_of(&self.get_organization_token(organization_id).await?)
+        self.access_token_claims(TokenTarget::new("", Some(organization_id)))
+            .await
     }
 
     /// An access token for an organization-level API `resource`, scoped to the user's roles in
@@ -339,11 +345,7 @@ impl<S: Storage> LogtoClient<S> {
         post_logout_redirect_uri: Option<&str>,
     ) -> Result<String, LogtoError> {
         let tokens = self.tokens().await.ok().flatten();
-        self.shared
-            .storage
-            .delete(StorageKey::Tokens)
-            .await
-            .map_err(LogtoError::Storage)?;
+        self.delete_tokens().await?;
         self.shared
             .storage
             .delete(StorageKey::SignInSession)
@@ -369,6 +371,41 @@ impl<S: Storage> LogtoClient<S> {
             self.config.app_id(),
             post_logout_redirect_uri,
         )
+    }
+
+    /// The claims of the access token for `target`: decoded once per cached token (with the
+    /// parsed session tokens), a refreshed one decoded on its own.
+    async fn access_token_claims(
+        &self,
+        target: TokenTarget,
+    ) -> Result<AccessTokenClaims, LogtoError> {
+        let key = target.cache_key();
+        let token = self.access_token(target).await?;
+        let last = self
+            .shared
+            .parsed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(parsed) = last.filter(|parsed| {
+            parsed
+                .tokens
+                .access_tokens
+                .get(&key)
+                .is_some_and(|cached| cached.token == token)
+        }) else {
+            return claims_of(&token);
+        };
+        let mut decoded = parsed
+            .access_token_claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some((_, claims)) = decoded.iter().find(|(k, _)| *k == key) {
+            return Ok(claims.clone());
+        }
+        let claims = claims_of(&token)?;
+        decoded.push((key, claims.clone()));
+        Ok(claims)
     }
 
     async fn access_token(&self, target: TokenTarget) -> Result<String, LogtoError> {
@@ -477,11 +514,7 @@ impl<S: Storage> LogtoClient<S> {
                 ..
             }) => {
                 *last_rotation = None;
-                self.shared
-                    .storage
-                    .delete(StorageKey::Tokens)
-                    .await
-                    .map_err(LogtoError::Storage)?;
+                self.delete_tokens().await?;
                 return Err(LogtoError::SessionExpired);
             }
             Err(LogtoError::TokenRequest {
@@ -533,11 +566,7 @@ impl<S: Storage> LogtoClient<S> {
                     // What came back cannot be trusted: end the session rather than keep one
                     // whose refresh token came with it.
                     *last_rotation = None;
-                    self.shared
-                        .storage
-                        .delete(StorageKey::Tokens)
-                        .await
-                        .map_err(LogtoError::Storage)?;
+                    self.delete_tokens().await?;
                     return Err(error);
                 }
                 // Logto's keys could not be loaded, so the ID token could not be checked: the
@@ -664,14 +693,37 @@ impl<S: Storage> LogtoClient<S> {
         if let Some(parsed) = last.as_ref().filter(|parsed| parsed.raw == raw) {
             return Ok(Some(Arc::clone(parsed)));
         }
-        let tokens = parse::<SessionTokens>(StorageKey::Tokens, &raw)?.upgraded();
-        let parsed = Arc::new(ParsedTokens {
-            raw,
-            tokens,
-            id_token_claims: OnceLock::new(),
-        });
+        let hash = parsed_cache::hash(&raw);
+        let parsed = match parsed_cache::get(&raw, hash) {
+            Some(parsed) => parsed,
+            None => {
+                let tokens = parse::<SessionTokens>(StorageKey::Tokens, &raw)?.upgraded();
+                let parsed = Arc::new(ParsedTokens {
+                    raw,
+                    tokens,
+                    id_token_claims: OnceLock::new(),
+                    access_token_claims: Mutex::default(),
+                });
+                parsed_cache::insert(hash, &parsed);
+                parsed
+            }
+        };
         *last = Some(Arc::clone(&parsed));
         Ok(Some(parsed))
+    }
+
+    /// Drops the tokens this client last read from the process-wide cache of parsed tokens: they
+    /// were just replaced or deleted in the storage, so no request needs them any more.
+    fn forget_parsed(&self) {
+        let last = self
+            .shared
+            .parsed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(parsed) = last {
+            parsed_cache::forget(&parsed.raw);
+        }
     }
 
     async fn signed_in_parsed(&self) -> Result<Arc<ParsedTokens>, LogtoError> {
@@ -702,7 +754,23 @@ impl<S: Storage> LogtoClient<S> {
             .storage
             .set(key, raw)
             .await
-            .map_err(LogtoError::Storage)
+            .map_err(LogtoError::Storage)?;
+        if key == StorageKey::Tokens {
+            self.forget_parsed();
+        }
+        Ok(())
+    }
+
+    /// Deletes the stored session tokens (and forgets their parsed copy).
+    async fn delete_tokens(&self) -> Result<(), LogtoError> {
+        let deleted = self
+            .shared
+            .storage
+            .delete(StorageKey::Tokens)
+            .await
+            .map_err(LogtoError::Storage);
+        self.forget_parsed();
+        deleted
     }
 }
 
@@ -760,4 +828,205 @@ impl OriginalIdToken {
 
 fn claims_of(token: &str) -> Result<AccessTokenClaims, LogtoError> {
     AccessTokenClaims::decode_unverified(token)
+}
+
+/// The session tokens parsed (and their ID token's claims once decoded), shared by every client of
+/// the process and keyed by their exact stored text: a web app builds a client per request, and
+/// without it every request of a signed-in visitor would parse the same text again.
+///
+/// An entry is served only for the very text it was parsed from (compared in full, the hash only
+/// picks the slot). Entries not used for [`IDLE`] are dropped as the cache is used, the text a
+/// client replaces or deletes in its storage at once, and the cache holds at most
+/// [`SHARDS`] × [`SHARD_CAPACITY`] sessions.
+mod parsed_cache {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+    use std::time::{Duration, Instant};
+
+    use super::ParsedTokens;
+
+    const SHARDS: usize = 16;
+    const SHARD_CAPACITY: usize = 128;
+    /// How long an unused entry stays.
+    const IDLE: Duration = Duration::from_secs(60);
+
+    struct Shard {
+        entries: HashMap<u64, Entry>,
+        swept: Instant,
+    }
+
+    struct Entry {
+        parsed: Arc<ParsedTokens>,
+        used: Instant,
+    }
+
+    fn shard(hash: u64) -> MutexGuard<'static, Shard> {
+        static CACHE: OnceLock<Vec<Mutex<Shard>>> = OnceLock::new();
+        let shards = CACHE.get_or_init(|| {
+            (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        entries: HashMap::new(),
+                        swept: Instant::now(),
+                    })
+                })
+                .collect()
+        });
+        // The low bits pick the slot in the shard's map; the high ones the shard.
+        shards[(hash >> 60) as usize % SHARDS]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    impl Shard {
+        /// Drops the entries unused for `IDLE`, at most once per half of it.
+        fn sweep(&mut self, now: Instant) {
+            if now.duration_since(self.swept) >= IDLE / 2 {
+                self.entries
+                    .retain(|_, entry| now.duration_since(entry.used) < IDLE);
+                self.swept = now;
+            }
+        }
+    }
+
+    /// A fast hash of the whole text (FxHash's mixing, eight bytes at a time).
+    pub(super) fn hash(raw: &str) -> u64 {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
+        let bytes = raw.as_bytes();
+        let mut chunks = bytes.chunks_exact(8);
+        let mut h = mix(0, bytes.len() as u64);
+        for chunk in &mut chunks {
+            h = mix(h, u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        h = mix(h, u64::from_le_bytes(tail));
+        // Spread the last mix into the high bits, which pick the shard.
+        h ^ (h >> 29).wrapping_mul(K)
+    }
+
+    /// The tokens parsed from exactly `raw` (whose [`hash`] is `hash`), if cached.
+    pub(super) fn get(raw: &str, hash: u64) -> Option<Arc<ParsedTokens>> {
+        let now = Instant::now();
+        let mut shard = shard(hash);
+        shard.sweep(now);
+        let entry = shard.entries.get_mut(&hash)?;
+        if entry.parsed.raw != raw || now.duration_since(entry.used) >= IDLE {
+            return None;
+        }
+        entry.used = now;
+        Some(Arc::clone(&entry.parsed))
+    }
+
+    /// Caches `parsed` under the [`hash`] of its text, replacing what was there.
+    pub(super) fn insert(hash: u64, parsed: &Arc<ParsedTokens>) {
+        let now = Instant::now();
+        let mut shard = shard(hash);
+        shard.sweep(now);
+        if shard.entries.len() >= SHARD_CAPACITY && !shard.entries.contains_key(&hash) {
+            // Full of entries in use: the least recently used one goes.
+            let oldest = shard
+                .entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.used)
+                .map(|(key, _)| *key);
+            if let Some(oldest) = oldest {
+                shard.entries.remove(&oldest);
+            }
+        }
+        shard.entries.insert(
+            hash,
+            Entry {
+                parsed: Arc::clone(parsed),
+                used: now,
+            },
+        );
+    }
+
+    /// Drops the entry of exactly `raw`, if cached.
+    pub(super) fn forget(raw: &str) {
+        let hash = hash(raw);
+        let mut shard = shard(hash);
+        if shard
+            .entries
+            .get(&hash)
+            .is_some_and(|entry| entry.parsed.raw == raw)
+        {
+            shard.entries.remove(&hash);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::protocol::tokens::SessionTokens;
+
+        fn parsed(raw: &str) -> Arc<ParsedTokens> {
+            Arc::new(ParsedTokens {
+                raw: raw.to_owned(),
+                tokens: SessionTokens::new("s".into(), "id".into(), None, Vec::new()),
+                id_token_claims: OnceLock::new(),
+                access_token_claims: Mutex::default(),
+            })
+        }
+
+        fn shard_of(raw: &str) -> usize {
+            (hash(raw) >> 60) as usize % SHARDS
+        }
+
+        #[test]
+        fn serves_only_the_exact_text() {
+            // Not in the shard the test below fills.
+            let full = shard_of("full-0");
+            let raw = (0..)
+                .map(|i| format!("{{\"session_id\":\"{i}{}\"}}", "a".repeat(100)))
+                .find(|raw| shard_of(raw) != full)
+                .unwrap();
+            let hash = hash(&raw);
+            insert(hash, &parsed(&raw));
+            assert!(get(&raw, hash).is_some_and(|p| p.raw == raw));
+            // Another text under the same hash (a collision) is a miss.
+            let other = raw.replace('a', "b");
+            assert!(get(&other, hash).is_none());
+            forget(&other);
+            assert!(get(&raw, hash).is_some());
+            forget(&raw);
+            assert!(get(&raw, hash).is_none());
+        }
+
+        #[test]
+        fn hash_sees_every_byte() {
+            let raw = "x".repeat(1001);
+            for i in [0, 7, 8, 500, 999, 1000] {
+                let mut changed = raw.clone().into_bytes();
+                changed[i] = b'y';
+                let changed = String::from_utf8(changed).unwrap();
+                assert_ne!(hash(&raw), hash(&changed), "byte {i}");
+            }
+            assert_ne!(hash("ab"), hash("ab\0"));
+        }
+
+        #[test]
+        fn a_full_shard_drops_its_least_recently_used_entry() {
+            // Texts that all land in one shard.
+            let mut texts = Vec::new();
+            let mut i = 0u64;
+            let target = shard_of("full-0");
+            while texts.len() <= SHARD_CAPACITY {
+                let raw = format!("full-{i}");
+                if shard_of(&raw) == target {
+                    texts.push(raw);
+                }
+                i += 1;
+            }
+            for raw in &texts {
+                insert(hash(raw), &parsed(raw));
+            }
+            let len = shard(hash(&texts[0])).entries.len();
+            assert!(len <= SHARD_CAPACITY, "{len} entries");
+            let last = texts.last().unwrap();
+            assert!(get(last, hash(last)).is_some());
+        }
+    }
 }
