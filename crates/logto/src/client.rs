@@ -872,10 +872,14 @@ mod parsed_cache {
                 })
                 .collect()
         });
-        // The low bits pick the slot in the shard's map; the high ones the shard.
-        shards[(hash >> 60) as usize % SHARDS]
+        shards[shard_index(hash)]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The shard of a text: the high bits of its hash (the low ones pick its slot in the shard).
+    pub(super) fn shard_index(hash: u64) -> usize {
+        (hash >> 60) as usize % SHARDS
     }
 
     impl Shard {
@@ -972,7 +976,7 @@ mod parsed_cache {
         }
 
         fn shard_of(raw: &str) -> usize {
-            (hash(raw) >> 60) as usize % SHARDS
+            shard_index(hash(raw))
         }
 
         #[test]
@@ -1028,5 +1032,114 @@ mod parsed_cache {
             let last = texts.last().unwrap();
             assert!(get(last, hash(last)).is_some());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    use super::*;
+
+    const API: &str = "https://api.example.com";
+
+    fn jwt(claims: &serde_json::Value) -> String {
+        let part = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        format!("{}.{}.sig", part(&json!({"alg": "ES384"})), part(claims))
+    }
+
+    /// A stored session of `sub` whose cached access token for `API` has `jti`, outside the cache
+    /// shard that `a_full_shard_drops_its_least_recently_used_entry` fills (running beside it).
+    fn stored(session_id: &str, sub: &str, jti: &str) -> String {
+        let full = parsed_cache::shard_index(parsed_cache::hash("full-0"));
+        (0..)
+            .map(|i| stored_once(&format!("{session_id}-{i}"), sub, jti))
+            .find(|raw| parsed_cache::shard_index(parsed_cache::hash(raw)) != full)
+            .unwrap()
+    }
+
+    fn stored_once(session_id: &str, sub: &str, jti: &str) -> String {
+        let claims = json!({"iss": "https://t.example.com/oidc", "sub": sub, "aud": "app",
+                            "exp": 4_000_000_000u64, "iat": 1});
+        let mut tokens = SessionTokens::new(
+            session_id.into(),
+            jwt(&claims),
+            Some("refresh".into()),
+            vec![API.into()],
+        );
+        let access = json!({"iss": "https://t.example.com/oidc", "sub": sub, "aud": API,
+                            "exp": 4_000_000_000u64, "iat": 1, "jti": jti});
+        tokens.access_tokens.insert(
+            API.into(),
+            CachedAccessToken {
+                token: jwt(&access),
+                scope: None,
+                expires_at: 4_000_000_000,
+                refresh_at: 4_000_000_000,
+            },
+        );
+        serde_json::to_string(&tokens).unwrap()
+    }
+
+    async fn client_over(raw: &str) -> LogtoClient {
+        let config = LogtoConfig::builder("https://t.example.com", "app")
+            .resources([API])
+            .build()
+            .unwrap();
+        let storage = MemoryStorage::new();
+        storage
+            .set(StorageKey::Tokens, raw.to_owned())
+            .await
+            .unwrap();
+        LogtoClient::new(config, storage)
+    }
+
+    #[tokio::test]
+    async fn clients_share_a_parse_of_the_same_text_and_never_serve_another() {
+        let raw = stored("shared-1", "u1", "j1");
+        let (a, b) = (client_over(&raw).await, client_over(&raw).await);
+        let (pa, pb) = (a.parsed().await.unwrap(), b.parsed().await.unwrap());
+        assert!(Arc::ptr_eq(&pa.unwrap(), &pb.unwrap()));
+        assert_eq!(a.get_id_token_claims().await.unwrap().sub, "u1");
+        assert_eq!(b.get_id_token_claims().await.unwrap().sub, "u1");
+        assert_eq!(
+            b.get_access_token_claims(API)
+                .await
+                .unwrap()
+                .jti
+                .into_option(),
+            Some("j1".to_owned())
+        );
+
+        // Another text (another user, another access token) in the same storage.
+        let other = stored("shared-1", "u2", "j2");
+        b.storage()
+            .set(StorageKey::Tokens, other.clone())
+            .await
+            .unwrap();
+        assert_eq!(b.get_id_token_claims().await.unwrap().sub, "u2");
+        assert_eq!(
+            b.get_access_token_claims(API)
+                .await
+                .unwrap()
+                .jti
+                .into_option(),
+            Some("j2".to_owned())
+        );
+        assert_eq!(a.get_id_token_claims().await.unwrap().sub, "u1");
+    }
+
+    #[tokio::test]
+    async fn deleted_tokens_leave_the_cache() {
+        let raw = stored("deleted-1", "u1", "j1");
+        let client = client_over(&raw).await;
+        assert!(client.is_authenticated().await.unwrap());
+        let hash = parsed_cache::hash(&raw);
+        assert!(parsed_cache::get(&raw, hash).is_some());
+        client.delete_tokens().await.unwrap();
+        assert!(parsed_cache::get(&raw, hash).is_none());
+        assert!(!client.is_authenticated().await.unwrap());
     }
 }
