@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::http::Method;
+use actix_web::http::{Method, Uri};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use logto::{IdTokenClaims, LogtoClient, LogtoError, UserInfo};
@@ -40,7 +40,8 @@ pub struct Auth {
     session: Session,
     logto: Logto,
     json: bool,
-    return_to: Option<String>,
+    /// The page asked for (GET only), to come back to after signing in again.
+    return_to: Option<Uri>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -86,10 +87,16 @@ impl Auth {
         Rejection {
             error: error.into(),
             json: self.json,
-            sign_in: self
-                .logto
-                .site()
-                .sign_in_location(self.return_to.as_deref()),
+            sign_in: self.logto.site().sign_in_location(
+                self.return_to
+                    .as_ref()
+                    .map(|uri| {
+                        self.logto
+                            .site()
+                            .local(uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()))
+                    })
+                    .as_deref(),
+            ),
             home: self.logto.site().local("/"),
         }
     }
@@ -116,12 +123,7 @@ impl Auth {
             client = client.with_refresh_lock(lock.clone());
         }
         // Only a page fetched with GET is worth coming back to after signing in.
-        let return_to = (request.method() == Method::GET).then(|| {
-            let uri = request.uri();
-            logto
-                .site()
-                .local(uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()))
-        });
+        let return_to = (request.method() == Method::GET).then(|| request.uri().clone());
         let auth = Auth {
             client: Arc::new(client),
             session,

@@ -124,8 +124,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let json = wants_json(request.headers());
-        let sign_in = self.logto.site().sign_in_location(None);
-        let home = self.logto.site().local("/");
+        let logto = self.logto.clone();
         let response = self.inner.call(request);
         Box::pin(async move {
             match response.await {
@@ -133,8 +132,8 @@ where
                 Err(error) if is_session_store_error(&error) => Err(Rejection {
                     error: Error::Session(error.to_string().into()),
                     json,
-                    sign_in,
-                    home,
+                    sign_in: logto.site().sign_in_location(None),
+                    home: logto.site().local("/"),
                 }
                 .into()),
                 other => other,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,8 @@ pub(crate) fn std_duration(ttl: &TimeDuration) -> Duration {
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     records: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    /// Calls since the last sweep of the expired records.
+    calls: Arc<AtomicUsize>,
 }
 
 impl fmt::Debug for MemoryStore {
@@ -79,13 +82,23 @@ impl MemoryStore {
             .records
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let now = Instant::now();
-        records.retain(|_, (_, expires)| *expires > now);
+        // The expired records go once per as many calls as there are records (O(1) a call, not a
+        // sweep of every record each time); `get` passes over one that expired meanwhile.
+        let calls = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
+        if calls >= records.len().max(64) {
+            self.calls.store(0, Ordering::Relaxed);
+            let now = Instant::now();
+            records.retain(|_, (_, expires)| *expires > now);
+        }
         records
     }
 
     fn get(&self, key: &str) -> Option<String> {
-        self.records().get(key).map(|(value, _)| value.clone())
+        let now = Instant::now();
+        self.records()
+            .get(key)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(value, _)| value.clone())
     }
 
     fn put(&self, key: String, value: String, ttl: Duration) {

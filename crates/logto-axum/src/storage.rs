@@ -76,12 +76,12 @@ impl SessionStorage {
             return Ok(cached);
         }
         let tokens = match self.tokens_ref().await? {
-            Some(id) => self.store.load(&id).await?.and_then(|record| {
-                record
-                    .data
-                    .get(TOKENS_FIELD)
-                    .and_then(|value| value.as_str())
-                    .map(str::to_owned)
+            // The text is moved out of the record, not copied.
+            Some(id) => self.store.load(&id).await?.and_then(|mut record| {
+                match record.data.remove(TOKENS_FIELD) {
+                    Some(serde_json::Value::String(tokens)) => Some(tokens),
+                    _ => None,
+                }
             }),
             None => None,
         };

@@ -11,6 +11,7 @@ use crate::config::LogtoConfig;
 use crate::error::LogtoError;
 use crate::handle::LogtoHandle;
 use crate::lock::{RefreshLock, refresh_lock_ttl};
+use crate::parsed_cache;
 use crate::protocol::callback::{PendingSignIns, match_callback};
 use crate::protocol::claims::{AccessTokenClaims, IdTokenClaims, UserInfo, decode_unverified};
 use crate::protocol::sign_in::{AuthorizationRequest, SignInOptions, authorization_url};
@@ -69,7 +70,8 @@ struct Shared<S> {
     storage: S,
     /// The stored session tokens as last parsed. They are read from the storage every time and
     /// parsed again only when the stored text changed: a request that asks whether the user is
-    /// signed in, for the claims and for an access token parses them once.
+    /// signed in, for the claims and for an access token parses them once, and a text parsed
+    /// by an earlier request of the process is not parsed again (see `parsed_cache`).
     parsed: Mutex<Option<Arc<ParsedTokens>>>,
 }
 
@@ -84,11 +86,14 @@ impl<S> Clone for LogtoClient<S> {
     }
 }
 
-/// The session tokens parsed from `raw`, and the ID token's claims once decoded.
-struct ParsedTokens {
-    raw: String,
-    tokens: SessionTokens,
-    id_token_claims: OnceLock<IdTokenClaims>,
+/// The session tokens parsed from `raw`, and the claims of the ID token and of the cached access
+/// tokens once decoded.
+pub(crate) struct ParsedTokens {
+    pub(crate) raw: String,
+    pub(crate) tokens: SessionTokens,
+    pub(crate) id_token_claims: OnceLock<IdTokenClaims>,
+    /// By cache key (see `TokenTarget::cache_key`).
+    pub(crate) access_token_claims: Mutex<Vec<(String, AccessTokenClaims)>>,
 }
 
 impl<S> fmt::Debug for LogtoClient<S> {
@@ -306,7 +311,8 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         resource: &str,
     ) -> Result<AccessTokenClaims, LogtoError> {
-        claims_of(&self.get_access_token(resource).await?)
+        self.access_token_claims(TokenTarget::new(Some(non_empty_resource(resource)?), None))
+            .await
     }
 
     /// An organization token (`aud` = `urn:logto:organization:<id>`) for one of the user's
@@ -324,7 +330,8 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         organization_id: &str,
     ) -> Result<AccessTokenClaims, LogtoError> {
-        claims_of(&self.get_organization_token(organization_id).await?)
+        self.access_token_claims(TokenTarget::new(None, Some(organization_id)))
+            .await
     }
 
     /// An access token for an organization-level API `resource`, scoped to the user's roles in
@@ -367,11 +374,7 @@ impl<S: Storage> LogtoClient<S> {
         post_logout_redirect_uri: Option<&str>,
     ) -> Result<String, LogtoError> {
         let tokens = self.tokens().await.ok().flatten();
-        self.shared
-            .storage
-            .delete(StorageKey::Tokens)
-            .await
-            .map_err(LogtoError::Storage)?;
+        self.delete_tokens().await?;
         self.shared
             .storage
             .delete(StorageKey::SignInSession)
@@ -401,6 +404,41 @@ impl<S: Storage> LogtoClient<S> {
             self.config().app_id(),
             post_logout_redirect_uri,
         )
+    }
+
+    /// The claims of the access token for `target`: decoded once per cached token (with the
+    /// parsed session tokens), a refreshed one decoded on its own.
+    async fn access_token_claims(
+        &self,
+        target: TokenTarget,
+    ) -> Result<AccessTokenClaims, LogtoError> {
+        let key = target.cache_key();
+        let token = self.access_token(target).await?;
+        let last = self
+            .shared
+            .parsed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(parsed) = last.filter(|parsed| {
+            parsed
+                .tokens
+                .access_tokens
+                .get(&key)
+                .is_some_and(|cached| cached.token == token)
+        }) else {
+            return claims_of(&token);
+        };
+        let mut decoded = parsed
+            .access_token_claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some((_, claims)) = decoded.iter().find(|(k, _)| *k == key) {
+            return Ok(claims.clone());
+        }
+        let claims = claims_of(&token)?;
+        decoded.push((key, claims.clone()));
+        Ok(claims)
     }
 
     async fn access_token(&self, target: TokenTarget) -> Result<String, LogtoError> {
@@ -509,11 +547,7 @@ impl<S: Storage> LogtoClient<S> {
                 ..
             }) => {
                 *last_rotation = None;
-                self.shared
-                    .storage
-                    .delete(StorageKey::Tokens)
-                    .await
-                    .map_err(LogtoError::Storage)?;
+                self.delete_tokens().await?;
                 return Err(LogtoError::SessionExpired);
             }
             Err(LogtoError::TokenRequest {
@@ -565,11 +599,7 @@ impl<S: Storage> LogtoClient<S> {
                     // What came back cannot be trusted: end the session rather than keep one
                     // whose refresh token came with it.
                     *last_rotation = None;
-                    self.shared
-                        .storage
-                        .delete(StorageKey::Tokens)
-                        .await
-                        .map_err(LogtoError::Storage)?;
+                    self.delete_tokens().await?;
                     return Err(error);
                 }
                 // Logto's keys could not be loaded, so the ID token could not be checked: the
@@ -696,14 +726,38 @@ impl<S: Storage> LogtoClient<S> {
         if let Some(parsed) = last.as_ref().filter(|parsed| parsed.raw == raw) {
             return Ok(Some(Arc::clone(parsed)));
         }
-        let tokens = parse::<SessionTokens>(StorageKey::Tokens, &raw)?.upgraded();
-        let parsed = Arc::new(ParsedTokens {
-            raw,
-            tokens,
-            id_token_claims: OnceLock::new(),
-        });
+        let cache = self.handle.parsed_cache();
+        let hash = parsed_cache::hash(&raw);
+        let parsed = match cache.get(&raw, hash) {
+            Some(parsed) => parsed,
+            None => {
+                let tokens = parse::<SessionTokens>(StorageKey::Tokens, &raw)?.upgraded();
+                let parsed = Arc::new(ParsedTokens {
+                    raw,
+                    tokens,
+                    id_token_claims: OnceLock::new(),
+                    access_token_claims: Mutex::default(),
+                });
+                cache.insert(hash, &parsed);
+                parsed
+            }
+        };
         *last = Some(Arc::clone(&parsed));
         Ok(Some(parsed))
+    }
+
+    /// Drops the tokens this client last read from the handle's cache of parsed tokens: they
+    /// were just replaced or deleted in the storage, so no request needs them any more.
+    fn forget_parsed(&self) {
+        let last = self
+            .shared
+            .parsed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(parsed) = last {
+            self.handle.parsed_cache().forget(&parsed.raw);
+        }
     }
 
     async fn signed_in_parsed(&self) -> Result<Arc<ParsedTokens>, LogtoError> {
@@ -734,7 +788,23 @@ impl<S: Storage> LogtoClient<S> {
             .storage
             .set(key, raw)
             .await
-            .map_err(LogtoError::Storage)
+            .map_err(LogtoError::Storage)?;
+        if key == StorageKey::Tokens {
+            self.forget_parsed();
+        }
+        Ok(())
+    }
+
+    /// Deletes the stored session tokens (and forgets their parsed copy).
+    async fn delete_tokens(&self) -> Result<(), LogtoError> {
+        let deleted = self
+            .shared
+            .storage
+            .delete(StorageKey::Tokens)
+            .await
+            .map_err(LogtoError::Storage);
+        self.forget_parsed();
+        deleted
     }
 }
 
@@ -805,4 +875,113 @@ fn non_empty_resource(resource: &str) -> Result<&str, LogtoError> {
         ));
     }
     Ok(resource)
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    use super::*;
+
+    const API: &str = "https://api.example.com";
+
+    fn jwt(claims: &serde_json::Value) -> String {
+        let part = |v: &serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        format!("{}.{}.sig", part(&json!({"alg": "ES384"})), part(claims))
+    }
+
+    /// A stored session of `sub` whose cached access token for `API` has `jti`.
+    fn stored(session_id: &str, sub: &str, jti: &str) -> String {
+        let claims = json!({"iss": "https://t.example.com/oidc", "sub": sub, "aud": "app",
+                            "exp": 4_000_000_000u64, "iat": 1});
+        let mut tokens = SessionTokens::new(
+            session_id.into(),
+            jwt(&claims),
+            Some("refresh".into()),
+            vec![API.into()],
+        );
+        let access = json!({"iss": "https://t.example.com/oidc", "sub": sub, "aud": API,
+                            "exp": 4_000_000_000u64, "iat": 1, "jti": jti});
+        tokens.access_tokens.insert(
+            API.into(),
+            CachedAccessToken {
+                token: jwt(&access),
+                scope: None,
+                expires_at: 4_000_000_000,
+                refresh_at: 4_000_000_000,
+            },
+        );
+        serde_json::to_string(&tokens).unwrap()
+    }
+
+    fn handle() -> LogtoHandle {
+        let config = LogtoConfig::builder("https://t.example.com", "app")
+            .resources([API])
+            .build()
+            .unwrap();
+        LogtoHandle::new(config).unwrap()
+    }
+
+    async fn client_over(handle: &LogtoHandle, raw: &str) -> LogtoClient {
+        let storage = MemoryStorage::new();
+        storage
+            .set(StorageKey::Tokens, raw.to_owned())
+            .await
+            .unwrap();
+        LogtoClient::new(handle.clone(), storage)
+    }
+
+    #[tokio::test]
+    async fn clients_share_a_parse_of_the_same_text_and_never_serve_another() {
+        let raw = stored("shared-1", "u1", "j1");
+        let handle = handle();
+        let (a, b) = (
+            client_over(&handle, &raw).await,
+            client_over(&handle, &raw).await,
+        );
+        let (pa, pb) = (a.parsed().await.unwrap(), b.parsed().await.unwrap());
+        assert!(Arc::ptr_eq(&pa.unwrap(), &pb.unwrap()));
+        assert_eq!(a.get_id_token_claims().await.unwrap().sub, "u1");
+        assert_eq!(b.get_id_token_claims().await.unwrap().sub, "u1");
+        assert_eq!(
+            b.get_access_token_claims(API)
+                .await
+                .unwrap()
+                .jti
+                .into_option(),
+            Some("j1".to_owned())
+        );
+
+        // Another text (another user, another access token) in the same storage.
+        let other = stored("shared-1", "u2", "j2");
+        b.storage()
+            .set(StorageKey::Tokens, other.clone())
+            .await
+            .unwrap();
+        assert_eq!(b.get_id_token_claims().await.unwrap().sub, "u2");
+        assert_eq!(
+            b.get_access_token_claims(API)
+                .await
+                .unwrap()
+                .jti
+                .into_option(),
+            Some("j2".to_owned())
+        );
+        assert_eq!(a.get_id_token_claims().await.unwrap().sub, "u1");
+    }
+
+    #[tokio::test]
+    async fn deleted_tokens_leave_the_cache() {
+        let raw = stored("deleted-1", "u1", "j1");
+        let handle = handle();
+        let client = client_over(&handle, &raw).await;
+        assert!(client.is_authenticated().await.unwrap());
+        let hash = parsed_cache::hash(&raw);
+        assert!(handle.parsed_cache().get(&raw, hash).is_some());
+        client.delete_tokens().await.unwrap();
+        assert!(handle.parsed_cache().get(&raw, hash).is_none());
+        assert!(!client.is_authenticated().await.unwrap());
+    }
 }

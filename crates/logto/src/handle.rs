@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::config::LogtoConfig;
 use crate::error::LogtoError;
+use crate::parsed_cache::ParsedCache;
 use crate::protocol::claims::IdTokenClaims;
 use crate::protocol::logout_token::{self, LogoutToken};
 use crate::protocol::{id_token, now_unix};
@@ -13,8 +14,9 @@ use crate::provider::Provider;
 use crate::refresh::RefreshLocks;
 
 /// The shared runtime of a Logto app: the HTTP client, Logto's discovery document and keys (fetched
-/// once, refetched when Logto rotates them), the back-off after Logto failed, and the coordination
-/// of refreshes. Build one per process from a [`LogtoConfig`] and give clones to the per-user
+/// once, refetched when Logto rotates them), the back-off after Logto failed, the coordination
+/// of refreshes, and the session tokens its clients parsed (so that a client built per request
+/// does not parse the same stored text again). Build one per process from a [`LogtoConfig`] and give clones to the per-user
 /// [`LogtoClient`](crate::LogtoClient)s: cloning is cheap, and clones share everything.
 ///
 /// Building sends nothing: Logto is first asked when a client needs it.
@@ -39,6 +41,7 @@ struct Inner {
     config: LogtoConfig,
     provider: Provider,
     refresh_locks: RefreshLocks,
+    parsed_cache: ParsedCache,
 }
 
 impl fmt::Debug for LogtoHandle {
@@ -106,6 +109,7 @@ impl LogtoHandle {
                 config,
                 provider,
                 refresh_locks: RefreshLocks::default(),
+                parsed_cache: ParsedCache::default(),
             }),
         })
     }
@@ -238,6 +242,11 @@ impl LogtoHandle {
 
     pub(crate) fn refresh_locks(&self) -> &RefreshLocks {
         &self.inner.refresh_locks
+    }
+
+    /// The stored session tokens its clients parsed, by their exact text.
+    pub(crate) fn parsed_cache(&self) -> &ParsedCache {
+        &self.inner.parsed_cache
     }
 }
 

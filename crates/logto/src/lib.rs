@@ -60,6 +60,7 @@ mod config;
 mod error;
 mod handle;
 mod lock;
+mod parsed_cache;
 mod provider;
 mod refresh;
 mod storage;
