@@ -3,7 +3,7 @@
 //! use with no grace for a reuse, a token response held while the request that asked is dropped.
 //!
 //! The app under test serves the routes of [`super`] and is configured with the IdP's `web-app`
-//! client ([`WEB_APP_ID`](crate::WEB_APP_ID)), the [`SHOPPING_API`] resource and the email,
+//! client ([`WEB_APP_ID`]), the [`SHOPPING_API`] resource and the email,
 //! custom data and organizations scopes; two instances share one Redis store (also their refresh
 //! lock) behind one public URL.
 
