@@ -4,9 +4,9 @@
 //! requests of one session must never refresh with the same refresh token. Requests of one session
 //! may run through different [`LogtoClient`](crate::LogtoClient) values over different copies of
 //! the session (a web framework loads the session per request), so the lock is keyed by the
-//! session's id and lives in the shared configuration; the last rotation is kept with the lock so
-//! that a waiter whose copy of the session is stale adopts the rotated tokens instead of reusing
-//! the old refresh token.
+//! session's id and lives in the shared runtime ([`LogtoHandle`](crate::LogtoHandle)); the last
+//! rotation is kept with the lock so that a waiter whose copy of the session is stale adopts the
+//! rotated tokens instead of reusing the old refresh token.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
