@@ -78,6 +78,17 @@ pub enum LogtoError {
         detail: String,
     },
 
+    /// Logto's token endpoint issued a token of a type other than `Bearer` (RFC 6750), the only
+    /// type this client can use (and the only one Logto issues).
+    #[error(
+        "Logto issued a token of type {}, not Bearer, the only type this client can use",
+        match .token_type { Some(token_type) => format!("{token_type:?}"), None => "(none given)".to_owned() }
+    )]
+    UnsupportedTokenType {
+        /// The `token_type` of the token response, if any.
+        token_type: Option<String>,
+    },
+
     /// Logto's token endpoint refused a request with an OAuth 2.0 error.
     #[error("Logto refused the token request: {error}{}", describe(.description))]
     TokenRequest {

@@ -276,6 +276,7 @@ pub fn status_of(error: &LogtoError) -> u16 {
         LogtoError::Unavailable { .. } => 503,
         LogtoError::Network { .. }
         | LogtoError::UnexpectedResponse { .. }
+        | LogtoError::UnsupportedTokenType { .. }
         | LogtoError::TokenRequest { .. }
         | LogtoError::InvalidIdToken { .. }
         | LogtoError::InvalidToken { .. }

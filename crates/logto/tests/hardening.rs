@@ -114,7 +114,7 @@ fn not_bearer() -> Vec<Value> {
 
 fn assert_not_bearer(err: &LogtoError, token_type: &Value) {
     assert!(
-        matches!(err, LogtoError::UnexpectedResponse { detail, .. } if detail.contains("token_type") || detail.contains("token type")),
+        matches!(err, LogtoError::UnsupportedTokenType { .. }),
         "{token_type}: {err}"
     );
 }

@@ -34,15 +34,8 @@ impl TokenResponse {
     pub(crate) fn check_token_type(&self) -> Result<(), LogtoError> {
         match self.token_type.as_deref() {
             Some(token_type) if token_type.eq_ignore_ascii_case("bearer") => Ok(()),
-            other => Err(LogtoError::UnexpectedResponse {
-                operation: "token request",
-                status: 200,
-                detail: match other {
-                    Some(token_type) => format!(
-                        "the token type {token_type:?} is not Bearer, the only one this client can use"
-                    ),
-                    None => "the token response has no token_type (Bearer expected)".into(),
-                },
+            other => Err(LogtoError::UnsupportedTokenType {
+                token_type: other.map(str::to_owned),
             }),
         }
     }
@@ -364,7 +357,7 @@ mod tests {
             response.token_type = bad.map(Into::into);
             let err = response.check_token_type().unwrap_err();
             assert!(
-                matches!(err, LogtoError::UnexpectedResponse { .. }),
+                matches!(&err, LogtoError::UnsupportedTokenType { token_type } if token_type.as_deref() == bad),
                 "{bad:?}: {err}"
             );
         }
