@@ -203,6 +203,92 @@ impl LogtoConfig {
         }
     }
 
+    /// The configuration from the environment variables `LOGTO_ENDPOINT`, `LOGTO_APP_ID`,
+    /// `LOGTO_APP_SECRET`, `LOGTO_SCOPES`, `LOGTO_RESOURCES`, `LOGTO_PROMPT` (lists separated by
+    /// commas or spaces), `LOGTO_TIMEOUT_SECS`, `LOGTO_LEEWAY_SECS`,
+    /// `LOGTO_JWKS_MIN_REFRESH_INTERVAL_SECS`, `LOGTO_RETRY_INTERVAL_SECS`,
+    /// `LOGTO_MAX_RETRY_INTERVAL_SECS` and `LOGTO_ALLOW_INSECURE_HTTP` (`true` or `false`), with
+    /// the builder's checks and defaults. Other `LOGTO_` variables are left to the app. See
+    /// [`from_vars`](Self::from_vars).
+    ///
+    /// # Errors
+    /// [`LogtoError::InvalidConfig`], naming the variable.
+    pub fn from_env() -> Result<LogtoConfig, LogtoError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// [`from_env`](Self::from_env) over the given `(name, value)` pairs; empty values count as
+    /// unset.
+    ///
+    /// ```
+    /// use logto::LogtoConfig;
+    /// let config = LogtoConfig::from_vars([
+    ///     ("LOGTO_ENDPOINT", "https://tenant.logto.app"),
+    ///     ("LOGTO_APP_ID", "my-app-id"),
+    ///     ("LOGTO_SCOPES", "email, urn:logto:scope:organizations"),
+    ///     ("LOGTO_TIMEOUT_SECS", "5"),
+    ///     ("LOGTO_SOCIAL_TARGET", "github"), // not the SDK's: ignored
+    /// ])?;
+    /// assert!(config.scopes().iter().any(|s| s == "email"));
+    /// assert_eq!(config.timeout(), std::time::Duration::from_secs(5));
+    /// assert!(LogtoConfig::from_vars([("LOGTO_APP_ID", "my-app-id")]).is_err()); // no endpoint
+    /// # Ok::<(), logto::LogtoError>(())
+    /// ```
+    pub fn from_vars<I, K, V>(vars: I) -> Result<LogtoConfig, LogtoError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        use serde_json::Value;
+        const LISTS: [&str; 3] = ["scopes", "resources", "prompt"];
+        const TEXTS: [&str; 8] = [
+            "endpoint",
+            "app_id",
+            "app_secret",
+            "timeout_secs",
+            "leeway_secs",
+            "jwks_min_refresh_interval_secs",
+            "retry_interval_secs",
+            "max_retry_interval_secs",
+        ];
+        let mut fields = serde_json::Map::new();
+        for (name, value) in vars {
+            let (name, value) = (name.as_ref(), value.as_ref().trim());
+            let Some(field) = name.strip_prefix("LOGTO_").map(str::to_ascii_lowercase) else {
+                continue;
+            };
+            if value.is_empty() {
+                continue;
+            }
+            let value = if LISTS.contains(&field.as_str()) {
+                Value::from(
+                    value
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|item| !item.is_empty())
+                        .collect::<Vec<_>>(),
+                )
+            } else if TEXTS.contains(&field.as_str()) {
+                Value::from(value)
+            } else if field == "allow_insecure_http" {
+                Value::from(value.parse::<bool>().map_err(|_| {
+                    LogtoError::InvalidConfig(format!("{name}={value:?} must be true or false"))
+                })?)
+            } else {
+                continue;
+            };
+            fields.insert(field, value);
+        }
+        for (field, variable) in [("endpoint", "LOGTO_ENDPOINT"), ("app_id", "LOGTO_APP_ID")] {
+            if !fields.contains_key(field) {
+                return Err(LogtoError::InvalidConfig(format!("{variable} is not set")));
+            }
+        }
+        serde_json::from_value(Value::Object(fields)).map_err(|e| {
+            LogtoError::InvalidConfig(format!("{e} (from the LOGTO_ environment variables)"))
+        })
+    }
+
     /// The Logto endpoint, without a trailing slash.
     pub fn endpoint(&self) -> &str {
         self.endpoint.as_str().trim_end_matches('/')
@@ -841,5 +927,72 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{config:?}").contains("super-secret-value"));
+    }
+
+    #[test]
+    fn the_environment_gives_the_same_value_as_the_builder() {
+        let from_env = LogtoConfig::from_vars([
+            ("LOGTO_ENDPOINT", "https://logto.test"),
+            ("LOGTO_APP_ID", "app"),
+            ("LOGTO_APP_SECRET", "secret"),
+            ("LOGTO_SCOPES", "email,urn:logto:scope:organizations"),
+            ("LOGTO_RESOURCES", "https://api.test https://store.test"),
+            ("LOGTO_PROMPT", "login consent"),
+            ("LOGTO_TIMEOUT_SECS", "2.5"),
+            ("LOGTO_ALLOW_INSECURE_HTTP", "false"),
+            ("LOGTO_SOCIAL_TARGET", "github"),
+            ("LOGTO_LEEWAY_SECS", ""),
+            ("PATH", "/usr/bin"),
+        ])
+        .unwrap();
+        let built = LogtoConfig::builder("https://logto.test", "app")
+            .app_secret("secret")
+            .scopes([UserInfoScope::Email, UserInfoScope::Organizations])
+            .resources(["https://api.test", "https://store.test"])
+            .prompt([Prompt::Login, Prompt::Consent])
+            .timeout(Duration::from_millis(2500))
+            .build()
+            .unwrap();
+        assert_eq!(from_env, built);
+    }
+
+    #[test]
+    fn bad_environment_variables_are_named() {
+        for (vars, expected) in [
+            (vec![("LOGTO_APP_ID", "app")], "LOGTO_ENDPOINT is not set"),
+            (
+                vec![("LOGTO_ENDPOINT", "https://logto.test")],
+                "LOGTO_APP_ID is not set",
+            ),
+            (
+                vec![
+                    ("LOGTO_ENDPOINT", "https://logto.test"),
+                    ("LOGTO_APP_ID", "app"),
+                    ("LOGTO_ALLOW_INSECURE_HTTP", "yes"),
+                ],
+                "LOGTO_ALLOW_INSECURE_HTTP",
+            ),
+            (
+                vec![
+                    ("LOGTO_ENDPOINT", "https://logto.test"),
+                    ("LOGTO_APP_ID", "app"),
+                    ("LOGTO_TIMEOUT_SECS", "ten"),
+                ],
+                "not a number of seconds",
+            ),
+            (
+                vec![
+                    ("LOGTO_ENDPOINT", "http://logto.example.com"),
+                    ("LOGTO_APP_ID", "app"),
+                ],
+                "allow_insecure_http",
+            ),
+        ] {
+            let error = LogtoConfig::from_vars(vars).unwrap_err();
+            assert!(
+                matches!(&error, LogtoError::InvalidConfig(m) if m.contains(expected)),
+                "{expected}: {error}"
+            );
+        }
     }
 }
