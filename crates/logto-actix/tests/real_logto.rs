@@ -619,14 +619,6 @@ async fn always_expired_tokens_refresh_in_turn_without_reuse() {
     .await;
 }
 
-#[tokio::test]
-async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
-    let (idp, _redis, (a, on_a), (b, on_b)) =
-        alice_on_two_instances(idp_scenarios::strict_rotation(false)).await;
-    idp_scenarios::a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock(
-        &idp,
-        (&a.instance, &on_a),
-        (&b.instance, &on_b),
-    )
-    .await;
-}
+// The dropped-request scenario runs for actix in `cancellation.rs`, whose servers drop a handler
+// when its client goes away (`h1_allow_half_closed(false)`): with actix-web's default servers the
+// handler is never dropped, so the shared scenario could not fail here.
