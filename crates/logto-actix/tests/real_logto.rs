@@ -8,7 +8,7 @@
 //! port chosen before the world is created, since Logto only accepts registered redirect URIs.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
+use logto::{LogtoConfig, UserInfo, UserInfoScope};
 use logto_actix::{
     Auth, Authenticated, Logto, LogtoBuilder, MemoryStore, RedisStore, Rejection, TokenStore,
 };
@@ -150,11 +150,10 @@ async fn resource(
     Authenticated { auth, .. }: Authenticated,
     query: web::Query<ResourceQuery>,
 ) -> Result<HttpResponse, Rejection> {
-    let token = auth
-        .get_access_token(&query.resource)
+    let (token, claims) = auth
+        .get_access_token_and_claims(&query.resource)
         .await
         .map_err(|e| auth.reject(e))?;
-    let claims = jwt_payload(&token);
     Ok(HttpResponse::Ok().json(json!({ "access_token": token, "claims": claims })))
 }
 
@@ -162,18 +161,11 @@ async fn organization(
     Authenticated { auth, .. }: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Rejection> {
-    let token = auth
-        .get_organization_token(&id)
+    let (token, claims) = auth
+        .get_organization_token_and_claims(&id)
         .await
         .map_err(|e| auth.reject(e))?;
-    let claims = jwt_payload(&token);
     Ok(HttpResponse::Ok().json(json!({ "organization_token": token, "claims": claims })))
-}
-
-fn jwt_payload(token: &str) -> Value {
-    AccessTokenClaims::decode_unverified(token)
-        .map(|claims| json!(claims))
-        .unwrap_or(Value::Null)
 }
 
 /// The session's current refresh token (test app only: never expose tokens like this).

@@ -311,6 +311,24 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         resource: &str,
     ) -> Result<AccessTokenClaims, LogtoError> {
+        Ok(self.get_access_token_and_claims(resource).await?.1)
+    }
+
+    /// [`get_access_token`](Self::get_access_token) and the claims of that very token, from one
+    /// look-up: two calls could straddle a refresh and return a token and the claims of another.
+    ///
+    /// ```no_run
+    /// # async fn run(client: logto::LogtoClient<logto::MemoryStorage>) -> Result<(), logto::LogtoError> {
+    /// let (token, claims) = client
+    ///     .get_access_token_and_claims("https://shopping.your-app.com/api")
+    ///     .await?;
+    /// println!("{:?} expires at {}", claims.scope.into_option(), claims.exp);
+    /// # let _ = token; Ok(()) }
+    /// ```
+    pub async fn get_access_token_and_claims(
+        &self,
+        resource: &str,
+    ) -> Result<(String, AccessTokenClaims), LogtoError> {
         self.access_token_claims(TokenTarget::new(Some(non_empty_resource(resource)?), None))
             .await
     }
@@ -330,6 +348,18 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         organization_id: &str,
     ) -> Result<AccessTokenClaims, LogtoError> {
+        Ok(self
+            .get_organization_token_and_claims(organization_id)
+            .await?
+            .1)
+    }
+
+    /// [`get_organization_token`](Self::get_organization_token) and the claims of that very
+    /// token, from one look-up.
+    pub async fn get_organization_token_and_claims(
+        &self,
+        organization_id: &str,
+    ) -> Result<(String, AccessTokenClaims), LogtoError> {
         self.access_token_claims(TokenTarget::new(None, Some(organization_id)))
             .await
     }
@@ -406,12 +436,12 @@ impl<S: Storage> LogtoClient<S> {
         )
     }
 
-    /// The claims of the access token for `target`: decoded once per cached token (with the
+    /// The access token for `target` and its claims: decoded once per cached token (with the
     /// parsed session tokens), a refreshed one decoded on its own.
     async fn access_token_claims(
         &self,
         target: TokenTarget,
-    ) -> Result<AccessTokenClaims, LogtoError> {
+    ) -> Result<(String, AccessTokenClaims), LogtoError> {
         let key = target.cache_key();
         let token = self.access_token(target).await?;
         let last = self
@@ -427,18 +457,19 @@ impl<S: Storage> LogtoClient<S> {
                 .get(&key)
                 .is_some_and(|cached| cached.token == token)
         }) else {
-            return claims_of(&token);
+            let claims = claims_of(&token)?;
+            return Ok((token, claims));
         };
         let mut decoded = parsed
             .access_token_claims
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if let Some((_, claims)) = decoded.iter().find(|(k, _)| *k == key) {
-            return Ok(claims.clone());
+            return Ok((token, claims.clone()));
         }
         let claims = claims_of(&token)?;
         decoded.push((key, claims.clone()));
-        Ok(claims)
+        Ok((token, claims))
     }
 
     async fn access_token(&self, target: TokenTarget) -> Result<String, LogtoError> {

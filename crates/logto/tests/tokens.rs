@@ -2,7 +2,7 @@
 
 mod support;
 
-use logto::{LogtoClient, LogtoError, LogtoHandle, MemoryStorage};
+use logto::{AccessTokenClaims, LogtoClient, LogtoError, LogtoHandle, MemoryStorage};
 use logto_test_support::{ALICE_SUB, ORG_ACME, SHOPPING_API, STORE_API, TestIdp, WEB_APP_ID};
 use serde_json::json;
 use support::*;
@@ -97,6 +97,65 @@ async fn a_token_close_to_expiry_is_refreshed_and_the_refresh_token_rotates() {
     // The refreshed ID tokens were verified and stored; the user is the same.
     let claims = client.get_id_token_claims().await.unwrap();
     assert_eq!(claims.sub, ALICE_SUB);
+}
+
+#[tokio::test]
+async fn a_token_and_its_claims_come_from_one_look_up() {
+    let idp = TestIdp::start_with(
+        json!({"access_token_ttl": 30, "refresh_token_reuse_grace_seconds": 0}),
+    )
+    .await;
+    let client = signed_in(&idp).await;
+    idp.reset_stats().await;
+
+    let (token, claims) = client
+        .get_access_token_and_claims(SHOPPING_API)
+        .await
+        .unwrap();
+    assert_eq!(claims, AccessTokenClaims::decode_unverified(&token).unwrap());
+    assert_eq!(claims.aud, [SHOPPING_API]);
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+    // Cached: the same token and claims, nothing sent.
+    assert_eq!(
+        client
+            .get_access_token_and_claims(SHOPPING_API)
+            .await
+            .unwrap(),
+        (token.clone(), claims.clone())
+    );
+    assert_eq!(idp.stats().await.refresh_token_grants, 1);
+
+    // A token due for refresh: one refresh, and the claims are the new token's.
+    age_access_token(&client, SHOPPING_API, 16).await;
+    let (refreshed, refreshed_claims) = client
+        .get_access_token_and_claims(SHOPPING_API)
+        .await
+        .unwrap();
+    assert_ne!(refreshed, token);
+    assert_eq!(
+        refreshed_claims,
+        AccessTokenClaims::decode_unverified(&refreshed).unwrap()
+    );
+    assert_eq!(idp.stats().await.refresh_token_grants, 2);
+
+    // Organization tokens likewise.
+    let (org_token, org_claims) = client
+        .get_organization_token_and_claims(ORG_ACME)
+        .await
+        .unwrap();
+    assert_eq!(
+        org_claims,
+        AccessTokenClaims::decode_unverified(&org_token).unwrap()
+    );
+    assert_eq!(
+        org_claims.aud,
+        [format!("urn:logto:organization:{ORG_ACME}")]
+    );
+    // Refused inputs are refused as by the single calls, before anything is sent.
+    assert!(matches!(
+        client.get_access_token_and_claims("").await.unwrap_err(),
+        LogtoError::InvalidArgument(_)
+    ));
 }
 
 /// Moves the stored token of `resource` `seconds` into the past.

@@ -9,6 +9,7 @@
 //! WEB_APP=target/release/examples/web-app WEB_APP_ACTIX=target/release/examples/web-app-actix \
 //! BASELINE=target/release/web-baseline SESSIONS=1000 CONCURRENCY=64 DURATION_SECS=10 web-load
 //! ```
+//! `APPS` (`logto,logto-actix,baseline`) and `STORES` (`memory,redis`) pick some of the runs.
 //! Prints a line per run and `RESULT {json}` lines for bench/run.sh. Needs `redis-server`,
 //! `redis-cli` and the test IdP (`npm ci --prefix testing/idp`).
 
@@ -250,6 +251,11 @@ async fn main() {
         apps.push("logto-actix");
     }
     apps.push("baseline");
+    // `APPS=logto,baseline` / `STORES=redis`: some of the runs only (for profiling one of them).
+    let wanted = |name: &str, list: &str| {
+        std::env::var(list).map_or(true, |v| v.split(',').any(|w| w.trim() == name))
+    };
+    apps.retain(|app| wanted(app, "APPS"));
 
     let idp = Arc::new(TestIdp::start().await);
     let http = reqwest::Client::builder()
@@ -264,7 +270,7 @@ async fn main() {
     );
 
     let mut failed = 0;
-    for store in ["memory", "redis"] {
+    for store in ["memory", "redis"].into_iter().filter(|s| wanted(s, "STORES")) {
         let redis = if store == "redis" {
             Some(Redis::start().await)
         } else {

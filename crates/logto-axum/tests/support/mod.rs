@@ -7,7 +7,7 @@
 use axum::extract::{Path, Query};
 use axum::routing::get;
 use axum::{Json, Router};
-use logto::{AccessTokenClaims, LogtoConfig, UserInfo, UserInfoScope};
+use logto::{LogtoConfig, UserInfo, UserInfoScope};
 use logto_axum::{Auth, Authenticated, Error, Logto, LogtoBuilder, Rejection};
 use logto_test_support::web_scenarios::Instance;
 use logto_test_support::{Browser, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET};
@@ -146,8 +146,7 @@ async fn resource(
     Query(query): Query<ResourceQuery>,
 ) -> Result<Json<Value>, Error> {
     let resource = query.resource.unwrap_or_else(|| SHOPPING_API.into());
-    let token = auth.get_access_token(&resource).await?;
-    let claims = jwt_payload(&token);
+    let (token, claims) = auth.get_access_token_and_claims(&resource).await?;
     Ok(Json(json!({ "access_token": token, "claims": claims })))
 }
 
@@ -155,22 +154,13 @@ async fn organization(
     Authenticated { auth, .. }: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Rejection> {
-    let token = auth
-        .get_organization_token(&id)
+    let (token, claims) = auth
+        .get_organization_token_and_claims(&id)
         .await
         .map_err(|e| auth.reject(e))?;
-    let claims = jwt_payload(&token);
     Ok(Json(
         json!({ "organization_token": token, "claims": claims }),
     ))
-}
-
-/// A token's claims, unverified (the API receiving the token verifies it); one token request per
-/// handler, where `get_access_token_claims` would ask for the token again.
-fn jwt_payload(token: &str) -> Value {
-    AccessTokenClaims::decode_unverified(token)
-        .map(|claims| json!(claims))
-        .unwrap_or(Value::Null)
 }
 
 /// The session's current refresh token (test app only: never expose tokens like this).
