@@ -94,6 +94,10 @@ for store in ["memory", "redis"]:
         f"{num(ours['rps'])} req/s", f"{num(base['rps'])} req/s", base["rps"] / ours["rps"])
     add(sec, "sample vs the same route without Logto: p99",
         f"{ours['p99_ms']:.3g} ms", f"{base['p99_ms']:.3g} ms", ours["p99_ms"] / base["p99_ms"], False)
+    if "cpu_us_per_request" in ours and "cpu_us_per_request" in base:
+        add(sec, "sample vs the same route without Logto: CPU time per request (app + Redis)",
+            f"{ours['cpu_us_per_request']:.3g} µs", f"{base['cpu_us_per_request']:.3g} µs",
+            ours["cpu_us_per_request"] / base["cpu_us_per_request"], False)
     add(sec, "memory per signed-in session",
         f"{num(ours['bytes_per_session'])} B", f"{num(base['bytes_per_session'])} B",
         ours["bytes_per_session"] / max(base["bytes_per_session"], 1), False)
@@ -101,6 +105,10 @@ for store in ["memory", "redis"]:
     if actix:
         add(sec, "actix-web sample vs the same route without Logto: time per request",
             f"{num(actix['rps'])} req/s", f"{num(base['rps'])} req/s", base["rps"] / actix["rps"])
+        if "cpu_us_per_request" in actix and "cpu_us_per_request" in base:
+            add(sec, "actix-web sample vs the same route without Logto: CPU time per request",
+                f"{actix['cpu_us_per_request']:.3g} µs", f"{base['cpu_us_per_request']:.3g} µs",
+                actix["cpu_us_per_request"] / base["cpu_us_per_request"], False)
         add(sec, "actix-web sample vs the axum sample: time per request",
             f"{num(actix['rps'])} req/s", f"{num(ours['rps'])} req/s", ours["rps"] / actix["rps"])
         add(sec, "actix-web sample vs the same route without Logto: p99",

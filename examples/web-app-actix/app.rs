@@ -143,4 +143,3 @@ async fn organization(
         )
     }))
 }
-

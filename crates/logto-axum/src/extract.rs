@@ -95,6 +95,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
         let storage = SessionStorage::new(
             session.clone(),
             bound.store.clone(),
+            bound.prefetched.clone(),
             logto.inner.session_ttl,
         );
         let mut client = LogtoClient::new(logto.handle().clone(), storage);

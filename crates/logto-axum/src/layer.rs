@@ -17,15 +17,20 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
 use crate::error::{Unrendered, wants_json};
 use crate::handle::{Logto, page_of};
+use crate::prefetch::{self, Prefetched};
+#[cfg(feature = "redis")]
+use crate::storage::TOKENS_REF;
 
 /// The name of the session cookie.
 pub(crate) const COOKIE_NAME: &str = "logto_session";
 
-/// What the layer hands the extractors: the handle and the session store (for the token records).
+/// What the layer hands the extractors: the handle, the session store (for the token records)
+/// and the token records it read with the sessions.
 #[derive(Clone)]
 pub(crate) struct Bound {
     pub(crate) logto: Logto,
     pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) prefetched: Arc<Prefetched>,
 }
 
 /// The middleware of [`Logto::layer`]: a [`SessionManagerLayer`] with Logto's cookie settings,
@@ -52,8 +57,14 @@ impl<Store: SessionStore> fmt::Debug for LogtoLayer<Store> {
 /// with a `Debug` that names the store's type and never shows its records (sessions, pending
 /// sign-ins, tokens). Every [`Session`](tower_sessions::Session) of the middleware, the
 /// middleware itself and [`LogtoLayer`] print the store through it.
+///
+/// With [`RedisStore`](crate::RedisStore), loading a signed-in session also reads its token
+/// record, in the same round trip.
 #[derive(Clone)]
-pub struct SessionStoreOf<Store>(Store);
+pub struct SessionStoreOf<Store> {
+    store: Store,
+    prefetched: Arc<Prefetched>,
+}
 
 impl<Store> fmt::Debug for SessionStoreOf<Store> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -66,26 +77,45 @@ impl<Store> fmt::Debug for SessionStoreOf<Store> {
 #[async_trait::async_trait]
 impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.0.create(record).await
+        if record.data.contains_key(prefetch::SLOT_KEY) {
+            record.data.remove(prefetch::SLOT_KEY);
+        }
+        self.store.create(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.0.save(record).await
+        self.store.save(&prefetch::without_slot(record)).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        self.0.load(id).await
+        #[cfg(feature = "redis")]
+        if let Some(redis) = (&self.store as &dyn std::any::Any).downcast_ref::<crate::RedisStore>()
+        {
+            let Some(loaded) = redis.load_with_tokens(id, TOKENS_REF).await? else {
+                return Ok(None);
+            };
+            let mut session = loaded.session;
+            if let Some((tokens_ref, record)) = loaded.tokens {
+                let tokens = record.and_then(crate::storage::tokens_of);
+                self.prefetched.park(&mut session, tokens_ref, tokens);
+            }
+            return Ok(Some(session));
+        }
+        self.store.load(id).await
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.delete(id).await
+        self.store.delete(id).await
     }
 }
 
 impl<Store: SessionStore + Clone> LogtoLayer<Store> {
     pub(crate) fn new(logto: Logto, store: Store) -> Self {
         let ttl = crate::storage::saturating_duration(logto.inner.session_ttl);
-        let store = SessionStoreOf(store);
+        let store = SessionStoreOf {
+            store,
+            prefetched: Arc::new(Prefetched::default()),
+        };
         let sessions = SessionManagerLayer::new(store.clone())
             .with_name(COOKIE_NAME)
             .with_http_only(true)
@@ -112,6 +142,7 @@ where
         let bound = Bound {
             logto: self.logto.clone(),
             store: self.store.clone(),
+            prefetched: self.store.prefetched.clone(),
         };
         self.sessions.layer(LogtoService { inner, bound })
     }

@@ -77,6 +77,7 @@ mod extract;
 pub mod fuzzing;
 mod handle;
 mod layer;
+mod prefetch;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod routes;

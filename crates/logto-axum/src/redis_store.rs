@@ -127,6 +127,89 @@ impl RedisStore {
     }
 }
 
+/// Reads a session and, when it names a token record, that record: one round trip instead of
+/// two. `ARGV[2]` is a Lua pattern capturing the record's id from the session's JSON (its
+/// `"logto.tokens_ref":"<id>"` member: inside a JSON string every `"` is escaped, so only the
+/// member itself matches; the caller checks the id against the decoded session all the same).
+/// Returns false (no session), `{session}`, or `{session, id, record}` (`record` false when gone).
+const LOAD_WITH_TOKENS: &str = r"
+local session = redis.call('GET', KEYS[1])
+if not session then return false end
+local ref = string.match(session, ARGV[2])
+if ref then
+  return {session, ref, redis.call('GET', ARGV[1] .. 'session:' .. ref)}
+end
+return {session}
+";
+
+/// A session and the token record it names, as [`RedisStore::load_with_tokens`] reads them.
+pub(crate) struct WithTokens {
+    pub(crate) session: Record,
+    /// The token record's id and the record (`None`: gone or expired), when the session names one.
+    pub(crate) tokens: Option<(Id, Option<Record>)>,
+}
+
+impl RedisStore {
+    /// Loads session `id` and, in the same round trip, the token record its value `tokens_ref`
+    /// names (Redis runs a script: `EVALSHA`, loaded once).
+    pub(crate) async fn load_with_tokens(
+        &self,
+        id: &Id,
+        tokens_ref: &str,
+    ) -> session_store::Result<Option<WithTokens>> {
+        let mut connection = self.connection.clone();
+        let script = LOAD_SCRIPT.get_or_init(|| redis::Script::new(LOAD_WITH_TOKENS));
+        let values: Option<Vec<Option<String>>> = script
+            .key(self.session_key(id))
+            .arg(&self.prefix)
+            .arg(format!(
+                r#""{}":"([%w_-]+)""#,
+                tokens_ref.replace('.', "%.")
+            ))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(backend)?;
+        let mut values = values.unwrap_or_default().into_iter();
+        let Some(Some(session)) = values.next() else {
+            return Ok(None);
+        };
+        let Some(session) = live_record(&session)? else {
+            return Ok(None);
+        };
+        // Only the id the session holds, in its canonical form, names the record the script read.
+        let named = |raw_ref: &str| {
+            session
+                .data
+                .get(tokens_ref)
+                .and_then(serde_json::Value::as_str)
+                == Some(raw_ref)
+        };
+        let tokens = match (values.next().flatten(), values.next()) {
+            (Some(raw_ref), Some(record)) if named(&raw_ref) => match raw_ref.parse::<Id>() {
+                Ok(ref_id) if ref_id.to_string() == raw_ref => {
+                    let record = match record {
+                        Some(record) => live_record(&record)?,
+                        None => None,
+                    };
+                    Some((ref_id, record))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        Ok(Some(WithTokens { session, tokens }))
+    }
+}
+
+static LOAD_SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+
+/// The record stored as `value`, unless it has expired.
+fn live_record(value: &str) -> session_store::Result<Option<Record>> {
+    let record: Record =
+        serde_json::from_str(value).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+    Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
+}
+
 fn backend(error: redis::RedisError) -> session_store::Error {
     session_store::Error::Backend(format!("Redis: {error}"))
 }
@@ -180,12 +263,7 @@ impl SessionStore for RedisStore {
             .get(self.session_key(id))
             .await
             .map_err(backend)?;
-        let Some(value) = value else {
-            return Ok(None);
-        };
-        let record: Record = serde_json::from_str(&value)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
+        value.map_or(Ok(None), |value| live_record(&value))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

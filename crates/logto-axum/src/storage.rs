@@ -12,12 +12,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use logto::{BoxError, Storage, StorageKey};
+
+use crate::prefetch::{self, Prefetched};
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::{Session, SessionStore};
 
 /// The session key holding the id of the token record.
-const TOKENS_REF: &str = "logto.tokens_ref";
+pub(crate) const TOKENS_REF: &str = "logto.tokens_ref";
 /// The field of the token record holding the tokens.
 const TOKENS_FIELD: &str = "logto.tokens";
 
@@ -26,6 +28,7 @@ const TOKENS_FIELD: &str = "logto.tokens";
 pub struct SessionStorage {
     session: Session,
     store: Arc<dyn SessionStore>,
+    prefetched: Arc<Prefetched>,
     ttl: Duration,
     state: Mutex<State>,
 }
@@ -34,6 +37,8 @@ pub struct SessionStorage {
 struct State {
     /// The tokens as last read or written by this request; `None`: read them from the store.
     tokens: Option<Option<String>>,
+    /// Whether the tokens read with the session were taken (or may no longer be used).
+    prefetch_spent: bool,
 }
 
 impl fmt::Debug for SessionStorage {
@@ -45,10 +50,16 @@ impl fmt::Debug for SessionStorage {
 }
 
 impl SessionStorage {
-    pub(crate) fn new(session: Session, store: Arc<dyn SessionStore>, ttl: Duration) -> Self {
+    pub(crate) fn new(
+        session: Session,
+        store: Arc<dyn SessionStore>,
+        prefetched: Arc<Prefetched>,
+        ttl: Duration,
+    ) -> Self {
         SessionStorage {
             session,
             store,
+            prefetched,
             ttl,
             state: Mutex::new(State::default()),
         }
@@ -76,17 +87,23 @@ impl SessionStorage {
             return Ok(cached);
         }
         let tokens = match self.tokens_ref().await? {
-            // The text is moved out of the record, not copied.
-            Some(id) => self.store.load(&id).await?.and_then(|mut record| {
-                match record.data.remove(TOKENS_FIELD) {
-                    Some(serde_json::Value::String(tokens)) => Some(tokens),
-                    _ => None,
-                }
-            }),
+            Some(id) => match self.take_prefetched(&id).await? {
+                Some(tokens) => tokens,
+                None => self.store.load(&id).await?.and_then(tokens_of),
+            },
             None => None,
         };
         self.state().tokens = Some(tokens.clone());
         Ok(tokens)
+    }
+
+    /// The tokens of record `id` read with the session (see `prefetch`), the first time only.
+    async fn take_prefetched(&self, id: &Id) -> Result<Option<Option<String>>, BoxError> {
+        if std::mem::replace(&mut self.state().prefetch_spent, true) {
+            return Ok(None);
+        }
+        let slot: Option<u64> = self.session.get(prefetch::SLOT_KEY).await?;
+        Ok(slot.and_then(|slot| self.prefetched.take(slot, id)))
     }
 
     async fn save_tokens(&self, value: String) -> Result<(), BoxError> {
@@ -136,6 +153,14 @@ impl SessionStorage {
     }
 }
 
+/// The tokens held by a token record (the text is moved out of the record, not copied).
+pub(crate) fn tokens_of(mut record: Record) -> Option<String> {
+    match record.data.remove(TOKENS_FIELD) {
+        Some(serde_json::Value::String(tokens)) => Some(tokens),
+        _ => None,
+    }
+}
+
 /// `ttl` as a `time` duration, saturating at its largest.
 pub(crate) fn saturating_duration(ttl: Duration) -> tower_sessions::cookie::time::Duration {
     tower_sessions::cookie::time::Duration::try_from(ttl)
@@ -169,8 +194,11 @@ impl Storage for SessionStorage {
 
     async fn get_latest(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
         if key == StorageKey::Tokens {
-            // Another process may have rotated the tokens since this request read them.
-            self.state().tokens = None;
+            // Another process may have rotated the tokens since this request read them (or
+            // since its session was loaded, with the tokens read alongside).
+            let mut state = self.state();
+            state.tokens = None;
+            state.prefetch_spent = true;
         }
         self.get(key).await
     }

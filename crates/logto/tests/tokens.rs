@@ -112,7 +112,10 @@ async fn a_token_and_its_claims_come_from_one_look_up() {
         .get_access_token_and_claims(SHOPPING_API)
         .await
         .unwrap();
-    assert_eq!(claims, AccessTokenClaims::decode_unverified(&token).unwrap());
+    assert_eq!(
+        claims,
+        AccessTokenClaims::decode_unverified(&token).unwrap()
+    );
     assert_eq!(claims.aud, [SHOPPING_API]);
     assert_eq!(idp.stats().await.refresh_token_grants, 1);
     // Cached: the same token and claims, nothing sent.

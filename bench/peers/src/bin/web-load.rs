@@ -225,6 +225,35 @@ async fn load(
     run
 }
 
+/// The CPU time (user + system) process `pid` has used, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and
+    // 13th, in clock ticks.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // USER_HZ: 100 on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The CPU time (user + system) the Redis server at `url` has used, in seconds.
+fn redis_cpu_seconds(url: &str) -> f64 {
+    let port = url.rsplit(':').next().unwrap();
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", port, "info", "cpu"])
+        .output()
+        .expect("run redis-cli");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("used_cpu_sys:")
+                .or_else(|| l.strip_prefix("used_cpu_user:"))
+        })
+        .filter_map(|v| v.trim().parse::<f64>().ok())
+        .sum()
+}
+
 fn redis_used_memory(url: &str) -> u64 {
     let port = url.rsplit(':').next().unwrap();
     let out = std::process::Command::new("redis-cli")
@@ -336,15 +365,29 @@ async fn main() {
                 Duration::from_secs(2),
             )
             .await;
+            let cpu_before = (
+                cpu_seconds(pid),
+                redis.as_ref().map_or(0.0, |r| redis_cpu_seconds(&r.url)),
+            );
             let run = load(&http, &base_url, &cookies, concurrency, duration).await;
+            let requests = run.latencies.len().max(1) as f64;
+            let app_cpu_us = (cpu_seconds(pid) - cpu_before.0) * 1e6 / requests;
+            let redis_cpu_us = redis
+                .as_ref()
+                .map_or(0.0, |r| redis_cpu_seconds(&r.url) - cpu_before.1)
+                * 1e6
+                / requests;
             failed += run.failures;
             println!(
-                "{store:<6} {app:<11} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {}   {:>7.0} bytes/session",
+                "{store:<6} {app:<11} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {}   {:>7.0} bytes/session   CPU {:>5.1} µs/req (app {:.1} + Redis {:.1})",
                 run.rate(),
                 run.percentile_ms(0.5),
                 run.percentile_ms(0.99),
                 run.failures,
-                per_session
+                per_session,
+                app_cpu_us + redis_cpu_us,
+                app_cpu_us,
+                redis_cpu_us,
             );
             if let Some(f) = &run.first_failure {
                 println!("    first failure: {f}");
@@ -356,6 +399,9 @@ async fn main() {
                     "rps": run.rate(), "p50_ms": run.percentile_ms(0.5),
                     "p99_ms": run.percentile_ms(0.99), "failed": run.failures,
                     "bytes_per_session": per_session, "sessions": sessions,
+                    "cpu_us_per_request": app_cpu_us + redis_cpu_us,
+                    "app_cpu_us_per_request": app_cpu_us,
+                    "redis_cpu_us_per_request": redis_cpu_us,
                 })
             );
             drop(child);
