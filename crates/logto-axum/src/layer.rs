@@ -95,8 +95,7 @@ impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
                 return Ok(None);
             };
             let mut session = loaded.session;
-            if let Some((tokens_ref, record)) = loaded.tokens {
-                let tokens = record.and_then(crate::storage::tokens_of);
+            if let Some((tokens_ref, tokens)) = loaded.tokens {
                 self.prefetched.park(&mut session, tokens_ref, tokens);
             }
             return Ok(Some(session));

@@ -12,11 +12,18 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use crate::BoxError;
 use crate::error::Error;
+use crate::storage::{token_record, token_record_text, tokens_of};
 
 /// Sessions in Redis, shared by every process of the app, and the [`RefreshLock`] those processes
-/// need. Records are JSON under `<prefix>session:<id>` and expire with the session; locks are
-/// `<prefix>lock:<name>`. Needs Redis 6.2 or later. Cheap to clone (one multiplexed connection
-/// that reconnects by itself).
+/// need. Records are JSON under `<prefix>session:<id>` (token records:
+/// `tokens:<expiry>:<tokens>`, the tokens being JSON already) and expire with the session; locks
+/// are `<prefix>lock:<name>`. Needs Redis 6.2 or later (a single server: not Redis Cluster). Cheap to
+/// clone (one multiplexed connection that reconnects by itself).
+///
+/// Under [`Logto::layer`](crate::Logto::layer), loading a signed-in session also reads its token
+/// record in the same round trip (a short Lua script), so a signed-in request costs one round
+/// trip to Redis, not two. (Wrapped in an [`EncryptedStore`](crate::EncryptedStore), the session
+/// is sealed and the token record is read on its own.)
 ///
 /// ```no_run
 /// use logto::LogtoConfig;
@@ -113,8 +120,7 @@ impl RedisStore {
             let _: () = connection.del(&key).await.map_err(backend)?;
             return Ok(true);
         }
-        let value = serde_json::to_string(record)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let value = encode(record)?;
         let mut options = SetOptions::default().with_expiration(SetExpiry::EXAT(expires as u64));
         if only_new {
             options = options.conditional_set(redis::ExistenceCheck::NX);
@@ -145,8 +151,9 @@ return {session}
 /// A session and the token record it names, as [`RedisStore::load_with_tokens`] reads them.
 pub(crate) struct WithTokens {
     pub(crate) session: Record,
-    /// The token record's id and the record (`None`: gone or expired), when the session names one.
-    pub(crate) tokens: Option<(Id, Option<Record>)>,
+    /// The token record's id and its tokens (`None`: gone or expired), when the session names
+    /// one.
+    pub(crate) tokens: Option<(Id, Option<String>)>,
 }
 
 impl RedisStore {
@@ -173,7 +180,7 @@ impl RedisStore {
         let Some(Some(session)) = values.next() else {
             return Ok(None);
         };
-        let Some(session) = live_record(&session)? else {
+        let Some(session) = live_record(id, session)? else {
             return Ok(None);
         };
         // Only the id the session holds, in its canonical form, names the record the script read.
@@ -187,11 +194,11 @@ impl RedisStore {
         let tokens = match (values.next().flatten(), values.next()) {
             (Some(raw_ref), Some(record)) if named(&raw_ref) => match raw_ref.parse::<Id>() {
                 Ok(ref_id) if ref_id.to_string() == raw_ref => {
-                    let record = match record {
-                        Some(record) => live_record(&record)?,
+                    let tokens = match record {
+                        Some(record) => live_tokens(ref_id, record)?,
                         None => None,
                     };
-                    Some((ref_id, record))
+                    Some((ref_id, tokens))
                 }
                 _ => None,
             },
@@ -203,11 +210,60 @@ impl RedisStore {
 
 static LOAD_SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
 
-/// The record stored as `value`, unless it has expired.
-fn live_record(value: &str) -> session_store::Result<Option<Record>> {
+/// How a token record's value starts (a JSON record starts with `{`).
+const TOKENS_MARK: &str = "tokens:";
+
+/// `record` as stored: a token record as `tokens:<expiry, unix seconds>:<tokens>` (its tokens are
+/// JSON: nested in a JSON record they would be escaped on every write and unescaped on every
+/// read), any other as JSON.
+fn encode(record: &Record) -> session_store::Result<String> {
+    match token_record_text(record) {
+        Some(tokens) => Ok(format!(
+            "{TOKENS_MARK}{}:{tokens}",
+            record.expiry_date.unix_timestamp()
+        )),
+        None => {
+            serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))
+        }
+    }
+}
+
+/// A token record's value: its expiry and where its tokens start; `None` for a JSON record.
+fn token_value(value: &str) -> session_store::Result<Option<(OffsetDateTime, usize)>> {
+    let Some(rest) = value.strip_prefix(TOKENS_MARK) else {
+        return Ok(None);
+    };
+    let undecodable = || session_store::Error::Decode("a token record without its expiry".into());
+    let (expiry, tokens) = rest.split_once(':').ok_or_else(undecodable)?;
+    let expiry = expiry
+        .parse()
+        .ok()
+        .and_then(|unix| OffsetDateTime::from_unix_timestamp(unix).ok())
+        .ok_or_else(undecodable)?;
+    Ok(Some((expiry, value.len() - tokens.len())))
+}
+
+/// The record `id` stored as `value`, unless it has expired.
+fn live_record(id: &Id, value: String) -> session_store::Result<Option<Record>> {
+    let now = OffsetDateTime::now_utc();
+    if let Some((expiry, start)) = token_value(&value)? {
+        let mut tokens = value;
+        tokens.drain(..start);
+        return Ok((expiry > now).then(|| token_record(*id, tokens, expiry)));
+    }
     let record: Record =
-        serde_json::from_str(value).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-    Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
+        serde_json::from_str(&value).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+    Ok((record.expiry_date > now).then_some(record))
+}
+
+/// The tokens of the token record `id` stored as `value`, unless it has expired.
+fn live_tokens(id: Id, value: String) -> session_store::Result<Option<String>> {
+    if let Some((expiry, start)) = token_value(&value)? {
+        let mut tokens = value;
+        tokens.drain(..start);
+        return Ok((expiry > OffsetDateTime::now_utc()).then_some(tokens));
+    }
+    Ok(live_record(&id, value)?.and_then(tokens_of))
 }
 
 fn backend(error: redis::RedisError) -> session_store::Error {
@@ -263,7 +319,7 @@ impl SessionStore for RedisStore {
             .get(self.session_key(id))
             .await
             .map_err(backend)?;
-        value.map_or(Ok(None), |value| live_record(&value))
+        value.map_or(Ok(None), |value| live_record(id, value))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

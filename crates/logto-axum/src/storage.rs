@@ -109,11 +109,7 @@ impl SessionStorage {
     async fn save_tokens(&self, value: String) -> Result<(), BoxError> {
         // A TTL past the end of time (year 9999) saturates, as the session's own expiry does.
         let expiry_date = OffsetDateTime::now_utc().saturating_add(saturating_duration(self.ttl));
-        let mut record = Record {
-            id: Id::default(),
-            data: HashMap::from([(TOKENS_FIELD.to_owned(), value.clone().into())]),
-            expiry_date,
-        };
+        let mut record = token_record(Id::default(), value.clone(), expiry_date);
         match self.tokens_ref().await? {
             Some(id) => {
                 record.id = id;
@@ -150,6 +146,25 @@ impl SessionStorage {
         }
         self.state().tokens = Some(None);
         Ok(())
+    }
+}
+
+/// The tokens of `record` when it is a token record (the tokens and nothing else).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn token_record_text(record: &Record) -> Option<&str> {
+    match record.data.get(TOKENS_FIELD) {
+        Some(serde_json::Value::String(tokens)) if record.data.len() == 1 => Some(tokens),
+        _ => None,
+    }
+}
+
+/// The token record `id` holding `tokens`.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn token_record(id: Id, tokens: String, expiry_date: OffsetDateTime) -> Record {
+    Record {
+        id,
+        data: HashMap::from([(TOKENS_FIELD.to_owned(), tokens.into())]),
+        expiry_date,
     }
 }
 

@@ -92,6 +92,77 @@ async fn redis_store_keeps_records_until_they_expire() {
 }
 
 #[tokio::test]
+async fn redis_store_keeps_token_records_unnested_and_reads_older_ones() {
+    let redis = Redis::start().await;
+    let store = RedisStore::connect(&redis.url).await.unwrap();
+    let mut connection = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // A token record: the tokens alone (Redis keeps whole seconds of its expiry).
+    let tokens = r#"{"id_token":"a.b.c","access_tokens":{"k":{"token":"x\"y"}}}"#;
+    let expiry_date = OffsetDateTime::from_unix_timestamp(
+        (OffsetDateTime::now_utc() + Duration::hours(1)).unix_timestamp(),
+    )
+    .unwrap();
+    let mut record = Record {
+        id: Id::default(),
+        data: [("logto.tokens".to_owned(), json!(tokens))]
+            .into_iter()
+            .collect(),
+        expiry_date,
+    };
+    store.create(&mut record).await.unwrap();
+    let key = format!("logto:session:{}", record.id);
+    let stored: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        format!("tokens:{}:{tokens}", expiry_date.unix_timestamp()),
+        "the tokens as they are, not escaped into a JSON record"
+    );
+    assert_eq!(store.load(&record.id).await.unwrap(), Some(record.clone()));
+
+    // A token record written as JSON by an earlier version still loads.
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(serde_json::to_string(&record).unwrap())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(store.load(&record.id).await.unwrap(), Some(record.clone()));
+
+    // An expired one is gone; a damaged one is an error, not a panic.
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(format!(
+            "tokens:{}:{tokens}",
+            OffsetDateTime::now_utc().unix_timestamp() - 1
+        ))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(store.load(&record.id).await.unwrap(), None);
+    for damaged in [
+        "tokens:",
+        "tokens:soon:{}",
+        "tokens:99999999999999999999:{}",
+    ] {
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(damaged)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!(store.load(&record.id).await.is_err(), "{damaged}");
+    }
+}
+
+#[tokio::test]
 async fn redis_lock_is_exclusive_across_connections() {
     let redis = Redis::start().await;
     let mut stores = Vec::new();
