@@ -17,9 +17,10 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
 use crate::error::{Unrendered, wants_json};
 use crate::handle::{Logto, page_of};
-use crate::prefetch::{self, Prefetched};
+use crate::prefetch;
 #[cfg(feature = "redis")]
 use crate::storage::TOKENS_REF;
+use logto::web::prefetch::{Prefetched, SLOT_KEY};
 
 /// The name of the session cookie.
 pub(crate) const COOKIE_NAME: &str = "logto_session";
@@ -77,8 +78,8 @@ impl<Store> fmt::Debug for SessionStoreOf<Store> {
 #[async_trait::async_trait]
 impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        if record.data.contains_key(prefetch::SLOT_KEY) {
-            record.data.remove(prefetch::SLOT_KEY);
+        if record.data.contains_key(SLOT_KEY) {
+            record.data.remove(SLOT_KEY);
         }
         self.store.create(record).await
     }
@@ -96,7 +97,7 @@ impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
             };
             let mut session = loaded.session;
             if let Some((tokens_ref, tokens)) = loaded.tokens {
-                self.prefetched.park(&mut session, tokens_ref, tokens);
+                prefetch::park(&self.prefetched, &mut session, &tokens_ref, tokens);
             }
             return Ok(Some(session));
         }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use logto::web::prefetch::load_with_tokens;
 use logto::{BoxFuture, LockGuard, RefreshLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, SetExpiry, SetOptions};
@@ -133,21 +134,6 @@ impl RedisStore {
     }
 }
 
-/// Reads a session and, when it names a token record, that record: one round trip instead of
-/// two. `ARGV[2]` is a Lua pattern capturing the record's id from the session's JSON (its
-/// `"logto.tokens_ref":"<id>"` member: inside a JSON string every `"` is escaped, so only the
-/// member itself matches; the caller checks the id against the decoded session all the same).
-/// Returns false (no session), `{session}`, or `{session, id, record}` (`record` false when gone).
-const LOAD_WITH_TOKENS: &str = r"
-local session = redis.call('GET', KEYS[1])
-if not session then return false end
-local ref = string.match(session, ARGV[2])
-if ref then
-  return {session, ref, redis.call('GET', ARGV[1] .. 'session:' .. ref)}
-end
-return {session}
-";
-
 /// A session and the token record it names, as [`RedisStore::load_with_tokens`] reads them.
 pub(crate) struct WithTokens {
     pub(crate) session: Record,
@@ -164,23 +150,20 @@ impl RedisStore {
         id: &Id,
         tokens_ref: &str,
     ) -> session_store::Result<Option<WithTokens>> {
-        let mut connection = self.connection.clone();
-        let script = LOAD_SCRIPT.get_or_init(|| redis::Script::new(LOAD_WITH_TOKENS));
-        let values: Option<Vec<Option<String>>> = script
-            .key(self.session_key(id))
-            .arg(&self.prefix)
-            .arg(format!(
-                r#""{}":"([%w_-]+)""#,
-                tokens_ref.replace('.', "%.")
-            ))
-            .invoke_async(&mut connection)
-            .await
-            .map_err(backend)?;
-        let mut values = values.unwrap_or_default().into_iter();
-        let Some(Some(session)) = values.next() else {
+        let pattern = format!(r#""{}":"([%w_-]+)""#, tokens_ref.replace('.', "%."));
+        let record_prefix = format!("{}session:", self.prefix);
+        let Some(loaded) = load_with_tokens(
+            &self.connection,
+            &self.session_key(id),
+            &record_prefix,
+            &pattern,
+        )
+        .await
+        .map_err(backend)?
+        else {
             return Ok(None);
         };
-        let Some(session) = live_record(id, session)? else {
+        let Some(session) = live_record(id, loaded.session)? else {
             return Ok(None);
         };
         // Only the id the session holds, in its canonical form, names the record the script read.
@@ -191,8 +174,8 @@ impl RedisStore {
                 .and_then(serde_json::Value::as_str)
                 == Some(raw_ref)
         };
-        let tokens = match (values.next().flatten(), values.next()) {
-            (Some(raw_ref), Some(record)) if named(&raw_ref) => match raw_ref.parse::<Id>() {
+        let tokens = match loaded.tokens {
+            Some((raw_ref, record)) if named(&raw_ref) => match raw_ref.parse::<Id>() {
                 Ok(ref_id) if ref_id.to_string() == raw_ref => {
                     let tokens = match record {
                         Some(record) => live_tokens(ref_id, record)?,
@@ -207,8 +190,6 @@ impl RedisStore {
         Ok(Some(WithTokens { session, tokens }))
     }
 }
-
-static LOAD_SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
 
 /// How a token record's value starts (a JSON record starts with `{`).
 const TOKENS_MARK: &str = "tokens:";

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use logto::{BoxError, Storage, StorageKey};
 
-use crate::prefetch::{self, Prefetched};
+use logto::web::prefetch::{Prefetched, SLOT_KEY};
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::{Session, SessionStore};
@@ -102,8 +102,8 @@ impl SessionStorage {
         if std::mem::replace(&mut self.state().prefetch_spent, true) {
             return Ok(None);
         }
-        let slot: Option<u64> = self.session.get(prefetch::SLOT_KEY).await?;
-        Ok(slot.and_then(|slot| self.prefetched.take(slot, id)))
+        let slot: Option<u64> = self.session.get(SLOT_KEY).await?;
+        Ok(slot.and_then(|slot| self.prefetched.take(slot, &id.to_string())))
     }
 
     async fn save_tokens(&self, value: String) -> Result<(), BoxError> {

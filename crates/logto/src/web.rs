@@ -12,7 +12,9 @@
 //! - The app's URLs and cookie settings: [`Site`].
 //! - Sessions sealed at rest: [`sealing`].
 //! - The refresh lock on Redis (feature `redis`): `redis_lock`.
+//! - Token records read with their session in one round trip: [`prefetch`].
 
+pub mod prefetch;
 #[cfg(feature = "redis")]
 pub mod redis_lock;
 pub mod sealing;

@@ -1,0 +1,168 @@
+//! Token records read together with their session, in one store round trip.
+//!
+//! An adapter keeps the tokens in a record of their own, which the session names: a signed-in
+//! request reads the session, then the token record. A session store on Redis can read both at
+//! once ([`load_with_tokens`], feature `redis`) and park the tokens in a [`Prefetched`] table,
+//! under a slot number it writes into the loaded session: never the tokens themselves, since
+//! session types print their values in `Debug`. The visitor's storage takes them from the slot
+//! the first time it needs them, instead of a second read.
+//!
+//! A slot is taken once, only for the token record it was read for, and never outlives
+//! [`STALE`]: a request that loads its session but never asks for the tokens leaves a slot that
+//! later parkings sweep. The adapter removes the slot number from every session it saves.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The session value holding the slot number (to be removed before the session is saved).
+pub const SLOT_KEY: &str = "logto.tokens_prefetched";
+/// How long a slot waits to be taken.
+pub const STALE: Duration = Duration::from_secs(10);
+/// At most this many slots wait at once; past it nothing is parked (the tokens are read again).
+const CAPACITY: usize = 4096;
+
+/// The tokens read with one session.
+struct Parked {
+    /// The token record they were read from.
+    tokens_ref: String,
+    /// The tokens; `None`: the record did not exist (or had expired).
+    tokens: Option<String>,
+    parked: Instant,
+}
+
+/// The parked tokens of one app's session store, shared by the store and the visitors' storage.
+///
+/// ```
+/// use logto::web::prefetch::Prefetched;
+///
+/// let table = Prefetched::default();
+/// let slot = table.park("record-1", Some("tokens".into())).unwrap();
+/// assert_eq!(table.take(slot, "record-2"), None); // only for the record read
+/// assert_eq!(table.take(slot, "record-1"), None); // and taken once
+/// let slot = table.park("record-1", None).unwrap();
+/// assert_eq!(table.take(slot, "record-1"), Some(None)); // the record did not exist
+/// ```
+#[derive(Default)]
+pub struct Prefetched {
+    slots: Mutex<HashMap<u64, Parked>>,
+    next: AtomicU64,
+}
+
+impl std::fmt::Debug for Prefetched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefetched").finish_non_exhaustive()
+    }
+}
+
+impl Prefetched {
+    /// Parks the tokens read from record `tokens_ref`; the slot to write into the session, or
+    /// `None` when the table is full of live slots (nothing parked: the tokens are read again).
+    pub fn park(&self, tokens_ref: &str, tokens: Option<String>) -> Option<u64> {
+        let now = Instant::now();
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if slots.len() >= CAPACITY {
+            slots.retain(|_, parked| now.duration_since(parked.parked) < STALE);
+            if slots.len() >= CAPACITY {
+                return None;
+            }
+        }
+        let slot = self.next.fetch_add(1, Ordering::Relaxed);
+        slots.insert(
+            slot,
+            Parked {
+                tokens_ref: tokens_ref.to_owned(),
+                tokens,
+                parked: now,
+            },
+        );
+        Some(slot)
+    }
+
+    /// The tokens parked in `slot` for record `tokens_ref`, once: `Some(None)` when that record
+    /// did not exist; `None` when nothing usable is parked there (read the record).
+    pub fn take(&self, slot: u64, tokens_ref: &str) -> Option<Option<String>> {
+        let parked = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&slot)?;
+        (parked.tokens_ref == tokens_ref && parked.parked.elapsed() < STALE)
+            .then_some(parked.tokens)
+    }
+}
+
+/// Reads a session and, when it names a token record, that record. `ARGV[1]` is the key prefix
+/// of token records, `ARGV[2]` a Lua pattern capturing the record's id from the session's JSON.
+/// Returns false (no session), `{session}`, or `{session, id, record}` (`record` false when gone).
+#[cfg(feature = "redis")]
+const LOAD_WITH_TOKENS: &str = r"
+local session = redis.call('GET', KEYS[1])
+if not session then return false end
+local ref = string.match(session, ARGV[2])
+if ref then
+  return {session, ref, redis.call('GET', ARGV[1] .. ref)}
+end
+return {session}
+";
+
+/// A session as [`load_with_tokens`] reads it.
+#[cfg(feature = "redis")]
+#[derive(Debug, Default)]
+pub struct SessionWithTokens {
+    /// The session's stored value.
+    pub session: String,
+    /// The id of the token record the session names, and its stored value (`None`: gone).
+    pub tokens: Option<(String, Option<String>)>,
+}
+
+/// Reads the session at `session_key` and, in the same round trip (a Lua script, `EVALSHA`), the
+/// token record `<record_prefix><id>` whose id the session's stored value holds where `pattern`
+/// (a Lua pattern with one capture of `[%w_-]` characters) finds it. `None`: no session.
+///
+/// A JSON session's string members escape every `"` they hold, so a pattern anchored on `"` only
+/// finds the member itself; the caller checks the id against the decoded session all the same,
+/// and reads the record on its own when they differ.
+#[cfg(feature = "redis")]
+pub async fn load_with_tokens(
+    connection: &redis::aio::ConnectionManager,
+    session_key: &str,
+    record_prefix: &str,
+    pattern: &str,
+) -> redis::RedisResult<Option<SessionWithTokens>> {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    let script = SCRIPT.get_or_init(|| redis::Script::new(LOAD_WITH_TOKENS));
+    let values: Option<Vec<Option<String>>> = script
+        .key(session_key)
+        .arg(record_prefix)
+        .arg(pattern)
+        .invoke_async(&mut connection.clone())
+        .await?;
+    let mut values = values.unwrap_or_default().into_iter();
+    let Some(Some(session)) = values.next() else {
+        return Ok(None);
+    };
+    let tokens = match (values.next().flatten(), values.next()) {
+        (Some(id), Some(record)) => Some((id, record)),
+        _ => None,
+    };
+    Ok(Some(SessionWithTokens { session, tokens }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_table_parks_nothing() {
+        let table = Prefetched::default();
+        for i in 0..CAPACITY {
+            assert!(table.park(&i.to_string(), None).is_some());
+        }
+        assert_eq!(table.park("one more", Some("tokens".into())), None);
+        // Taking frees a place.
+        assert_eq!(table.take(0, "0"), Some(None));
+        assert!(table.park("one more", None).is_some());
+    }
+}
