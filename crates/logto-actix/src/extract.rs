@@ -117,7 +117,12 @@ impl Auth {
             })
             .collect();
         let logto = bound.logto.clone();
-        let storage = SessionStorage::new(values, bound.tokens.clone(), logto.inner.session_ttl);
+        let slot = session
+            .get::<u64>(logto::web::prefetch::SLOT_KEY)
+            .ok()
+            .flatten();
+        let storage =
+            SessionStorage::new(values, slot, bound.tokens.clone(), logto.inner.session_ttl);
         let mut client = LogtoClient::new(logto.handle().clone(), storage);
         if let Some(lock) = &logto.inner.refresh_lock {
             client = client.with_refresh_lock(lock.clone());

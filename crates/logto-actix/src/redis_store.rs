@@ -3,22 +3,30 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as TimeDuration;
+use logto::web::prefetch::{Prefetched, SLOT_KEY, load_with_tokens};
 use logto::{BoxFuture, LockGuard, RefreshLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, SetExpiry, SetOptions};
 
 use crate::BoxError;
 use crate::error::Error;
+use crate::storage::TOKENS_REF;
 use crate::store::{TokenStore, random_id, std_duration};
 
 /// Sessions in Redis, shared by every process of the app: actix-session's `SessionStore`
 /// (`<prefix>session:<key>`, JSON), the token records (`<prefix>record:<id>`) and the
 /// [`RefreshLock`] (`<prefix>lock:<name>`). Everything expires with its session. Every command
 /// has a 5-second timeout. Cheap to clone (one multiplexed connection that reconnects by itself).
+/// Needs Redis 6.2 or later (a single server: not Redis Cluster).
+///
+/// Loading a signed-in session also reads its token record, in the same round trip (a short Lua
+/// script). (Wrapped in an [`EncryptedStore`](crate::EncryptedStore), the session is sealed and
+/// the token record is read on its own.)
 ///
 /// actix-session's own `RedisSessionStore` keeps sessions only: the tokens and the lock need this
 /// store.
@@ -46,6 +54,8 @@ use crate::store::{TokenStore, random_id, std_duration};
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
+    /// Token records read with their sessions, for the extractors.
+    prefetched: Arc<Prefetched>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -75,6 +85,7 @@ impl RedisStore {
         Ok(RedisStore {
             connection,
             prefix: "logto-actix:".into(),
+            prefetched: Arc::default(),
         })
     }
 
@@ -153,19 +164,50 @@ impl TokenStore for RedisStore {
             Ok(())
         })
     }
+
+    fn take_prefetched(&self, slot: u64, id: &str) -> Option<Option<String>> {
+        self.prefetched.take(slot, id)
+    }
+}
+
+/// `state` as stored: without the slot of the tokens read with it.
+fn stored_state(state: &HashMap<String, String>) -> serde_json::Result<String> {
+    if !state.contains_key(SLOT_KEY) {
+        return serde_json::to_string(state);
+    }
+    let kept: HashMap<&String, &String> = state.iter().filter(|(k, _)| *k != SLOT_KEY).collect();
+    serde_json::to_string(&kept)
 }
 
 impl SessionStore for RedisStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
-        let mut connection = self.connection.clone();
-        let value: Option<String> = connection
-            .get(self.key("session", key.as_ref()))
-            .await
-            .map_err(|e| LoadError::Other(e.into()))?;
-        value
-            .map(|value| serde_json::from_str(&value))
-            .transpose()
-            .map_err(|e| LoadError::Deserialization(e.into()))
+        // The session's values are JSON text: the record's id is stored as `"\"<id>\""`.
+        let pattern = format!(r#""{}":"\"([%w_-]+)\"""#, TOKENS_REF.replace('.', "%."));
+        let Some(loaded) = load_with_tokens(
+            &self.connection,
+            &self.key("session", key.as_ref()),
+            &self.key("record", ""),
+            &pattern,
+        )
+        .await
+        .map_err(|e| LoadError::Other(e.into()))?
+        else {
+            return Ok(None);
+        };
+        let mut state: HashMap<String, String> = serde_json::from_str(&loaded.session)
+            .map_err(|e| LoadError::Deserialization(e.into()))?;
+        // Only the id the session holds names the record the script read.
+        if let Some((id, tokens)) = loaded.tokens {
+            let held = state
+                .get(TOKENS_REF)
+                .and_then(|value| serde_json::from_str::<String>(value).ok());
+            if held.as_deref() == Some(id.as_str()) {
+                if let Some(slot) = self.prefetched.park(&id, tokens) {
+                    state.insert(SLOT_KEY.to_owned(), slot.to_string());
+                }
+            }
+        }
+        Ok(Some(state))
     }
 
     async fn save(
@@ -173,8 +215,7 @@ impl SessionStore for RedisStore {
         state: HashMap<String, String>,
         ttl: &TimeDuration,
     ) -> Result<SessionKey, SaveError> {
-        let value =
-            serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let value = stored_state(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         loop {
             let id = random_id();
             let written = self
@@ -199,8 +240,7 @@ impl SessionStore for RedisStore {
         state: HashMap<String, String>,
         ttl: &TimeDuration,
     ) -> Result<SessionKey, UpdateError> {
-        let value =
-            serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let value = stored_state(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let written = self
             .set(
                 &self.key("session", key.as_ref()),

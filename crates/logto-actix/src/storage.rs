@@ -33,6 +33,8 @@ struct State {
     changed: HashMap<&'static str, Option<String>>,
     /// The tokens as last read or written by this request; `None`: read them from the store.
     tokens: Option<Option<String>>,
+    /// The slot of the tokens read with the session, until taken (or no longer usable).
+    prefetch_slot: Option<u64>,
 }
 
 impl fmt::Debug for SessionStorage {
@@ -49,8 +51,11 @@ fn session_key(key: StorageKey) -> &'static str {
 }
 
 impl SessionStorage {
+    /// `prefetch_slot`: the session's `logto.tokens_prefetched` (see
+    /// [`TokenStore::take_prefetched`]).
     pub(crate) fn new(
         values: HashMap<&'static str, String>,
+        prefetch_slot: Option<u64>,
         tokens: Arc<dyn TokenStore>,
         ttl: Duration,
     ) -> Self {
@@ -59,6 +64,7 @@ impl SessionStorage {
             ttl,
             state: Mutex::new(State {
                 values,
+                prefetch_slot,
                 ..State::default()
             }),
         }
@@ -98,8 +104,12 @@ impl SessionStorage {
         if let Some(cached) = cached {
             return Ok(cached);
         }
+        let slot = self.state().prefetch_slot.take();
         let tokens = match self.tokens_ref() {
-            Some(id) => self.tokens.load(&id).await?,
+            Some(id) => match slot.and_then(|slot| self.tokens.take_prefetched(slot, &id)) {
+                Some(tokens) => tokens,
+                None => self.tokens.load(&id).await?,
+            },
             None => None,
         };
         self.state().tokens = Some(tokens.clone());
@@ -160,8 +170,11 @@ impl Storage for SessionStorage {
 
     async fn get_latest(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
         if key == StorageKey::Tokens {
-            // Another process may have rotated the tokens since this request read them.
-            self.state().tokens = None;
+            // Another process may have rotated the tokens since this request read them (or
+            // since its session was loaded, with the tokens read alongside).
+            let mut state = self.state();
+            state.tokens = None;
+            state.prefetch_slot = None;
         }
         self.get(key).await
     }

@@ -37,6 +37,15 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), BoxError>>;
     /// Deletes the record `id`; deleting a missing record is not an error.
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>>;
+
+    /// For a store that reads a session's token record together with the session (see
+    /// [`logto::web::prefetch`]; `RedisStore` does): the record `id` as read with the session
+    /// whose `logto.tokens_prefetched` value is `slot`, once. `Some(None)`: the record did not
+    /// exist. `None` (the default): nothing was read alongside, read the record.
+    fn take_prefetched(&self, slot: u64, id: &str) -> Option<Option<String>> {
+        let _ = (slot, id);
+        None
+    }
 }
 
 /// 128 random bits (as many as tower-sessions' ids), base64url: session keys and record ids. Short,

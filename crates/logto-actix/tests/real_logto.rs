@@ -267,7 +267,7 @@ async fn cross_site_sign_out_is_refused() {
 struct TwoInstances {
     logto: RealLogto,
     world: World,
-    _redis: Redis,
+    redis: Redis,
     instances: [Running; 2],
     at_logto: LogtoBrowser,
     on_a: Browser,
@@ -313,7 +313,7 @@ impl TwoInstances {
         Some(TwoInstances {
             logto,
             world,
-            _redis: redis,
+            redis,
             instances,
             at_logto,
             on_a,
@@ -334,6 +334,45 @@ async fn racing_refreshes_across_instances_reach_logto_once() {
         (&t.instances[1].instance, &t.on_b),
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
+    let Some(t) = TwoInstances::start(false).await else {
+        return;
+    };
+    let a = &t.instances[0].instance;
+    let resource = a.url(&format!(
+        "/protected/resource?resource={}",
+        t.world.shopping.indicator
+    ));
+    let (status, _) = t.on_a.get_json(&resource).await;
+    assert_eq!(status, 200);
+
+    t.redis.reset_stats().await;
+    let (status, body) = t.on_a.get_json(&resource).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["claims"]["aud"], json!(t.world.shopping.indicator));
+    // One script, whose two reads Redis counts as GETs: no GET of the app's own.
+    let scripts = t.redis.command_calls(&["evalsha", "eval"]).await;
+    let gets = t.redis.command_calls(&["get", "mget"]).await;
+    assert_eq!(
+        (scripts, gets),
+        (1, 2),
+        "the session and its token record in one round trip"
+    );
+
+    // The slot that hands the tokens over is never stored: a signed-in session that is changed
+    // (signing in again stores a pending sign-in) is saved without it.
+    let response = t.on_a.get(&a.url("/sign-in")).await;
+    assert!(response.status().is_redirection());
+    let sessions = t.redis.values("logto-actix:session:*").await;
+    assert!(!sessions.is_empty());
+    for value in sessions {
+        assert!(!value.contains("logto.tokens_prefetched"), "{value}");
+    }
+    let (status, _) = t.on_a.get_json(&resource).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]

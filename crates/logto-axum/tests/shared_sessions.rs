@@ -286,24 +286,6 @@ async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
     .await;
 }
 
-/// How many times Redis ran each of `commands` since the last `CONFIG RESETSTAT`.
-async fn command_calls(redis: &mut redis::aio::MultiplexedConnection, commands: &[&str]) -> usize {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(redis)
-        .await
-        .unwrap();
-    commands
-        .iter()
-        .map(|command| {
-            info.lines()
-                .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
-                .and_then(|rest| rest.split(',').next()?.parse::<usize>().ok())
-                .unwrap_or(0)
-        })
-        .sum()
-}
-
 #[tokio::test]
 async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
     let idp = TestIdp::start().await;
@@ -312,23 +294,14 @@ async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
     let browser = Browser::new();
     assert_eq!(app.sign_in(&browser, &idp, ALICE).await, "/");
     browser.get(&app.url("/protected/resource")).await;
-    let mut connection = redis::Client::open(redis.url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
 
-    let _: () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    redis.reset_stats().await;
     let (status, body) = browser.get_json(&app.url("/protected/resource")).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["access_token"].is_string() && body["claims"]["sub"].is_string());
     // One script, whose two reads Redis counts as GETs: no GET of the app's own.
-    let scripts = command_calls(&mut connection, &["evalsha", "eval"]).await;
-    let gets = command_calls(&mut connection, &["get", "mget"]).await;
+    let scripts = redis.command_calls(&["evalsha", "eval"]).await;
+    let gets = redis.command_calls(&["get", "mget"]).await;
     assert_eq!(
         (scripts, gets),
         (1, 2),
@@ -339,19 +312,10 @@ async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
     // (signing in again stores a pending sign-in) is saved without it.
     let response = browser.get(&app.url("/sign-in")).await;
     assert!(response.status().is_redirection());
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("logto:session:*")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
-    assert!(keys.len() >= 2, "a session and its token record: {keys:?}");
-    for key in keys {
-        let value: String = redis::cmd("GET")
-            .arg(&key)
-            .query_async(&mut connection)
-            .await
-            .unwrap();
-        assert!(!value.contains("logto.tokens_prefetched"), "{key}: {value}");
+    let values = redis.values("logto:session:*").await;
+    assert!(values.len() >= 2, "a session and its token record");
+    for value in values {
+        assert!(!value.contains("logto.tokens_prefetched"), "{value}");
     }
     // And the session still works.
     let (status, _) = browser.get_json(&app.url("/protected/resource")).await;

@@ -83,6 +83,48 @@ impl Redis {
         std::mem::swap(&mut self.child, &mut restarted.child);
     }
 
+    /// Runs `redis-cli` against the server (plain servers only); its output.
+    pub async fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .await
+            .expect("run redis-cli");
+        assert!(output.status.success(), "redis-cli {args:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Forgets the command counts of [`command_calls`](Self::command_calls).
+    pub async fn reset_stats(&self) {
+        self.cli(&["CONFIG", "RESETSTAT"]).await;
+    }
+
+    /// How many times the server ran `commands` (lower case, e.g. `get`) since the last
+    /// [`reset_stats`](Self::reset_stats). Commands a script runs count too.
+    pub async fn command_calls(&self, commands: &[&str]) -> usize {
+        let info = self.cli(&["INFO", "commandstats"]).await;
+        commands
+            .iter()
+            .map(|command| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+                    .and_then(|rest| rest.split(',').next()?.parse::<usize>().ok())
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// The values of the keys matching `pattern` (e.g. `app:session:*`).
+    pub async fn values(&self, pattern: &str) -> Vec<String> {
+        let keys = self.cli(&["--scan", "--pattern", pattern]).await;
+        let mut values = Vec::new();
+        for key in keys.lines().filter(|k| !k.is_empty()) {
+            values.push(self.cli(&["GET", key]).await);
+        }
+        values
+    }
+
     /// Everything the server wrote to disk (its append-only files), as text.
     pub fn persisted(&self) -> String {
         fn read_all(dir: &std::path::Path, out: &mut Vec<u8>) {
