@@ -15,7 +15,9 @@
 //! | `await client.fetchUserInfo()` | [`fetch_user_info`](LogtoClient::fetch_user_info) |
 //! | `await client.getAccessToken(resource)` | [`get_access_token`](LogtoClient::get_access_token) |
 //! | `await client.getAccessToken()` (no resource: for userinfo) | [`get_opaque_access_token`](LogtoClient::get_opaque_access_token) |
+//! | `await client.getAccessTokenClaims(resource)` | [`get_access_token_claims`](LogtoClient::get_access_token_claims); the token and its claims together: [`get_access_token_and_claims`](LogtoClient::get_access_token_and_claims) |
 //! | `await client.getOrganizationToken(id)` | [`get_organization_token`](LogtoClient::get_organization_token) |
+//! | `await client.getOrganizationTokenClaims(id)` | [`get_organization_token_claims`](LogtoClient::get_organization_token_claims); with the token: [`get_organization_token_and_claims`](LogtoClient::get_organization_token_and_claims) |
 //! | `await client.signOut(postLogoutRedirectUri=…)` | [`sign_out`](LogtoClient::sign_out) |
 //!
 //! ```no_run
