@@ -190,7 +190,7 @@ impl SessionStore for RedisStore {
             &pattern,
         )
         .await
-        .map_err(|e| LoadError::Other(e.into()))?
+        .map_err(|e| LoadError::Other(anyhow::anyhow!(e)))?
         else {
             return Ok(None);
         };

@@ -159,7 +159,7 @@ impl RedisStore {
             &pattern,
         )
         .await
-        .map_err(backend)?
+        .map_err(|e| session_store::Error::Backend(e.to_string()))?
         else {
             return Ok(None);
         };

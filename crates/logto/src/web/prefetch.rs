@@ -2,7 +2,7 @@
 //!
 //! An adapter keeps the tokens in a record of their own, which the session names: a signed-in
 //! request reads the session, then the token record. A session store on Redis can read both at
-//! once ([`load_with_tokens`], feature `redis`) and park the tokens in a [`Prefetched`] table,
+//! once (`load_with_tokens`, feature `redis`) and park the tokens in a [`Prefetched`] table,
 //! under a slot number it writes into the loaded session: never the tokens themselves, since
 //! session types print their values in `Debug`. The visitor's storage takes them from the slot
 //! the first time it needs them, instead of a second read.
@@ -130,7 +130,7 @@ pub async fn load_with_tokens(
     session_key: &str,
     record_prefix: &str,
     pattern: &str,
-) -> redis::RedisResult<Option<SessionWithTokens>> {
+) -> Result<Option<SessionWithTokens>, crate::BoxError> {
     static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
     let script = SCRIPT.get_or_init(|| redis::Script::new(LOAD_WITH_TOKENS));
     let values: Option<Vec<Option<String>>> = script
@@ -138,7 +138,8 @@ pub async fn load_with_tokens(
         .arg(record_prefix)
         .arg(pattern)
         .invoke_async(&mut connection.clone())
-        .await?;
+        .await
+        .map_err(|e| format!("Redis: {e}"))?;
     let mut values = values.unwrap_or_default().into_iter();
     let Some(Some(session)) = values.next() else {
         return Ok(None);
