@@ -25,8 +25,9 @@ use logto::web::prefetch::{Prefetched, SLOT_KEY};
 /// The name of the session cookie.
 pub(crate) const COOKIE_NAME: &str = "logto_session";
 
-/// What the layer hands the extractors: the handle, the session store (for the token records)
-/// and the token records it read with the sessions.
+/// What the layer hands the extractors: the handle, the app's store (for the token records: read
+/// directly, they need none of [`SessionStoreOf`]'s session handling) and the token records read
+/// with the sessions.
 #[derive(Clone)]
 pub(crate) struct Bound {
     pub(crate) logto: Logto,
@@ -43,6 +44,8 @@ pub struct LogtoLayer<Store: SessionStore> {
     sessions: SessionManagerLayer<SessionStoreOf<Store>>,
     logto: Logto,
     store: Arc<SessionStoreOf<Store>>,
+    /// The app's store itself, for the token records.
+    records: Arc<dyn SessionStore>,
 }
 
 impl<Store: SessionStore> fmt::Debug for LogtoLayer<Store> {
@@ -78,9 +81,7 @@ impl<Store> fmt::Debug for SessionStoreOf<Store> {
 #[async_trait::async_trait]
 impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        if record.data.contains_key(SLOT_KEY) {
-            record.data.remove(SLOT_KEY);
-        }
+        record.data.remove(SLOT_KEY);
         self.store.create(record).await
     }
 
@@ -112,6 +113,7 @@ impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
 impl<Store: SessionStore + Clone> LogtoLayer<Store> {
     pub(crate) fn new(logto: Logto, store: Store) -> Self {
         let ttl = crate::storage::saturating_duration(logto.inner.session_ttl);
+        let records: Arc<dyn SessionStore> = Arc::new(store.clone());
         let store = SessionStoreOf {
             store,
             prefetched: Arc::new(Prefetched::default()),
@@ -127,6 +129,7 @@ impl<Store: SessionStore + Clone> LogtoLayer<Store> {
             sessions,
             logto,
             store: Arc::new(store),
+            records,
         }
     }
 }
@@ -141,7 +144,7 @@ where
     fn layer(&self, inner: Svc) -> Self::Service {
         let bound = Bound {
             logto: self.logto.clone(),
-            store: self.store.clone(),
+            store: self.records.clone(),
             prefetched: self.store.prefetched.clone(),
         };
         self.sessions.layer(LogtoService { inner, bound })

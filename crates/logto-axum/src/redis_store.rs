@@ -150,12 +150,12 @@ impl RedisStore {
         id: &Id,
         tokens_ref: &str,
     ) -> session_store::Result<Option<WithTokens>> {
+        // The session's JSON member `"<tokens_ref>":"<id>"`.
         let pattern = format!(r#""{}":"([%w_-]+)""#, tokens_ref.replace('.', "%."));
-        let record_prefix = format!("{}session:", self.prefix);
         let Some(loaded) = load_with_tokens(
             &self.connection,
             &self.session_key(id),
-            &record_prefix,
+            &format!("{}session:", self.prefix),
             &pattern,
         )
         .await
@@ -168,25 +168,25 @@ impl RedisStore {
         };
         // Only the id the session holds, in its canonical form, names the record the script read.
         let named = |raw_ref: &str| {
-            session
+            let held = session
                 .data
                 .get(tokens_ref)
-                .and_then(serde_json::Value::as_str)
-                == Some(raw_ref)
+                .and_then(serde_json::Value::as_str);
+            let canonical = raw_ref
+                .parse::<Id>()
+                .ok()
+                .filter(|id| id.to_string() == raw_ref);
+            canonical.filter(|_| held == Some(raw_ref))
         };
-        let tokens = match loaded.tokens {
-            Some((raw_ref, record)) if named(&raw_ref) => match raw_ref.parse::<Id>() {
-                Ok(ref_id) if ref_id.to_string() == raw_ref => {
-                    let tokens = match record {
-                        Some(record) => live_tokens(ref_id, record)?,
-                        None => None,
-                    };
-                    Some((ref_id, tokens))
-                }
-                _ => None,
-            },
-            _ => None,
-        };
+        let mut tokens = None;
+        if let Some((raw_ref, record)) = loaded.tokens {
+            if let Some(ref_id) = named(&raw_ref) {
+                let record = record
+                    .map(|value| live_record(&ref_id, value))
+                    .transpose()?;
+                tokens = Some((ref_id, record.flatten().and_then(tokens_of)));
+            }
+        }
         Ok(Some(WithTokens { session, tokens }))
     }
 }
@@ -224,27 +224,20 @@ fn token_value(value: &str) -> session_store::Result<Option<(OffsetDateTime, usi
     Ok(Some((expiry, value.len() - tokens.len())))
 }
 
-/// The record `id` stored as `value`, unless it has expired.
+/// The record `id` stored as `value`, unless it has expired (a token record's text is moved
+/// into the record, not copied).
 fn live_record(id: &Id, value: String) -> session_store::Result<Option<Record>> {
-    let now = OffsetDateTime::now_utc();
-    if let Some((expiry, start)) = token_value(&value)? {
-        let mut tokens = value;
-        tokens.drain(..start);
-        return Ok((expiry > now).then(|| token_record(*id, tokens, expiry)));
-    }
-    let record: Record =
-        serde_json::from_str(&value).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-    Ok((record.expiry_date > now).then_some(record))
-}
-
-/// The tokens of the token record `id` stored as `value`, unless it has expired.
-fn live_tokens(id: Id, value: String) -> session_store::Result<Option<String>> {
-    if let Some((expiry, start)) = token_value(&value)? {
-        let mut tokens = value;
-        tokens.drain(..start);
-        return Ok((expiry > OffsetDateTime::now_utc()).then_some(tokens));
-    }
-    Ok(live_record(&id, value)?.and_then(tokens_of))
+    let record = match token_value(&value)? {
+        Some((expiry, start)) => {
+            let mut tokens = value;
+            tokens.drain(..start);
+            token_record(*id, tokens, expiry)
+        }
+        None => {
+            serde_json::from_str(&value).map_err(|e| session_store::Error::Decode(e.to_string()))?
+        }
+    };
+    Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
 }
 
 fn backend(error: redis::RedisError) -> session_store::Error {

@@ -11,9 +11,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use logto::{BoxError, Storage, StorageKey};
-
 use logto::web::prefetch::{Prefetched, SLOT_KEY};
+use logto::{BoxError, Storage, StorageKey};
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::{Session, SessionStore};
@@ -159,7 +158,6 @@ pub(crate) fn token_record_text(record: &Record) -> Option<&str> {
 }
 
 /// The token record `id` holding `tokens`.
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn token_record(id: Id, tokens: String, expiry_date: OffsetDateTime) -> Record {
     Record {
         id,

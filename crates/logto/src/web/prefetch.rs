@@ -109,12 +109,20 @@ return {session}
 
 /// A session as [`load_with_tokens`] reads it.
 #[cfg(feature = "redis")]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SessionWithTokens {
     /// The session's stored value.
     pub session: String,
     /// The id of the token record the session names, and its stored value (`None`: gone).
     pub tokens: Option<(String, Option<String>)>,
+}
+
+#[cfg(feature = "redis")]
+impl std::fmt::Debug for SessionWithTokens {
+    /// Never the stored values (sessions and tokens).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionWithTokens").finish_non_exhaustive()
+    }
 }
 
 /// Reads the session at `session_key` and, in the same round trip (a Lua script, `EVALSHA`), the
