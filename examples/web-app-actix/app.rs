@@ -4,9 +4,10 @@
 use actix_web::{HttpResponse, web};
 use logto::UserInfo;
 use logto_actix::{Auth, Authenticated, Error, Rejection};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
+use crate::answers::{AccessTokenAnswer, OrganizationTokenAnswer};
 use crate::pages;
 use crate::settings::{Connectors, Settings};
 
@@ -37,7 +38,7 @@ pub fn configure(routes: &mut web::ServiceConfig, site: Site) {
 }
 
 /// JSON for scripts, HTML for browsers.
-fn respond(auth: &Auth, json: Value, html: impl FnOnce() -> String) -> HttpResponse {
+fn respond(auth: &Auth, json: impl Serialize, html: impl FnOnce() -> String) -> HttpResponse {
     if auth.wants_json() {
         HttpResponse::Ok().json(json)
     } else {
@@ -68,21 +69,19 @@ async fn home(auth: Auth, site: web::Data<Site>) -> Result<HttpResponse, Rejecti
 }
 
 async fn protected(Authenticated { user, auth }: Authenticated) -> HttpResponse {
-    let claims = json!(user);
-    respond(&auth, claims.clone(), || {
+    respond(&auth, &user, || {
         pages::document(
             "Protected",
-            &pages::json_section("ID token claims", "claims", &claims),
+            &pages::json_section("ID token claims", "claims", &json!(user)),
         )
     })
 }
 
 async fn userinfo(Authenticated { user, auth }: Authenticated<UserInfo>) -> HttpResponse {
-    let user = json!(user);
-    respond(&auth, user.clone(), || {
+    respond(&auth, &user, || {
         pages::document(
             "User info",
-            &pages::json_section("User info", "userinfo", &user),
+            &pages::json_section("User info", "userinfo", &json!(user)),
         )
     })
 }
@@ -111,14 +110,16 @@ async fn resource(
         .get_access_token_and_claims(&resource)
         .await
         .map_err(|e| auth.reject(e))?;
-    let claims = json!(claims);
-    let body = json!({ "access_token": token, "claims": claims });
+    let body = AccessTokenAnswer {
+        access_token: &token,
+        claims: &claims,
+    };
     Ok(respond(&auth, body, || {
         pages::token_page(
             &format!("Access token for {resource}"),
             "access-token",
             &token,
-            &claims,
+            &json!(claims),
         )
     }))
 }
@@ -132,14 +133,16 @@ async fn organization(
         .get_organization_token_and_claims(&id)
         .await
         .map_err(|e| auth.reject(e))?;
-    let claims = json!(claims);
-    let body = json!({ "organization_token": token, "claims": claims });
+    let body = OrganizationTokenAnswer {
+        organization_token: &token,
+        claims: &claims,
+    };
     Ok(respond(&auth, body, || {
         pages::token_page(
             &format!("Organization token for {id}"),
             "organization-token",
             &token,
-            &claims,
+            &json!(claims),
         )
     }))
 }

@@ -29,6 +29,8 @@
 //! derived from the app secret (or else `SESSION_KEY`, or the SQLite key file), so that every
 //! process of the app, and the app after a restart or a rotation of `SESSION_KEY`, opens it.
 
+#[path = "../web-app/answers.rs"]
+mod answers;
 mod app;
 #[path = "../web-app/pages.rs"]
 mod pages;

@@ -6,9 +6,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use logto::UserInfo;
 use logto_axum::{Auth, Authenticated, Error};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
+use crate::answers::{AccessTokenAnswer, OrganizationTokenAnswer};
 use crate::pages;
 use crate::settings::{Connectors, Settings};
 
@@ -34,7 +35,7 @@ pub fn router(settings: &Settings) -> Router {
 }
 
 /// JSON for scripts, HTML for browsers.
-fn respond(auth: &Auth, json: Value, html: impl FnOnce() -> String) -> Response {
+fn respond(auth: &Auth, json: impl Serialize, html: impl FnOnce() -> String) -> Response {
     if auth.wants_json() {
         Json(json).into_response()
     } else {
@@ -63,21 +64,19 @@ async fn home(
 }
 
 async fn protected(Authenticated { user, auth }: Authenticated) -> Response {
-    let claims = json!(user);
-    respond(&auth, claims.clone(), || {
+    respond(&auth, &user, || {
         pages::document(
             "Protected",
-            &pages::json_section("ID token claims", "claims", &claims),
+            &pages::json_section("ID token claims", "claims", &json!(user)),
         )
     })
 }
 
 async fn userinfo(Authenticated { user, auth }: Authenticated<UserInfo>) -> Response {
-    let user = json!(user);
-    respond(&auth, user.clone(), || {
+    respond(&auth, &user, || {
         pages::document(
             "User info",
-            &pages::json_section("User info", "userinfo", &user),
+            &pages::json_section("User info", "userinfo", &json!(user)),
         )
     })
 }
@@ -102,14 +101,16 @@ async fn resource(
         ));
     };
     let (token, claims) = auth.get_access_token_and_claims(&resource).await?;
-    let claims = json!(claims);
-    let body = json!({ "access_token": token, "claims": claims });
+    let body = AccessTokenAnswer {
+        access_token: &token,
+        claims: &claims,
+    };
     Ok(respond(&auth, body, || {
         pages::token_page(
             &format!("Access token for {resource}"),
             "access-token",
             &token,
-            &claims,
+            &json!(claims),
         )
     }))
 }
@@ -119,14 +120,16 @@ async fn organization(
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (token, claims) = auth.get_organization_token_and_claims(&id).await?;
-    let claims = json!(claims);
-    let body = json!({ "organization_token": token, "claims": claims });
+    let body = OrganizationTokenAnswer {
+        organization_token: &token,
+        claims: &claims,
+    };
     Ok(respond(&auth, body, || {
         pages::token_page(
             &format!("Organization token for {id}"),
             "organization-token",
             &token,
-            &claims,
+            &json!(claims),
         )
     }))
 }

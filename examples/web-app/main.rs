@@ -24,6 +24,7 @@
 //! `401 {"error": "not_authenticated"}` to JSON requests. See `settings.rs` for the environment
 //! variables.
 
+mod answers;
 mod app;
 mod pages;
 mod settings;
