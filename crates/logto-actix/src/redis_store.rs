@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as TimeDuration;
-use logto::web::prefetch::{Prefetched, SLOT_KEY, load_with_tokens};
+use logto::web::prefetch::{Prefetched, RecordHints, SLOT_KEY, load_with_tokens};
 use logto::{BoxFuture, LockGuard, RefreshLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, SetExpiry, SetOptions};
@@ -24,8 +24,8 @@ use crate::store::{TokenStore, random_id, std_duration};
 /// has a 5-second timeout. Cheap to clone (one multiplexed connection that reconnects by itself).
 /// Needs Redis 6.2 or later (a single server: not Redis Cluster).
 ///
-/// Loading a signed-in session also reads its token record, in the same round trip (a short Lua
-/// script). (Wrapped in an [`EncryptedStore`](crate::EncryptedStore), the session is sealed and
+/// Loading a signed-in session also reads its token record, in the same round trip (an `MGET`
+/// for a session this process has seen, a short Lua script for the first read of the others). (Wrapped in an [`EncryptedStore`](crate::EncryptedStore), the session is sealed and
 /// the token record is read on its own.)
 ///
 /// actix-session's own `RedisSessionStore` keeps sessions only: the tokens and the lock need this
@@ -56,6 +56,8 @@ pub struct RedisStore {
     prefix: String,
     /// Token records read with their sessions, for the extractors.
     prefetched: Arc<Prefetched>,
+    /// The token record each session named when last read or written here.
+    hints: Arc<RecordHints>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -86,6 +88,7 @@ impl RedisStore {
             connection,
             prefix: "logto-actix:".into(),
             prefetched: Arc::default(),
+            hints: Arc::default(),
         })
     }
 
@@ -99,6 +102,14 @@ impl RedisStore {
 
     fn key(&self, kind: &str, id: &str) -> String {
         format!("{}{kind}:{id}", self.prefix)
+    }
+
+    /// Remembers the token record that session `key` (its Redis key) names in `state`.
+    fn remember_record(&self, key: &str, state: Option<&HashMap<String, String>>) {
+        let named = state
+            .and_then(|state| state.get(TOKENS_REF))
+            .and_then(|value| serde_json::from_str::<String>(value).ok());
+        self.hints.remember(key, named.as_deref());
     }
 
     /// `SET key value EX ttl` (`NX`: only if new, `XX`: only if it exists); whether it was set.
@@ -183,9 +194,11 @@ impl SessionStore for RedisStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         // The session's values are JSON text: the record's id is stored as `"\"<id>\""`.
         let pattern = format!(r#""{}":"\"([%w_-]+)\"""#, TOKENS_REF.replace('.', "%."));
+        let session_key = self.key("session", key.as_ref());
         let Some(loaded) = load_with_tokens(
             &self.connection,
-            &self.key("session", key.as_ref()),
+            &self.hints,
+            &session_key,
             &self.key("record", ""),
             &pattern,
         )
@@ -194,9 +207,10 @@ impl SessionStore for RedisStore {
         else {
             return Ok(None);
         };
-        let mut state: HashMap<String, String> = serde_json::from_str(&loaded.session)
-            .map_err(|e| LoadError::Deserialization(e.into()))?;
-        // Only the id the session holds names the record the script read.
+        let parsed = serde_json::from_str::<HashMap<String, String>>(&loaded.session);
+        self.remember_record(&session_key, parsed.as_ref().ok());
+        let mut state = parsed.map_err(|e| LoadError::Deserialization(e.into()))?;
+        // Only the id the session holds names the record read with it.
         if let Some((id, tokens)) = loaded.tokens {
             let held = state
                 .get(TOKENS_REF)
@@ -218,9 +232,10 @@ impl SessionStore for RedisStore {
         let value = stored_state(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         loop {
             let id = random_id();
+            let session_key = self.key("session", &id);
             let written = self
                 .set(
-                    &self.key("session", &id),
+                    &session_key,
                     &value,
                     std_duration(ttl),
                     Some(redis::ExistenceCheck::NX),
@@ -229,6 +244,7 @@ impl SessionStore for RedisStore {
                 .map_err(|e| SaveError::Other(e.into()))?;
             // A collision of 128-bit ids is not expected; try another.
             if written {
+                self.remember_record(&session_key, Some(&state));
                 return SessionKey::try_from(id).map_err(|e| SaveError::Other(e.into()));
             }
         }
@@ -241,9 +257,10 @@ impl SessionStore for RedisStore {
         ttl: &TimeDuration,
     ) -> Result<SessionKey, UpdateError> {
         let value = stored_state(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let session_key = self.key("session", key.as_ref());
         let written = self
             .set(
-                &self.key("session", key.as_ref()),
+                &session_key,
                 &value,
                 std_duration(ttl),
                 Some(redis::ExistenceCheck::XX),
@@ -251,8 +268,10 @@ impl SessionStore for RedisStore {
             .await
             .map_err(|e| UpdateError::Other(e.into()))?;
         if written {
+            self.remember_record(&session_key, Some(&state));
             return Ok(key);
         }
+        self.remember_record(&session_key, None);
         // Expired meanwhile: a new key, as a new session.
         SessionStore::save(self, state, ttl)
             .await
@@ -273,7 +292,9 @@ impl SessionStore for RedisStore {
 
     async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
         let mut connection = self.connection.clone();
-        let _: () = connection.del(self.key("session", key.as_ref())).await?;
+        let session_key = self.key("session", key.as_ref());
+        let _: () = connection.del(&session_key).await?;
+        self.remember_record(&session_key, None);
         Ok(())
     }
 }

@@ -7,6 +7,8 @@
 //! Each test provisions its own apps, API resources and users (a `World`); its app listens on a
 //! port chosen before the world is created, since Logto only accepts registered redirect URIs.
 
+use std::collections::HashMap;
+
 use actix_web::{App, HttpResponse, HttpServer, web};
 use logto::{LogtoConfig, UserInfo, UserInfoScope};
 use logto_actix::{
@@ -336,30 +338,89 @@ async fn racing_refreshes_across_instances_reach_logto_once() {
     .await;
 }
 
+/// The Redis commands one request to `url` made: (scripts, GETs, MGETs), a script's own reads
+/// counted as GETs; and the answer's status.
+async fn redis_reads(redis: &Redis, browser: &Browser, url: &str) -> ((usize, usize, usize), u16) {
+    redis.reset_stats().await;
+    let (status, body) = browser.get_json(url).await;
+    if status == 200 {
+        assert!(body["claims"]["aud"].is_string(), "{body}");
+    }
+    let reads = (
+        redis.command_calls(&["evalsha", "eval"]).await,
+        redis.command_calls(&["get"]).await,
+        redis.command_calls(&["mget"]).await,
+    );
+    (reads, status.as_u16())
+}
+
 #[tokio::test]
 async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
     let Some(t) = TwoInstances::start(false).await else {
         return;
     };
-    let a = &t.instances[0].instance;
-    let resource = a.url(&format!(
+    let (a, b) = (&t.instances[0].instance, &t.instances[1].instance);
+    let query = format!(
         "/protected/resource?resource={}",
         t.world.shopping.indicator
-    ));
-    let (status, _) = t.on_a.get_json(&resource).await;
-    assert_eq!(status, 200);
-
-    t.redis.reset_stats().await;
+    );
+    let (resource, on_b_resource) = (a.url(&query), b.url(&query));
+    // The first request fetches the access token (the refresh lock runs scripts).
     let (status, body) = t.on_a.get_json(&resource).await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 200);
     assert_eq!(body["claims"]["aud"], json!(t.world.shopping.indicator));
-    // One script, whose two reads Redis counts as GETs: no GET of the app's own.
-    let scripts = t.redis.command_calls(&["evalsha", "eval"]).await;
-    let gets = t.redis.command_calls(&["get", "mget"]).await;
+
+    // Instance a wrote the session: it knows which token record the session names, and one MGET
+    // reads both.
     assert_eq!(
-        (scripts, gets),
-        (1, 2),
-        "the session and its token record in one round trip"
+        redis_reads(&t.redis, &t.on_a, &resource).await,
+        ((0, 0, 1), 200)
+    );
+    // Instance b has never seen the session: a script finds the record (its two reads count as
+    // GETs); from then on b knows it too.
+    for expected in [(1, 2, 0), (0, 0, 1)] {
+        let reads = redis_reads(&t.redis, &t.on_b, &on_b_resource).await;
+        assert_eq!(reads, (expected, 200));
+    }
+
+    // What an instance remembers only picks the key to read: the session decides. Pointed at a
+    // record that does not exist, Alice's session is signed out on a, although a still reads her
+    // old token record with it (then reads the named one, and learns it).
+    let mut sessions = Vec::new();
+    let keys = t
+        .redis
+        .cli(&["--scan", "--pattern", "logto-actix:session:*"])
+        .await;
+    for key in keys.lines() {
+        let value = t.redis.cli(&["GET", key]).await;
+        if value.contains("logto.tokens_ref") {
+            sessions.push((key.to_owned(), value.trim_end().to_owned()));
+        }
+    }
+    let [(key, value)] = &sessions[..] else {
+        panic!("one signed-in session: {sessions:?}")
+    };
+    let stored: HashMap<String, String> = serde_json::from_str(value).unwrap();
+    let named: String = serde_json::from_str(&stored["logto.tokens_ref"]).unwrap();
+    let elsewhere = value.replace(&named, "no-such-record");
+    t.redis.cli(&["SET", key, &elsewhere, "KEEPTTL"]).await;
+    assert_eq!(
+        redis_reads(&t.redis, &t.on_a, &resource).await,
+        ((0, 1, 1), 401)
+    );
+    assert_eq!(
+        redis_reads(&t.redis, &t.on_a, &resource).await,
+        ((0, 0, 1), 401)
+    );
+    // Named again, the record is Alice's again.
+    t.redis.cli(&["SET", key, value, "KEEPTTL"]).await;
+    assert_eq!(
+        redis_reads(&t.redis, &t.on_a, &resource).await,
+        ((0, 1, 1), 200)
+    );
+    assert_eq!(
+        redis_reads(&t.redis, &t.on_a, &resource).await,
+        ((0, 0, 1), 200)
     );
 
     // The slot that hands the tokens over is never stored: a signed-in session that is changed

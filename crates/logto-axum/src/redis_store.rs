@@ -1,9 +1,10 @@
 //! [`RedisStore`]: a tower-sessions store and a [`RefreshLock`] on one Redis server.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use logto::web::prefetch::load_with_tokens;
+use logto::web::prefetch::{RecordHints, load_with_tokens};
 use logto::{BoxFuture, LockGuard, RefreshLock};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, SetExpiry, SetOptions};
@@ -13,7 +14,7 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use crate::BoxError;
 use crate::error::Error;
-use crate::storage::{token_record, token_record_text, tokens_of};
+use crate::storage::{TOKENS_REF, token_record, token_record_text, tokens_of};
 
 /// Sessions in Redis, shared by every process of the app, and the [`RefreshLock`] those processes
 /// need. Records are JSON under `<prefix>session:<id>` (token records:
@@ -22,8 +23,9 @@ use crate::storage::{token_record, token_record_text, tokens_of};
 /// clone (one multiplexed connection that reconnects by itself).
 ///
 /// Under [`Logto::layer`](crate::Logto::layer), loading a signed-in session also reads its token
-/// record in the same round trip (a short Lua script), so a signed-in request costs one round
-/// trip to Redis, not two. (Wrapped in an [`EncryptedStore`](crate::EncryptedStore), the session
+/// record in the same round trip, so a signed-in request costs one round trip to Redis, not two:
+/// an `MGET` for a session this process has seen, a short Lua script for the first read of the
+/// others. (Wrapped in an [`EncryptedStore`](crate::EncryptedStore), the session
 /// is sealed and the token record is read on its own.)
 ///
 /// ```no_run
@@ -43,6 +45,8 @@ use crate::storage::{token_record, token_record_text, tokens_of};
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
+    /// The token record each session named when last read or written here.
+    hints: Arc<RecordHints>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -94,6 +98,7 @@ impl RedisStore {
         Ok(RedisStore {
             connection,
             prefix: "logto:".into(),
+            hints: Arc::default(),
         })
     }
 
@@ -119,9 +124,17 @@ impl RedisStore {
         let expires = record.expiry_date.unix_timestamp();
         if expires <= OffsetDateTime::now_utc().unix_timestamp() {
             let _: () = connection.del(&key).await.map_err(backend)?;
+            self.hints.remember(&key, None);
             return Ok(true);
         }
         let value = encode(record)?;
+        if token_record_text(record).is_none() {
+            let named = record
+                .data
+                .get(TOKENS_REF)
+                .and_then(serde_json::Value::as_str);
+            self.hints.remember(&key, named);
+        }
         let mut options = SetOptions::default().with_expiration(SetExpiry::EXAT(expires as u64));
         if only_new {
             options = options.conditional_set(redis::ExistenceCheck::NX);
@@ -144,7 +157,8 @@ pub(crate) struct WithTokens {
 
 impl RedisStore {
     /// Loads session `id` and, in the same round trip, the token record its value `tokens_ref`
-    /// names (Redis runs a script: `EVALSHA`, loaded once).
+    /// names (`MGET` when this store has seen the session, else a script: `EVALSHA`, loaded
+    /// once).
     pub(crate) async fn load_with_tokens(
         &self,
         id: &Id,
@@ -152,9 +166,11 @@ impl RedisStore {
     ) -> session_store::Result<Option<WithTokens>> {
         // The session's JSON member `"<tokens_ref>":"<id>"`.
         let pattern = format!(r#""{}":"([%w_-]+)""#, tokens_ref.replace('.', "%."));
+        let session_key = self.session_key(id);
         let Some(loaded) = load_with_tokens(
             &self.connection,
-            &self.session_key(id),
+            &self.hints,
+            &session_key,
             &format!("{}session:", self.prefix),
             &pattern,
         )
@@ -164,14 +180,16 @@ impl RedisStore {
             return Ok(None);
         };
         let Some(session) = live_record(id, loaded.session)? else {
+            self.hints.remember(&session_key, None);
             return Ok(None);
         };
-        // Only the id the session holds, in its canonical form, names the record the script read.
+        let held = session
+            .data
+            .get(tokens_ref)
+            .and_then(serde_json::Value::as_str);
+        self.hints.remember(&session_key, held);
+        // Only the id the session holds, in its canonical form, names the record read with it.
         let named = |raw_ref: &str| {
-            let held = session
-                .data
-                .get(tokens_ref)
-                .and_then(serde_json::Value::as_str);
             let canonical = raw_ref
                 .parse::<Id>()
                 .ok()
@@ -298,10 +316,9 @@ impl SessionStore for RedisStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let mut connection = self.connection.clone();
-        let _: () = connection
-            .del(self.session_key(id))
-            .await
-            .map_err(backend)?;
+        let key = self.session_key(id);
+        let _: () = connection.del(&key).await.map_err(backend)?;
+        self.hints.remember(&key, None);
         Ok(())
     }
 }

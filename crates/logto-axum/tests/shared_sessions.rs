@@ -286,31 +286,88 @@ async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
     .await;
 }
 
+/// The Redis commands one request to `url` made: (scripts, GETs, MGETs), a script's own reads
+/// counted as GETs; and the answer.
+async fn redis_reads(redis: &Redis, browser: &Browser, url: &str) -> ((usize, usize, usize), u16) {
+    redis.reset_stats().await;
+    let (status, body) = browser.get_json(url).await;
+    if status == 200 {
+        assert!(body["access_token"].is_string() && body["claims"]["sub"].is_string());
+    }
+    let reads = (
+        redis.command_calls(&["evalsha", "eval"]).await,
+        redis.command_calls(&["get"]).await,
+        redis.command_calls(&["mget"]).await,
+    );
+    (reads, status.as_u16())
+}
+
 #[tokio::test]
 async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
-    let idp = TestIdp::start().await;
-    let redis = Redis::start().await;
-    let app = redis_app(&idp, &redis).await;
-    let browser = Browser::new();
-    assert_eq!(app.sign_in(&browser, &idp, ALICE).await, "/");
-    browser.get(&app.url("/protected/resource")).await;
-
-    redis.reset_stats().await;
-    let (status, body) = browser.get_json(&app.url("/protected/resource")).await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body["access_token"].is_string() && body["claims"]["sub"].is_string());
-    // One script, whose two reads Redis counts as GETs: no GET of the app's own.
-    let scripts = redis.command_calls(&["evalsha", "eval"]).await;
-    let gets = redis.command_calls(&["get", "mget"]).await;
+    let (_idp, redis, (a, on_a), (b, on_b)) = alice_on_two_instances(json!({})).await;
+    let (on_a_url, on_b_url) = (a.url("/protected/resource"), b.url("/protected/resource"));
+    // The first request fetches the access token (the refresh lock runs scripts).
+    assert_eq!(on_a.get_json(&on_a_url).await.0, 200);
+    // Instance a wrote the session at sign-in, so it knows which token record the session names:
+    // one MGET reads both.
     assert_eq!(
-        (scripts, gets),
-        (1, 2),
-        "the session and its token record in one round trip"
+        redis_reads(&redis, &on_a, &on_a_url).await,
+        ((0, 0, 1), 200)
+    );
+    // Instance b has never seen the session: a script finds the record (its two reads count as
+    // GETs); from then on b knows it too.
+    assert_eq!(
+        redis_reads(&redis, &on_b, &on_b_url).await,
+        ((1, 2, 0), 200)
+    );
+    assert_eq!(
+        redis_reads(&redis, &on_b, &on_b_url).await,
+        ((0, 0, 1), 200)
+    );
+
+    // What a instance remembers only picks the key to read: the session decides. Pointed at a
+    // record that does not exist, Alice's session is signed out on a, although a still reads
+    // her old token record with it (then reads the named one, and learns it).
+    let mut sessions = Vec::new();
+    for key in redis
+        .cli(&["--scan", "--pattern", "logto:session:*"])
+        .await
+        .lines()
+    {
+        let value = redis.cli(&["GET", key]).await;
+        if value.contains("logto.tokens_ref") {
+            sessions.push((key.to_owned(), value.trim_end().to_owned()));
+        }
+    }
+    let [(key, value)] = &sessions[..] else {
+        panic!("one signed-in session: {sessions:?}")
+    };
+    let stored: Value = serde_json::from_str(value).unwrap();
+    let named = stored["data"]["logto.tokens_ref"].as_str().unwrap();
+    let elsewhere = value.replace(named, &Id::default().to_string());
+    redis.cli(&["SET", key, &elsewhere, "KEEPTTL"]).await;
+    assert_eq!(
+        redis_reads(&redis, &on_a, &on_a_url).await,
+        ((0, 1, 1), 401)
+    );
+    assert_eq!(
+        redis_reads(&redis, &on_a, &on_a_url).await,
+        ((0, 0, 1), 401)
+    );
+    // Named again, the record is Alice's again.
+    redis.cli(&["SET", key, value, "KEEPTTL"]).await;
+    assert_eq!(
+        redis_reads(&redis, &on_a, &on_a_url).await,
+        ((0, 1, 1), 200)
+    );
+    assert_eq!(
+        redis_reads(&redis, &on_a, &on_a_url).await,
+        ((0, 0, 1), 200)
     );
 
     // The slot that hands the tokens over is never stored: a signed-in session that is changed
     // (signing in again stores a pending sign-in) is saved without it.
-    let response = browser.get(&app.url("/sign-in")).await;
+    let response = on_a.get(&a.url("/sign-in")).await;
     assert!(response.status().is_redirection());
     let values = redis.values("logto:session:*").await;
     assert!(values.len() >= 2, "a session and its token record");
@@ -318,6 +375,6 @@ async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
         assert!(!value.contains("logto.tokens_prefetched"), "{value}");
     }
     // And the session still works.
-    let (status, _) = browser.get_json(&app.url("/protected/resource")).await;
+    let (status, _) = on_a.get_json(&on_a_url).await;
     assert_eq!(status, 200);
 }
