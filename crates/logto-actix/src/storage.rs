@@ -32,7 +32,7 @@ struct State {
     /// The values changed since the last write-back: `None` = removed.
     changed: HashMap<&'static str, Option<String>>,
     /// The tokens as last read or written by this request; `None`: read them from the store.
-    tokens: Option<Option<String>>,
+    tokens: Option<Option<Arc<str>>>,
     /// The slot of the tokens read with the session, until taken (or no longer usable).
     prefetch_slot: Option<u64>,
 }
@@ -99,7 +99,7 @@ impl SessionStorage {
         self.state().values.get(TOKENS_REF).cloned()
     }
 
-    async fn load_tokens(&self) -> Result<Option<String>, BoxError> {
+    async fn load_tokens(&self) -> Result<Option<Arc<str>>, BoxError> {
         let cached = self.state().tokens.clone();
         if let Some(cached) = cached {
             return Ok(cached);
@@ -111,7 +111,8 @@ impl SessionStorage {
                 None => self.tokens.load(&id).await?,
             },
             None => None,
-        };
+        }
+        .map(Arc::from);
         self.state().tokens = Some(tokens.clone());
         Ok(tokens)
     }
@@ -126,7 +127,7 @@ impl SessionStorage {
             }
         };
         self.tokens.save(&id, &value, self.ttl).await?;
-        self.state().tokens = Some(Some(value));
+        self.state().tokens = Some(Some(value.into()));
         Ok(())
     }
 
@@ -143,8 +144,15 @@ impl SessionStorage {
 impl Storage for SessionStorage {
     async fn get(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
         match key {
-            StorageKey::Tokens => self.load_tokens().await,
+            StorageKey::Tokens => Ok(self.load_tokens().await?.map(|tokens| tokens.to_string())),
             other => Ok(self.state().values.get(session_key(other)).cloned()),
+        }
+    }
+
+    async fn get_shared(&self, key: StorageKey) -> Result<Option<Arc<str>>, BoxError> {
+        match key {
+            StorageKey::Tokens => self.load_tokens().await,
+            other => Ok(self.get(other).await?.map(Arc::from)),
         }
     }
 
@@ -177,5 +185,60 @@ impl Storage for SessionStorage {
             state.prefetch_slot = None;
         }
         self.get(key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[tokio::test]
+    async fn the_tokens_are_handed_out_shared_not_copied_and_agree_with_get() {
+        let storage = SessionStorage::new(
+            HashMap::new(),
+            None,
+            Arc::new(MemoryStore::default()),
+            Duration::from_secs(60),
+        );
+        assert_eq!(storage.get_shared(StorageKey::Tokens).await.unwrap(), None);
+        storage.set(StorageKey::Tokens, "v1".into()).await.unwrap();
+        let first = storage
+            .get_shared(StorageKey::Tokens)
+            .await
+            .unwrap()
+            .unwrap();
+        let second = storage
+            .get_shared(StorageKey::Tokens)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "the same text, not a copy");
+        assert_eq!(&*first, "v1");
+        assert_eq!(
+            storage.get(StorageKey::Tokens).await.unwrap().as_deref(),
+            Some("v1")
+        );
+        // Read back from the store (the request's copy dropped): the same text.
+        assert_eq!(
+            storage
+                .get_latest(StorageKey::Tokens)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("v1")
+        );
+        storage.set(StorageKey::Tokens, "v2".into()).await.unwrap();
+        assert_eq!(
+            storage
+                .get_shared(StorageKey::Tokens)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("v2")
+        );
+        storage.delete(StorageKey::Tokens).await.unwrap();
+        assert_eq!(storage.get_shared(StorageKey::Tokens).await.unwrap(), None);
+        assert_eq!(storage.get(StorageKey::Tokens).await.unwrap(), None);
     }
 }

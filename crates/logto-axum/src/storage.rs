@@ -35,7 +35,7 @@ pub struct SessionStorage {
 #[derive(Default)]
 struct State {
     /// The tokens as last read or written by this request; `None`: read them from the store.
-    tokens: Option<Option<String>>,
+    tokens: Option<Option<Arc<str>>>,
     /// Whether the tokens read with the session were taken (or may no longer be used).
     prefetch_spent: bool,
 }
@@ -80,7 +80,7 @@ impl SessionStorage {
         Ok(raw.and_then(|raw| raw.parse().ok()))
     }
 
-    async fn load_tokens(&self) -> Result<Option<String>, BoxError> {
+    async fn load_tokens(&self) -> Result<Option<Arc<str>>, BoxError> {
         let cached = self.state().tokens.clone();
         if let Some(cached) = cached {
             return Ok(cached);
@@ -91,7 +91,8 @@ impl SessionStorage {
                 None => self.store.load(&id).await?.and_then(tokens_of),
             },
             None => None,
-        };
+        }
+        .map(Arc::from);
         self.state().tokens = Some(tokens.clone());
         Ok(tokens)
     }
@@ -121,7 +122,7 @@ impl SessionStorage {
                     .await?;
             }
         }
-        self.state().tokens = Some(Some(value));
+        self.state().tokens = Some(Some(value.into()));
         Ok(())
     }
 
@@ -183,8 +184,15 @@ pub(crate) fn saturating_duration(ttl: Duration) -> tower_sessions::cookie::time
 impl Storage for SessionStorage {
     async fn get(&self, key: StorageKey) -> Result<Option<String>, BoxError> {
         match key {
-            StorageKey::Tokens => self.load_tokens().await,
+            StorageKey::Tokens => Ok(self.load_tokens().await?.map(|tokens| tokens.to_string())),
             other => Ok(self.session.get(other.as_str()).await?),
+        }
+    }
+
+    async fn get_shared(&self, key: StorageKey) -> Result<Option<Arc<str>>, BoxError> {
+        match key {
+            StorageKey::Tokens => self.load_tokens().await,
+            other => Ok(self.get(other).await?.map(Arc::from)),
         }
     }
 
@@ -214,5 +222,61 @@ impl Storage for SessionStorage {
             state.prefetch_spent = true;
         }
         self.get(key).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_sessions::MemoryStore;
+
+    fn storage() -> SessionStorage {
+        let store = Arc::new(MemoryStore::default());
+        let session = Session::new(None, store.clone(), None);
+        SessionStorage::new(session, store, Arc::default(), Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn the_tokens_are_handed_out_shared_not_copied_and_agree_with_get() {
+        let storage = storage();
+        assert_eq!(storage.get_shared(StorageKey::Tokens).await.unwrap(), None);
+        storage.set(StorageKey::Tokens, "v1".into()).await.unwrap();
+        let first = storage
+            .get_shared(StorageKey::Tokens)
+            .await
+            .unwrap()
+            .unwrap();
+        let second = storage
+            .get_shared(StorageKey::Tokens)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "the same text, not a copy");
+        assert_eq!(&*first, "v1");
+        assert_eq!(
+            storage.get(StorageKey::Tokens).await.unwrap().as_deref(),
+            Some("v1")
+        );
+        // Read back from the store (the request's copy dropped): the same text.
+        assert_eq!(
+            storage
+                .get_latest(StorageKey::Tokens)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("v1")
+        );
+        storage.set(StorageKey::Tokens, "v2".into()).await.unwrap();
+        assert_eq!(
+            storage
+                .get_shared(StorageKey::Tokens)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("v2")
+        );
+        storage.delete(StorageKey::Tokens).await.unwrap();
+        assert_eq!(storage.get_shared(StorageKey::Tokens).await.unwrap(), None);
+        assert_eq!(storage.get(StorageKey::Tokens).await.unwrap(), None);
     }
 }

@@ -89,7 +89,7 @@ impl<S> Clone for LogtoClient<S> {
 /// The session tokens parsed from `raw`, and the claims of the ID token and of the cached access
 /// tokens once decoded.
 pub(crate) struct ParsedTokens {
-    pub(crate) raw: String,
+    pub(crate) raw: Arc<str>,
     pub(crate) tokens: SessionTokens,
     pub(crate) id_token_claims: OnceLock<IdTokenClaims>,
     /// By cache key (see `TokenTarget::cache_key`).
@@ -546,7 +546,13 @@ impl<S: Storage> LogtoClient<S> {
     ) -> Result<String, LogtoError> {
         // Whoever held the lock before may have rotated the tokens: read them from the back end.
         let mut tokens = self
-            .parsed_from(self.shared.storage.get_latest(StorageKey::Tokens).await)?
+            .parsed_from(
+                self.shared
+                    .storage
+                    .get_latest(StorageKey::Tokens)
+                    .await
+                    .map(|raw| raw.map(Arc::from)),
+            )?
             .map(|parsed| parsed.tokens.clone())
             .ok_or(LogtoError::NotAuthenticated)?;
         if let Some(rotation) = last_rotation.as_ref() {
@@ -742,19 +748,22 @@ impl<S: Storage> LogtoClient<S> {
 
     /// The stored session tokens, parsed only when their stored text changed since last time.
     async fn parsed(&self) -> Result<Option<Arc<ParsedTokens>>, LogtoError> {
-        self.parsed_from(self.shared.storage.get(StorageKey::Tokens).await)
+        self.parsed_from(self.shared.storage.get_shared(StorageKey::Tokens).await)
     }
 
     /// `raw`, the stored session tokens, parsed unless they are the ones parsed last.
     fn parsed_from(
         &self,
-        raw: Result<Option<String>, crate::BoxError>,
+        raw: Result<Option<Arc<str>>, crate::BoxError>,
     ) -> Result<Option<Arc<ParsedTokens>>, LogtoError> {
         let Some(raw) = raw.map_err(LogtoError::Storage)? else {
             return Ok(None);
         };
         let mut last = self.shared.parsed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(parsed) = last.as_ref().filter(|parsed| parsed.raw == raw) {
+        if let Some(parsed) = last
+            .as_ref()
+            .filter(|parsed| Arc::ptr_eq(&parsed.raw, &raw) || parsed.raw == raw)
+        {
             return Ok(Some(Arc::clone(parsed)));
         }
         let cache = self.handle.parsed_cache();

@@ -94,7 +94,7 @@ impl ParsedCache {
         let mut shard = self.shard(hash);
         shard.sweep(now);
         let entry = shard.entries.get_mut(&hash)?;
-        if entry.parsed.raw != raw || now.duration_since(entry.used) >= IDLE {
+        if *entry.parsed.raw != *raw || now.duration_since(entry.used) >= IDLE {
             return None;
         }
         entry.used = now;
@@ -133,7 +133,7 @@ impl ParsedCache {
         if shard
             .entries
             .get(&hash)
-            .is_some_and(|entry| entry.parsed.raw == raw)
+            .is_some_and(|entry| *entry.parsed.raw == *raw)
         {
             shard.entries.remove(&hash);
         }
@@ -149,7 +149,7 @@ mod tests {
 
     fn parsed(raw: &str) -> Arc<ParsedTokens> {
         Arc::new(ParsedTokens {
-            raw: raw.to_owned(),
+            raw: raw.into(),
             tokens: SessionTokens::new("s".into(), "id".into(), None, Vec::new()),
             id_token_claims: OnceLock::new(),
             access_token_claims: Mutex::default(),
@@ -166,7 +166,7 @@ mod tests {
         let raw = format!("{{\"session_id\":\"1{}\"}}", "a".repeat(100));
         let hash = hash(&raw);
         cache.insert(hash, &parsed(&raw));
-        assert!(cache.get(&raw, hash).is_some_and(|p| p.raw == raw));
+        assert!(cache.get(&raw, hash).is_some_and(|p| *p.raw == *raw));
         // Another text under the same hash (a collision) is a miss.
         let other = raw.replace('a', "b");
         assert!(cache.get(&other, hash).is_none());

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::error::BoxError;
 
@@ -91,6 +91,17 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<String>, BoxError>> + Send {
         self.get(key)
     }
+
+    /// The value under `key`, shared rather than copied. The client reads the session tokens (a
+    /// few kilobytes) this way, several times a request: a storage that keeps its own copy for
+    /// the request can keep it as an `Arc<str>` and hand it out without copying it each time.
+    /// It returns what [`get`](Storage::get) would; the default calls `get`.
+    fn get_shared(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<Arc<str>>, BoxError>> + Send {
+        async move { Ok(self.get(key).await?.map(Arc::from)) }
+    }
 }
 
 /// A storage in memory, owned by one client (one user). Nothing is shared between two
@@ -158,7 +169,7 @@ impl MemoryStorage {
 
 /// A storage shared behind an `Arc` (e.g. one handed to several clients of the same user) is a
 /// storage too.
-impl<S: Storage> Storage for std::sync::Arc<S> {
+impl<S: Storage> Storage for Arc<S> {
     fn get(
         &self,
         key: StorageKey,
@@ -180,5 +191,32 @@ impl<S: Storage> Storage for std::sync::Arc<S> {
         key: StorageKey,
     ) -> impl Future<Output = Result<Option<String>, BoxError>> + Send {
         (**self).get_latest(key)
+    }
+    fn get_shared(
+        &self,
+        key: StorageKey,
+    ) -> impl Future<Output = Result<Option<Arc<str>>, BoxError>> + Send {
+        (**self).get_shared(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn get_shared_returns_what_get_returns_by_default_and_through_an_arc() {
+        let storage = Arc::new(MemoryStorage::new());
+        assert_eq!(storage.get_shared(StorageKey::Tokens).await.unwrap(), None);
+        storage
+            .set(StorageKey::Tokens, "tokens".into())
+            .await
+            .unwrap();
+        let shared = storage.get_shared(StorageKey::Tokens).await.unwrap();
+        assert_eq!(shared.as_deref(), Some("tokens"));
+        assert_eq!(
+            storage.get(StorageKey::Tokens).await.unwrap().as_deref(),
+            shared.as_deref()
+        );
     }
 }
