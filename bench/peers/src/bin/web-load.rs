@@ -5,9 +5,14 @@
 //! process each, the same in-tree load generator; and the memory each signed-in session takes in
 //! each store.
 //!
+//! The apps of a store run at the same time, each with its own signed-in sessions, and take the
+//! load in turns: `ROUNDS` rounds of `DURATION_SECS / ROUNDS` each, every round starting with
+//! the next app. A machine whose speed drifts over a minute (shared, throttled) then slows every
+//! app alike, and the ratios stay put.
+//!
 //! ```text
 //! WEB_APP=target/release/examples/web-app WEB_APP_ACTIX=target/release/examples/web-app-actix \
-//! BASELINE=target/release/web-baseline SESSIONS=1000 CONCURRENCY=64 DURATION_SECS=10 web-load
+//! BASELINE=target/release/web-baseline SESSIONS=1000 CONCURRENCY=64 DURATION_SECS=10 ROUNDS=5 web-load
 //! ```
 //! `APPS` (`logto,logto-actix,baseline`) and `STORES` (`memory,redis`) pick some of the runs.
 //! Prints a line per run and `RESULT {json}` lines for bench/run.sh. Needs `redis-server`,
@@ -136,6 +141,21 @@ async fn sign_in_many(
     cookies
 }
 
+/// An app of the current store, started and signed in.
+struct Running {
+    app: &'static str,
+    _child: Child,
+    pid: u32,
+    url: String,
+    cookies: Vec<String>,
+    per_session: f64,
+    /// Its turns under load so far, and the CPU time (seconds) they cost it and Redis.
+    run: Run,
+    app_cpu: f64,
+    redis_cpu: f64,
+}
+
+#[derive(Default)]
 struct Run {
     failures: usize,
     elapsed: Duration,
@@ -144,6 +164,15 @@ struct Run {
 }
 
 impl Run {
+    /// Adds another turn's requests (latencies sorted again before percentiles are read).
+    fn add(&mut self, turn: Run) {
+        self.failures += turn.failures;
+        self.elapsed += turn.elapsed;
+        self.latencies.extend(turn.latencies);
+        if self.first_failure.is_none() {
+            self.first_failure = turn.first_failure;
+        }
+    }
     fn rate(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
@@ -272,6 +301,7 @@ async fn main() {
     let sessions = env_number("SESSIONS", 1000) as usize;
     let concurrency = env_number("CONCURRENCY", 64) as usize;
     let duration = Duration::from_secs(env_number("DURATION_SECS", 10));
+    let rounds = (env_number("ROUNDS", 5) as usize).max(1);
     let web_app = env_or("WEB_APP", "target/release/examples/web-app");
     let baseline = env_or("BASELINE", "target/release/web-baseline");
     let web_app_actix = std::env::var("WEB_APP_ACTIX").ok();
@@ -308,6 +338,9 @@ async fn main() {
         let store_env = redis
             .as_ref()
             .map_or("memory".to_owned(), |r| r.url.clone());
+        // Every app of this store runs at once, each signed in with its sessions; the load then
+        // goes to one at a time, in turns (see `ROUNDS`).
+        let mut running = Vec::new();
         for &app in &apps {
             let signs_in_with_logto = app != "baseline";
             let (child, url) = if signs_in_with_logto {
@@ -337,15 +370,14 @@ async fn main() {
                 .await
             };
             let pid = child.id().unwrap();
-            let base_url = url;
             // Warm the process up (allocator, connections) with one session first.
-            let warm = sign_in_many(1, &http, &idp, &base_url, signs_in_with_logto).await;
-            load(&http, &base_url, &warm, 4, Duration::from_millis(500)).await;
+            let warm = sign_in_many(1, &http, &idp, &url, signs_in_with_logto).await;
+            load(&http, &url, &warm, 4, Duration::from_millis(500)).await;
             let (rss_before, redis_before) = (
                 rss_bytes(pid),
                 redis.as_ref().map_or(0, |r| redis_used_memory(&r.url)),
             );
-            let cookies = sign_in_many(sessions, &http, &idp, &base_url, signs_in_with_logto).await;
+            let cookies = sign_in_many(sessions, &http, &idp, &url, signs_in_with_logto).await;
             let (rss_after, redis_after) = (
                 rss_bytes(pid),
                 redis.as_ref().map_or(0, |r| redis_used_memory(&r.url)),
@@ -356,27 +388,49 @@ async fn main() {
                 rss_after.saturating_sub(rss_before)
             } as f64
                 / sessions as f64;
-
-            load(
-                &http,
-                &base_url,
-                &cookies,
-                concurrency,
-                Duration::from_secs(2),
-            )
-            .await;
-            let cpu_before = (
-                cpu_seconds(pid),
-                redis.as_ref().map_or(0.0, |r| redis_cpu_seconds(&r.url)),
-            );
-            let run = load(&http, &base_url, &cookies, concurrency, duration).await;
+            load(&http, &url, &cookies, concurrency, Duration::from_secs(2)).await;
+            running.push(Running {
+                app,
+                _child: child,
+                pid,
+                url,
+                cookies,
+                per_session,
+                run: Run::default(),
+                app_cpu: 0.0,
+                redis_cpu: 0.0,
+            });
+        }
+        for round in 0..rounds {
+            // Each round starts with the next app, so that none is always first after a pause.
+            for i in 0..running.len() {
+                let count = running.len();
+                let target = &mut running[(round + i) % count];
+                let cpu_before = (
+                    cpu_seconds(target.pid),
+                    redis.as_ref().map_or(0.0, |r| redis_cpu_seconds(&r.url)),
+                );
+                let turn = load(
+                    &http,
+                    &target.url,
+                    &target.cookies,
+                    concurrency,
+                    duration / rounds as u32,
+                )
+                .await;
+                target.app_cpu += cpu_seconds(target.pid) - cpu_before.0;
+                target.redis_cpu += redis
+                    .as_ref()
+                    .map_or(0.0, |r| redis_cpu_seconds(&r.url) - cpu_before.1);
+                target.run.add(turn);
+            }
+        }
+        for target in &mut running {
+            let (app, run) = (target.app, &mut target.run);
+            run.latencies.sort();
             let requests = run.latencies.len().max(1) as f64;
-            let app_cpu_us = (cpu_seconds(pid) - cpu_before.0) * 1e6 / requests;
-            let redis_cpu_us = redis
-                .as_ref()
-                .map_or(0.0, |r| redis_cpu_seconds(&r.url) - cpu_before.1)
-                * 1e6
-                / requests;
+            let app_cpu_us = target.app_cpu * 1e6 / requests;
+            let redis_cpu_us = target.redis_cpu * 1e6 / requests;
             failed += run.failures;
             println!(
                 "{store:<6} {app:<11} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {}   {:>7.0} bytes/session   CPU {:>5.1} µs/req (app {:.1} + Redis {:.1})",
@@ -384,7 +438,7 @@ async fn main() {
                 run.percentile_ms(0.5),
                 run.percentile_ms(0.99),
                 run.failures,
-                per_session,
+                target.per_session,
                 app_cpu_us + redis_cpu_us,
                 app_cpu_us,
                 redis_cpu_us,
@@ -398,13 +452,13 @@ async fn main() {
                     "kind": "web", "store": store, "app": app,
                     "rps": run.rate(), "p50_ms": run.percentile_ms(0.5),
                     "p99_ms": run.percentile_ms(0.99), "failed": run.failures,
-                    "bytes_per_session": per_session, "sessions": sessions,
+                    "bytes_per_session": target.per_session, "sessions": sessions,
+                    "rounds": rounds,
                     "cpu_us_per_request": app_cpu_us + redis_cpu_us,
                     "app_cpu_us_per_request": app_cpu_us,
                     "redis_cpu_us_per_request": redis_cpu_us,
                 })
             );
-            drop(child);
         }
     }
     if failed > 0 {
