@@ -236,47 +236,31 @@ mod tests {
         SessionStorage::new(session, store, Arc::default(), Duration::from_secs(60))
     }
 
+    /// The tokens as `get_shared` hands them out.
+    async fn shared(storage: &SessionStorage) -> Option<Arc<str>> {
+        storage.get_shared(StorageKey::Tokens).await.unwrap()
+    }
+
     #[tokio::test]
     async fn the_tokens_are_handed_out_shared_not_copied_and_agree_with_get() {
         let storage = storage();
-        assert_eq!(storage.get_shared(StorageKey::Tokens).await.unwrap(), None);
+        assert_eq!(shared(&storage).await, None);
         storage.set(StorageKey::Tokens, "v1".into()).await.unwrap();
-        let first = storage
-            .get_shared(StorageKey::Tokens)
-            .await
-            .unwrap()
-            .unwrap();
-        let second = storage
-            .get_shared(StorageKey::Tokens)
-            .await
-            .unwrap()
-            .unwrap();
+        let (first, second) = (
+            shared(&storage).await.unwrap(),
+            shared(&storage).await.unwrap(),
+        );
         assert!(Arc::ptr_eq(&first, &second), "the same text, not a copy");
         assert_eq!(&*first, "v1");
-        assert_eq!(
-            storage.get(StorageKey::Tokens).await.unwrap().as_deref(),
-            Some("v1")
-        );
+        let get = storage.get(StorageKey::Tokens).await.unwrap();
+        assert_eq!(get.as_deref(), Some("v1"));
         // Read back from the store (the request's copy dropped): the same text.
-        assert_eq!(
-            storage
-                .get_latest(StorageKey::Tokens)
-                .await
-                .unwrap()
-                .as_deref(),
-            Some("v1")
-        );
+        let latest = storage.get_latest(StorageKey::Tokens).await.unwrap();
+        assert_eq!(latest.as_deref(), Some("v1"));
         storage.set(StorageKey::Tokens, "v2".into()).await.unwrap();
-        assert_eq!(
-            storage
-                .get_shared(StorageKey::Tokens)
-                .await
-                .unwrap()
-                .as_deref(),
-            Some("v2")
-        );
+        assert_eq!(shared(&storage).await.as_deref(), Some("v2"));
         storage.delete(StorageKey::Tokens).await.unwrap();
-        assert_eq!(storage.get_shared(StorageKey::Tokens).await.unwrap(), None);
+        assert_eq!(shared(&storage).await, None);
         assert_eq!(storage.get(StorageKey::Tokens).await.unwrap(), None);
     }
 }

@@ -760,10 +760,8 @@ impl<S: Storage> LogtoClient<S> {
             return Ok(None);
         };
         let mut last = self.shared.parsed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(parsed) = last
-            .as_ref()
-            .filter(|parsed| Arc::ptr_eq(&parsed.raw, &raw) || parsed.raw == raw)
-        {
+        // `Arc<str>`'s `==` compares the pointers first: the storage's shared copy costs no memcmp.
+        if let Some(parsed) = last.as_ref().filter(|parsed| parsed.raw == raw) {
             return Ok(Some(Arc::clone(parsed)));
         }
         let cache = self.handle.parsed_cache();

@@ -403,8 +403,8 @@ async fn main() {
         }
         for round in 0..rounds {
             // Each round starts with the next app, so that none is always first after a pause.
-            for i in 0..running.len() {
-                let count = running.len();
+            let count = running.len();
+            for i in 0..count {
                 let target = &mut running[(round + i) % count];
                 let cpu_before = (
                     cpu_seconds(target.pid),
