@@ -1,6 +1,8 @@
 //! The sample's own routes: each answers HTML for people and JSON for scripts.
 
-use axum::extract::{Path, Query};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,18 +15,18 @@ use crate::answers::{AccessTokenAnswer, OrganizationTokenAnswer};
 use crate::pages;
 use crate::settings::{Connectors, Settings};
 
-/// What the pages need to know about the configuration.
-#[derive(Clone)]
+/// What the pages need to know about the configuration (shared: axum clones the state for
+/// every request).
 struct Site {
     resources: Vec<String>,
     connectors: Connectors,
 }
 
 pub fn router(settings: &Settings) -> Router {
-    let site = Site {
+    let site = Arc::new(Site {
         resources: settings.resources.clone(),
         connectors: settings.connectors.clone(),
-    };
+    });
     Router::new()
         .route("/", get(home))
         .route("/protected", get(protected))
@@ -43,10 +45,7 @@ fn respond(auth: &Auth, json: impl Serialize, html: impl FnOnce() -> String) -> 
     }
 }
 
-async fn home(
-    auth: Auth,
-    axum::extract::State(site): axum::extract::State<Site>,
-) -> Result<Response, Error> {
+async fn home(auth: Auth, State(site): State<Arc<Site>>) -> Result<Response, Error> {
     if !auth.is_authenticated().await? {
         let body = json!({ "authenticated": false, "claims": null });
         return Ok(respond(&auth, body, || pages::signed_out(&site.connectors)));
@@ -88,7 +87,7 @@ struct ResourceQuery {
 
 async fn resource(
     Authenticated { auth, .. }: Authenticated,
-    axum::extract::State(site): axum::extract::State<Site>,
+    State(site): State<Arc<Site>>,
     Query(query): Query<ResourceQuery>,
 ) -> Result<Response, Error> {
     let Some(resource) = query

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
@@ -54,6 +54,8 @@ use crate::store::{TokenStore, random_id, std_duration};
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
+    /// `<prefix>record:`, the start of every token record's key.
+    records: String,
     /// Token records read with their sessions, for the extractors.
     prefetched: Arc<Prefetched>,
     /// The token record each session named when last read or written here.
@@ -84,12 +86,14 @@ impl RedisStore {
         let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| connect_error(url, &e))?;
-        Ok(RedisStore {
+        let store = RedisStore {
             connection,
-            prefix: "logto-actix:".into(),
+            prefix: String::new(),
+            records: String::new(),
             prefetched: Arc::default(),
             hints: Arc::default(),
-        })
+        };
+        Ok(store.with_prefix("logto-actix:"))
     }
 
     /// Replaces the key prefix (default `logto-actix:`), e.g. to share one Redis database between
@@ -97,6 +101,7 @@ impl RedisStore {
     #[must_use]
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self.records = self.key("record", "");
         self
     }
 
@@ -106,10 +111,8 @@ impl RedisStore {
 
     /// Remembers the token record that session `key` (its Redis key) names in `state`.
     fn remember_record(&self, key: &str, state: Option<&HashMap<String, String>>) {
-        let named = state
-            .and_then(|state| state.get(TOKENS_REF))
-            .and_then(|value| serde_json::from_str::<String>(value).ok());
-        self.hints.remember(key, named.as_deref());
+        self.hints
+            .remember(key, state.and_then(named_record).as_deref());
     }
 
     /// `SET key value EX ttl` (`NX`: only if new, `XX`: only if it exists); whether it was set.
@@ -152,7 +155,7 @@ impl TokenStore for RedisStore {
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            Ok(connection.get(self.key("record", id)).await?)
+            Ok(connection.get(format!("{}{id}", self.records)).await?)
         })
     }
 
@@ -163,7 +166,8 @@ impl TokenStore for RedisStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async move {
-            self.set(&self.key("record", id), value, ttl, None).await?;
+            self.set(&format!("{}{id}", self.records), value, ttl, None)
+                .await?;
             Ok(())
         })
     }
@@ -171,7 +175,7 @@ impl TokenStore for RedisStore {
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let _: () = connection.del(self.key("record", id)).await?;
+            let _: () = connection.del(format!("{}{id}", self.records)).await?;
             Ok(())
         })
     }
@@ -180,6 +184,16 @@ impl TokenStore for RedisStore {
         self.prefetched.take(slot, id)
     }
 }
+
+/// The id of the token record a session's `state` names.
+fn named_record(state: &HashMap<String, String>) -> Option<String> {
+    serde_json::from_str(state.get(TOKENS_REF)?).ok()
+}
+
+/// The Lua pattern that finds the token record's id in a session's stored JSON, whose values
+/// are JSON text: the member `"logto.tokens_ref":"\"<id>\""`.
+static TOKENS_REF_PATTERN: LazyLock<String> =
+    LazyLock::new(|| format!(r#""{}":"\"([%w_-]+)\"""#, TOKENS_REF.replace('.', "%.")));
 
 /// `state` as stored: without the slot of the tokens read with it.
 fn stored_state(state: &HashMap<String, String>) -> serde_json::Result<String> {
@@ -192,15 +206,13 @@ fn stored_state(state: &HashMap<String, String>) -> serde_json::Result<String> {
 
 impl SessionStore for RedisStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
-        // The session's values are JSON text: the record's id is stored as `"\"<id>\""`.
-        let pattern = format!(r#""{}":"\"([%w_-]+)\"""#, TOKENS_REF.replace('.', "%."));
         let session_key = self.key("session", key.as_ref());
         let Some(loaded) = load_with_tokens(
             &self.connection,
             &self.hints,
             &session_key,
-            &self.key("record", ""),
-            &pattern,
+            &self.records,
+            &TOKENS_REF_PATTERN,
         )
         .await
         .map_err(|e| LoadError::Other(anyhow::anyhow!(e)))?
@@ -208,15 +220,13 @@ impl SessionStore for RedisStore {
             return Ok(None);
         };
         let parsed = serde_json::from_str::<HashMap<String, String>>(&loaded.session);
-        self.remember_record(&session_key, parsed.as_ref().ok());
+        let held = parsed.as_ref().ok().and_then(named_record);
+        self.hints.remember(&session_key, held.as_deref());
         let mut state = parsed.map_err(|e| LoadError::Deserialization(e.into()))?;
         // Only the id the session holds names the record read with it.
         if let Some((id, tokens)) = loaded.tokens {
-            let held = state
-                .get(TOKENS_REF)
-                .and_then(|value| serde_json::from_str::<String>(value).ok());
             if held.as_deref() == Some(id.as_str()) {
-                if let Some(slot) = self.prefetched.park(&id, tokens) {
+                if let Some(slot) = self.prefetched.park(id, tokens) {
                     state.insert(SLOT_KEY.to_owned(), slot.to_string());
                 }
             }

@@ -19,7 +19,6 @@ use crate::error::{Unrendered, wants_json};
 use crate::handle::{Logto, page_of};
 use crate::prefetch;
 #[cfg(feature = "redis")]
-use crate::storage::TOKENS_REF;
 use logto::web::prefetch::{Prefetched, SLOT_KEY};
 
 /// The name of the session cookie.
@@ -93,12 +92,12 @@ impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
         #[cfg(feature = "redis")]
         if let Some(redis) = (&self.store as &dyn std::any::Any).downcast_ref::<crate::RedisStore>()
         {
-            let Some(loaded) = redis.load_with_tokens(id, TOKENS_REF).await? else {
+            let Some(loaded) = redis.load_with_tokens(id).await? else {
                 return Ok(None);
             };
             let mut session = loaded.session;
             if let Some((tokens_ref, tokens)) = loaded.tokens {
-                prefetch::park(&self.prefetched, &mut session, &tokens_ref, tokens);
+                prefetch::park(&self.prefetched, &mut session, tokens_ref, tokens);
             }
             return Ok(Some(session));
         }

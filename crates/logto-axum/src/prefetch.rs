@@ -4,17 +4,17 @@
 use std::borrow::Cow;
 
 use logto::web::prefetch::{Prefetched, SLOT_KEY};
-use tower_sessions::session::{Id, Record};
+use tower_sessions::session::Record;
 
 /// Parks the tokens read from record `tokens_ref` with `session`, and writes the slot into it.
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn park(
     table: &Prefetched,
     session: &mut Record,
-    tokens_ref: &Id,
+    tokens_ref: String,
     tokens: Option<String>,
 ) {
-    if let Some(slot) = table.park(&tokens_ref.to_string(), tokens) {
+    if let Some(slot) = table.park(tokens_ref, tokens) {
         session.data.insert(SLOT_KEY.to_owned(), slot.into());
     }
 }
@@ -36,6 +36,7 @@ mod tests {
 
     use super::*;
     use tower_sessions::cookie::time::OffsetDateTime;
+    use tower_sessions::session::Id;
 
     #[test]
     fn the_slot_travels_in_the_session_and_is_never_saved() {
@@ -47,7 +48,12 @@ mod tests {
         };
         assert!(matches!(without_slot(&record), Cow::Borrowed(_)));
         let tokens_ref = Id::default();
-        park(&table, &mut record, &tokens_ref, Some("tokens".into()));
+        park(
+            &table,
+            &mut record,
+            tokens_ref.to_string(),
+            Some("tokens".into()),
+        );
         let slot = record.data[SLOT_KEY].as_u64().unwrap();
         assert_eq!(
             table.take(slot, &tokens_ref.to_string()),

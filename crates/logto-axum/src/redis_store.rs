@@ -1,7 +1,7 @@
 //! [`RedisStore`]: a tower-sessions store and a [`RefreshLock`] on one Redis server.
 
-use std::fmt;
-use std::sync::Arc;
+use std::fmt::{self, Write as _};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use logto::web::prefetch::{RecordHints, load_with_tokens};
@@ -14,7 +14,7 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use crate::BoxError;
 use crate::error::Error;
-use crate::storage::{TOKENS_REF, token_record, token_record_text, tokens_of};
+use crate::storage::{TOKENS_REF, token_record, token_record_text};
 
 /// Sessions in Redis, shared by every process of the app, and the [`RefreshLock`] those processes
 /// need. Records are JSON under `<prefix>session:<id>` (token records:
@@ -45,6 +45,8 @@ use crate::storage::{TOKENS_REF, token_record, token_record_text, tokens_of};
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
+    /// `<prefix>session:`, the start of every record's key.
+    records: String,
     /// The token record each session named when last read or written here.
     hints: Arc<RecordHints>,
 }
@@ -95,22 +97,29 @@ impl RedisStore {
         let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| connect_error(url, &e))?;
-        Ok(RedisStore {
+        let store = RedisStore {
             connection,
-            prefix: "logto:".into(),
+            prefix: String::new(),
+            records: String::new(),
             hints: Arc::default(),
-        })
+        };
+        Ok(store.with_prefix("logto:"))
     }
 
     /// Replaces the key prefix (default `logto:`), e.g. to share one Redis database between apps.
     #[must_use]
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self.records = format!("{}session:", self.prefix);
         self
     }
 
     fn session_key(&self, id: &Id) -> String {
-        format!("{}session:{id}", self.prefix)
+        // Sized up front: `format!` would grow the key twice.
+        let mut key = String::with_capacity(self.records.len() + 24);
+        key.push_str(&self.records);
+        let _ = write!(key, "{id}");
+        key
     }
 
     fn lock_key(&self, name: &str) -> String {
@@ -150,29 +159,30 @@ impl RedisStore {
 /// A session and the token record it names, as [`RedisStore::load_with_tokens`] reads them.
 pub(crate) struct WithTokens {
     pub(crate) session: Record,
-    /// The token record's id and its tokens (`None`: gone or expired), when the session names
-    /// one.
-    pub(crate) tokens: Option<(Id, Option<String>)>,
+    /// The token record's id (as the session holds it) and its tokens (`None`: gone or
+    /// expired), when the session names one.
+    pub(crate) tokens: Option<(String, Option<String>)>,
 }
 
+/// The Lua pattern that finds the token record's id in a session's JSON: its member
+/// `"logto.tokens_ref":"<id>"`.
+static TOKENS_REF_PATTERN: LazyLock<String> =
+    LazyLock::new(|| format!(r#""{}":"([%w_-]+)""#, TOKENS_REF.replace('.', "%.")));
+
 impl RedisStore {
-    /// Loads session `id` and, in the same round trip, the token record its value `tokens_ref`
-    /// names (`MGET` when this store has seen the session, else a script: `EVALSHA`, loaded
-    /// once).
+    /// Loads session `id` and, in the same round trip, the token record it names (`MGET` when
+    /// this store has seen the session, else a script: `EVALSHA`, loaded once).
     pub(crate) async fn load_with_tokens(
         &self,
         id: &Id,
-        tokens_ref: &str,
     ) -> session_store::Result<Option<WithTokens>> {
-        // The session's JSON member `"<tokens_ref>":"<id>"`.
-        let pattern = format!(r#""{}":"([%w_-]+)""#, tokens_ref.replace('.', "%."));
         let session_key = self.session_key(id);
         let Some(loaded) = load_with_tokens(
             &self.connection,
             &self.hints,
             &session_key,
-            &format!("{}session:", self.prefix),
-            &pattern,
+            &self.records,
+            &TOKENS_REF_PATTERN,
         )
         .await
         .map_err(|e| session_store::Error::Backend(e.to_string()))?
@@ -185,28 +195,27 @@ impl RedisStore {
         };
         let held = session
             .data
-            .get(tokens_ref)
+            .get(TOKENS_REF)
             .and_then(serde_json::Value::as_str);
         self.hints.remember(&session_key, held);
         // Only the id the session holds, in its canonical form, names the record read with it.
-        let named = |raw_ref: &str| {
-            let canonical = raw_ref
-                .parse::<Id>()
-                .ok()
-                .filter(|id| id.to_string() == raw_ref);
-            canonical.filter(|_| held == Some(raw_ref))
-        };
-        let mut tokens = None;
-        if let Some((raw_ref, record)) = loaded.tokens {
-            if let Some(ref_id) = named(&raw_ref) {
-                let record = record
-                    .map(|value| live_record(&ref_id, value))
-                    .transpose()?;
-                tokens = Some((ref_id, record.flatten().and_then(tokens_of)));
+        let tokens = match loaded.tokens {
+            Some((raw_ref, value)) if held == Some(raw_ref.as_str()) && is_canonical(&raw_ref) => {
+                match value {
+                    None => Some((raw_ref, None)),
+                    // A token record's tokens; an older JSON one is left for the storage to read.
+                    Some(value) => live_tokens(value)?.map(|live| (raw_ref, live)),
+                }
             }
-        }
+            _ => None,
+        };
         Ok(Some(WithTokens { session, tokens }))
     }
+}
+
+/// Whether `raw` is a session id as the store writes it.
+fn is_canonical(raw: &str) -> bool {
+    raw.parse::<Id>().is_ok_and(|id| id.to_string() == raw)
 }
 
 /// How a token record's value starts (a JSON record starts with `{`).
@@ -240,6 +249,16 @@ fn token_value(value: &str) -> session_store::Result<Option<(OffsetDateTime, usi
         .and_then(|unix| OffsetDateTime::from_unix_timestamp(unix).ok())
         .ok_or_else(undecodable)?;
     Ok(Some((expiry, value.len() - tokens.len())))
+}
+
+/// The tokens of the token record stored as `value`, `None` when expired (the text is moved
+/// out of `value`, not copied); `None` as well for a value that is not a token record.
+fn live_tokens(mut value: String) -> session_store::Result<Option<Option<String>>> {
+    let Some((expiry, start)) = token_value(&value)? else {
+        return Ok(None);
+    };
+    value.drain(..start);
+    Ok(Some((expiry > OffsetDateTime::now_utc()).then_some(value)))
 }
 
 /// The record `id` stored as `value`, unless it has expired (a token record's text is moved

@@ -75,9 +75,14 @@ impl SessionStorage {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    async fn tokens_ref(&self) -> Result<Option<Id>, BoxError> {
+    /// The id of the token record the session names, and that id as the session holds it.
+    async fn named_record(&self) -> Result<Option<(Id, String)>, BoxError> {
         let raw: Option<String> = self.session.get(TOKENS_REF).await?;
-        Ok(raw.and_then(|raw| raw.parse().ok()))
+        Ok(raw.and_then(|raw| Some((raw.parse().ok()?, raw))))
+    }
+
+    async fn tokens_ref(&self) -> Result<Option<Id>, BoxError> {
+        Ok(self.named_record().await?.map(|(id, _)| id))
     }
 
     async fn load_tokens(&self) -> Result<Option<Arc<str>>, BoxError> {
@@ -85,8 +90,8 @@ impl SessionStorage {
         if let Some(cached) = cached {
             return Ok(cached);
         }
-        let tokens = match self.tokens_ref().await? {
-            Some(id) => match self.take_prefetched(&id).await? {
+        let tokens = match self.named_record().await? {
+            Some((id, raw)) => match self.take_prefetched(&raw).await? {
                 Some(tokens) => tokens,
                 None => self.store.load(&id).await?.and_then(tokens_of),
             },
@@ -97,13 +102,15 @@ impl SessionStorage {
         Ok(tokens)
     }
 
-    /// The tokens of record `id` read with the session (see `prefetch`), the first time only.
-    async fn take_prefetched(&self, id: &Id) -> Result<Option<Option<String>>, BoxError> {
+    /// The tokens of record `raw_ref` (the id as the session holds it) read with the session
+    /// (see `prefetch`), the first time only. The store parks only ids in their canonical form,
+    /// which is the form the record is read and written under.
+    async fn take_prefetched(&self, raw_ref: &str) -> Result<Option<Option<String>>, BoxError> {
         if std::mem::replace(&mut self.state().prefetch_spent, true) {
             return Ok(None);
         }
         let slot: Option<u64> = self.session.get(SLOT_KEY).await?;
-        Ok(slot.and_then(|slot| self.prefetched.take(slot, &id.to_string())))
+        Ok(slot.and_then(|slot| self.prefetched.take(slot, raw_ref)))
     }
 
     async fn save_tokens(&self, value: String) -> Result<(), BoxError> {

@@ -365,6 +365,38 @@ async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
         ((0, 0, 1), 200)
     );
 
+    // A token record an earlier version wrote as JSON is read with its session too, then on its
+    // own (only the current form is handed over): the visitor stays signed in.
+    let record_key = format!("logto:session:{named}");
+    let current = redis.cli(&["GET", &record_key]).await;
+    let (expiry, tokens) = current
+        .trim_end()
+        .strip_prefix("tokens:")
+        .and_then(|rest| rest.split_once(':'))
+        .expect("a token record in its current form");
+    let older = Record {
+        id: named.parse().unwrap(),
+        data: [("logto.tokens".to_owned(), json!(tokens))]
+            .into_iter()
+            .collect(),
+        expiry_date: OffsetDateTime::from_unix_timestamp(expiry.parse().unwrap()).unwrap(),
+    };
+    let older = serde_json::to_string(&older).unwrap();
+    redis.cli(&["SET", &record_key, &older, "KEEPTTL"]).await;
+    for _ in 0..2 {
+        assert_eq!(
+            redis_reads(&redis, &on_a, &on_a_url).await,
+            ((0, 1, 1), 200)
+        );
+    }
+    redis
+        .cli(&["SET", &record_key, current.trim_end(), "KEEPTTL"])
+        .await;
+    assert_eq!(
+        redis_reads(&redis, &on_a, &on_a_url).await,
+        ((0, 0, 1), 200)
+    );
+
     // The slot that hands the tokens over is never stored: a signed-in session that is changed
     // (signing in again stores a pending sign-in) is saved without it.
     let response = on_a.get(&a.url("/sign-in")).await;

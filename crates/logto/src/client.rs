@@ -226,7 +226,7 @@ impl<S: Storage> LogtoClient<S> {
             self.config().resources().to_vec(),
         );
         tokens.access_tokens.insert(
-            TokenTarget::default().cache_key(),
+            TokenTarget::default().cache_key().into_owned(),
             CachedAccessToken::from_response(&response, now_unix()),
         );
         self.put(StorageKey::Tokens, &tokens).await
@@ -294,7 +294,7 @@ impl<S: Storage> LogtoClient<S> {
     /// [`LogtoError::InvalidArgument`]: the token without a resource (Python's
     /// `get_access_token()`) is [`get_opaque_access_token`](Self::get_opaque_access_token).
     pub async fn get_access_token(&self, resource: &str) -> Result<String, LogtoError> {
-        self.access_token(TokenTarget::new(Some(non_empty_resource(resource)?), None))
+        self.access_token(&TokenTarget::new(Some(non_empty_resource(resource)?), None))
             .await
     }
 
@@ -302,7 +302,7 @@ impl<S: Storage> LogtoClient<S> {
     /// endpoint ([`fetch_user_info`](Self::fetch_user_info) uses it), not for your APIs. Cached
     /// and refreshed like [`get_access_token`](Self::get_access_token)'s.
     pub async fn get_opaque_access_token(&self) -> Result<String, LogtoError> {
-        self.access_token(TokenTarget::new(None, None)).await
+        self.access_token(&TokenTarget::new(None, None)).await
     }
 
     /// The claims of [`get_access_token`](Self::get_access_token)'s JWT (not verified here: the
@@ -339,7 +339,7 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         organization_id: &str,
     ) -> Result<String, LogtoError> {
-        self.access_token(TokenTarget::new(None, Some(organization_id)))
+        self.access_token(&TokenTarget::new(None, Some(organization_id)))
             .await
     }
 
@@ -373,7 +373,7 @@ impl<S: Storage> LogtoClient<S> {
         resource: &str,
         organization_id: &str,
     ) -> Result<String, LogtoError> {
-        self.access_token(TokenTarget::new(
+        self.access_token(&TokenTarget::new(
             Some(non_empty_resource(resource)?),
             Some(organization_id),
         ))
@@ -442,8 +442,8 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         target: TokenTarget,
     ) -> Result<(String, AccessTokenClaims), LogtoError> {
+        let token = self.access_token(&target).await?;
         let key = target.cache_key();
-        let token = self.access_token(target).await?;
         let last = self
             .shared
             .parsed
@@ -454,7 +454,7 @@ impl<S: Storage> LogtoClient<S> {
             parsed
                 .tokens
                 .access_tokens
-                .get(&key)
+                .get(key.as_ref())
                 .is_some_and(|cached| cached.token == token)
         }) else {
             let claims = claims_of(&token)?;
@@ -464,18 +464,18 @@ impl<S: Storage> LogtoClient<S> {
             .access_token_claims
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if let Some((_, claims)) = decoded.iter().find(|(k, _)| *k == key) {
+        if let Some((_, claims)) = decoded.iter().find(|(k, _)| *k == *key) {
             return Ok((token, claims.clone()));
         }
         let claims = claims_of(&token)?;
-        decoded.push((key, claims.clone()));
+        decoded.push((key.into_owned(), claims.clone()));
         Ok((token, claims))
     }
 
-    async fn access_token(&self, target: TokenTarget) -> Result<String, LogtoError> {
+    async fn access_token(&self, target: &TokenTarget) -> Result<String, LogtoError> {
         // Requests Logto is bound to refuse are refused here, before anything is sent: Logto may
         // spend the refresh token before it refuses, which signs the user out at the next refresh.
-        self.check_target(&target)?;
+        self.check_target(target)?;
         let parsed = self.signed_in_parsed().await?;
         let tokens = &parsed.tokens;
         if let Some(resource) = &target.resource {
@@ -485,7 +485,7 @@ impl<S: Storage> LogtoClient<S> {
                 });
             }
         }
-        if let Some(token) = tokens.fresh_access_token(&target, now_unix()) {
+        if let Some(token) = tokens.fresh_access_token(target, now_unix()) {
             return Ok(token.to_owned());
         }
 
@@ -493,7 +493,7 @@ impl<S: Storage> LogtoClient<S> {
         // dropped (a browser that disconnects): the rotated refresh token is stored and the lock
         // released whatever happens to the request.
         let client = self.clone();
-        let session_id = tokens.session_id.clone();
+        let (target, session_id) = (target.clone(), tokens.session_id.clone());
         let refresh = async move { client.refresh_exclusive(target, &session_id).await };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => match runtime.spawn(refresh).await {
@@ -647,7 +647,7 @@ impl<S: Storage> LogtoClient<S> {
         }
         tokens.prune(now);
         tokens.access_tokens.insert(
-            target.cache_key(),
+            target.cache_key().into_owned(),
             CachedAccessToken::from_response(&response, now),
         );
         if rotated {

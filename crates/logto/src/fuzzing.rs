@@ -72,7 +72,9 @@ pub fn token_response(body: &[u8], resource: &str, now: u64) -> Result<TokenOutc
     let (expires_at, refresh_at, fresh_at_now) =
         (cached.expires_at, cached.refresh_at, cached.is_fresh(now));
     let target = TokenTarget::new((!resource.is_empty()).then_some(resource), None);
-    tokens.access_tokens.insert(target.cache_key(), cached);
+    tokens
+        .access_tokens
+        .insert(target.cache_key().into_owned(), cached);
     let stored = serde_json::to_string(&tokens).map_err(|e| LogtoError::Storage(Box::new(e)))?;
     let reread: SessionTokens = serde_json::from_str::<SessionTokens>(&stored)
         .map_err(|e| LogtoError::Storage(Box::new(e)))?

@@ -1,5 +1,6 @@
 //! Token endpoint requests and responses, and the signed-in session kept in storage.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -118,13 +119,13 @@ impl TokenTarget {
     /// The key of this target's token in [`SessionTokens::access_tokens`]: the resource itself
     /// (an absolute URI, or `""`), or for an organization the JSON array `[resource, organization
     /// id]`, which no URI (nor `""`) can be equal to, whatever the organization id.
-    pub(crate) fn cache_key(&self) -> String {
+    pub(crate) fn cache_key(&self) -> Cow<'_, str> {
         let resource = self.resource.as_deref().unwrap_or("");
         match &self.organization_id {
-            Some(org) => {
-                serde_json::to_string(&[resource, org.as_str()]).expect("strings serialize")
-            }
-            None => resource.to_owned(),
+            Some(org) => Cow::Owned(
+                serde_json::to_string(&[resource, org.as_str()]).expect("strings serialize"),
+            ),
+            None => Cow::Borrowed(resource),
         }
     }
 }
@@ -250,7 +251,7 @@ impl SessionTokens {
     /// The fresh cached token for `target`, if any.
     pub(crate) fn fresh_access_token(&self, target: &TokenTarget, now: u64) -> Option<&str> {
         self.access_tokens
-            .get(&target.cache_key())
+            .get(target.cache_key().as_ref())
             .filter(|cached| cached.is_fresh(now))
             .map(|cached| cached.token.as_str())
     }
@@ -275,7 +276,7 @@ mod tests {
             TokenTarget::new(Some("https://api"), Some("o1")),
         ]
         .iter()
-        .map(TokenTarget::cache_key)
+        .map(|target| target.cache_key().into_owned())
         .collect();
         assert_eq!(
             keys,

@@ -66,7 +66,7 @@ impl std::fmt::Debug for Prefetched {
 impl Prefetched {
     /// Parks the tokens read from record `tokens_ref`; the slot to write into the session, or
     /// `None` when the table is full of live slots (nothing parked: the tokens are read again).
-    pub fn park(&self, tokens_ref: &str, tokens: Option<String>) -> Option<u64> {
+    pub fn park(&self, tokens_ref: impl Into<String>, tokens: Option<String>) -> Option<u64> {
         let now = Instant::now();
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         if slots.len() >= CAPACITY {
@@ -79,7 +79,7 @@ impl Prefetched {
         slots.insert(
             slot,
             Parked {
-                tokens_ref: tokens_ref.to_owned(),
+                tokens_ref: tokens_ref.into(),
                 tokens,
                 parked: now,
             },
@@ -227,7 +227,7 @@ pub async fn load_with_tokens(
     if let Some(record_id) = hints.record_of(session_key) {
         let (session, record): (Option<String>, Option<String>) = redis::cmd("MGET")
             .arg(session_key)
-            .arg(format!("{record_prefix}{record_id}"))
+            .arg([record_prefix, &record_id].concat())
             .query_async(&mut connection.clone())
             .await
             .map_err(|e| format!("Redis: {e}"))?;
@@ -268,7 +268,7 @@ mod tests {
     fn a_full_table_parks_nothing() {
         let table = Prefetched::default();
         for i in 0..CAPACITY {
-            assert!(table.park(&i.to_string(), None).is_some());
+            assert!(table.park(i.to_string(), None).is_some());
         }
         assert_eq!(table.park("one more", Some("tokens".into())), None);
         // Taking frees a place.
