@@ -18,7 +18,6 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use crate::error::{Unrendered, wants_json};
 use crate::handle::{Logto, page_of};
 use crate::prefetch;
-#[cfg(feature = "redis")]
 use logto::web::prefetch::{Prefetched, SLOT_KEY};
 
 /// The name of the session cookie.
