@@ -109,6 +109,10 @@ impl RedisStore {
         format!("{}{kind}:{id}", self.prefix)
     }
 
+    fn record_key(&self, id: &str) -> String {
+        [&self.records, id].concat()
+    }
+
     /// Remembers the token record that session `key` (its Redis key) names in `state`.
     fn remember_record(&self, key: &str, state: Option<&HashMap<String, String>>) {
         self.hints
@@ -155,7 +159,7 @@ impl TokenStore for RedisStore {
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            Ok(connection.get(format!("{}{id}", self.records)).await?)
+            Ok(connection.get(self.record_key(id)).await?)
         })
     }
 
@@ -166,8 +170,7 @@ impl TokenStore for RedisStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async move {
-            self.set(&format!("{}{id}", self.records), value, ttl, None)
-                .await?;
+            self.set(&self.record_key(id), value, ttl, None).await?;
             Ok(())
         })
     }
@@ -175,7 +178,7 @@ impl TokenStore for RedisStore {
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let _: () = connection.del(format!("{}{id}", self.records)).await?;
+            let _: () = connection.del(self.record_key(id)).await?;
             Ok(())
         })
     }

@@ -201,10 +201,14 @@ impl RedisStore {
         // Only the id the session holds, in its canonical form, names the record read with it.
         let tokens = match loaded.tokens {
             Some((raw_ref, value)) if held == Some(raw_ref.as_str()) && is_canonical(&raw_ref) => {
-                match value {
+                match value.map(stored).transpose()? {
                     None => Some((raw_ref, None)),
-                    // A token record's tokens; an older JSON one is left for the storage to read.
-                    Some(value) => live_tokens(value)?.map(|live| (raw_ref, live)),
+                    Some(Stored::Tokens { expiry, tokens }) => Some((
+                        raw_ref,
+                        (expiry > OffsetDateTime::now_utc()).then_some(tokens),
+                    )),
+                    // An older JSON token record: left for the storage to read on its own.
+                    Some(Stored::Json(_)) => None,
                 }
             }
             _ => None,
@@ -236,10 +240,21 @@ fn encode(record: &Record) -> session_store::Result<String> {
     }
 }
 
-/// A token record's value: its expiry and where its tokens start; `None` for a JSON record.
-fn token_value(value: &str) -> session_store::Result<Option<(OffsetDateTime, usize)>> {
+/// A stored value, told apart by its start.
+enum Stored {
+    /// A token record: its expiry and its tokens.
+    Tokens {
+        expiry: OffsetDateTime,
+        tokens: String,
+    },
+    /// Any other record (and token records written by earlier versions): JSON.
+    Json(String),
+}
+
+/// `value` as stored (a token record's text is moved out of `value`, not copied).
+fn stored(mut value: String) -> session_store::Result<Stored> {
     let Some(rest) = value.strip_prefix(TOKENS_MARK) else {
-        return Ok(None);
+        return Ok(Stored::Json(value));
     };
     let undecodable = || session_store::Error::Decode("a token record without its expiry".into());
     let (expiry, tokens) = rest.split_once(':').ok_or_else(undecodable)?;
@@ -248,29 +263,18 @@ fn token_value(value: &str) -> session_store::Result<Option<(OffsetDateTime, usi
         .ok()
         .and_then(|unix| OffsetDateTime::from_unix_timestamp(unix).ok())
         .ok_or_else(undecodable)?;
-    Ok(Some((expiry, value.len() - tokens.len())))
+    value.drain(..value.len() - tokens.len());
+    Ok(Stored::Tokens {
+        expiry,
+        tokens: value,
+    })
 }
 
-/// The tokens of the token record stored as `value`, `None` when expired (the text is moved
-/// out of `value`, not copied); `None` as well for a value that is not a token record.
-fn live_tokens(mut value: String) -> session_store::Result<Option<Option<String>>> {
-    let Some((expiry, start)) = token_value(&value)? else {
-        return Ok(None);
-    };
-    value.drain(..start);
-    Ok(Some((expiry > OffsetDateTime::now_utc()).then_some(value)))
-}
-
-/// The record `id` stored as `value`, unless it has expired (a token record's text is moved
-/// into the record, not copied).
+/// The record `id` stored as `value`, unless it has expired.
 fn live_record(id: &Id, value: String) -> session_store::Result<Option<Record>> {
-    let record = match token_value(&value)? {
-        Some((expiry, start)) => {
-            let mut tokens = value;
-            tokens.drain(..start);
-            token_record(*id, tokens, expiry)
-        }
-        None => {
+    let record = match stored(value)? {
+        Stored::Tokens { expiry, tokens } => token_record(*id, tokens, expiry),
+        Stored::Json(value) => {
             serde_json::from_str(&value).map_err(|e| session_store::Error::Decode(e.to_string()))?
         }
     };
