@@ -45,7 +45,8 @@ async fn sessions_of(store: &dyn TokenStore, id: &str) -> Result<Vec<String>, Bo
         .unwrap_or_default())
 }
 
-/// Adds the token record `tokens_ref` to the indexes of `sid` and `sub`.
+/// Adds the token record `tokens_ref` to the indexes of `sid` and `sub` (or moves it to their
+/// end, as the newest), which expire after `ttl`.
 pub(crate) async fn index_session(
     store: &dyn TokenStore,
     sid: Option<&str>,
@@ -60,6 +61,7 @@ pub(crate) async fn index_session(
     for (kind, value) in keys {
         let id = index_id(kind, value);
         let mut sessions = sessions_of(store, &id).await?;
+        sessions.retain(|listed| listed != tokens_ref);
         sessions.push(tokens_ref.to_owned());
         let excess = sessions.len().saturating_sub(MAX_INDEXED);
         sessions.drain(..excess);

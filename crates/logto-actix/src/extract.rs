@@ -139,6 +139,30 @@ impl Auth {
         request.extensions_mut().insert(auth.clone());
         Ok(auth)
     }
+
+    /// Renews a signed-in session once a tenth of its TTL has passed (see
+    /// [`logto::web::renewal`]), so that an active user stays signed in: the middleware calls it
+    /// after the handler, before it writes the session's values back. Best effort: a failure is
+    /// logged, and the next request tries again.
+    pub(crate) async fn renew_if_due(&self) {
+        if !self.storage().renewal_due() {
+            return;
+        }
+        if let Err(error) = self.renew().await {
+            tracing::warn!(%error, "logto-actix could not renew a signed-in session (the next request tries again)");
+        }
+    }
+
+    async fn renew(&self) -> Result<(), Error> {
+        if !self.client.store_tokens_again().await? {
+            return Ok(());
+        }
+        let claims = self.client.get_id_token_claims().await?;
+        self.storage()
+            .record_renewal(claims.sid.as_deref(), &claims.sub)
+            .await
+            .map_err(Error::Session)
+    }
 }
 
 impl FromRequest for Auth {

@@ -158,7 +158,7 @@ impl Logto {
     /// feature `redis`), with a cookie that holds only the session id (encrypted with the cookie
     /// key), `HttpOnly`, `SameSite=Lax`, `Secure` unless the base URL is `http` on a loopback host
     /// (`localhost`, 127.0.0.0/8, `::1`), and lasts as long as the session TTL after the last
-    /// request.
+    /// request (see [`session_ttl`](LogtoBuilder::session_ttl)).
     pub fn middleware<Store>(&self, store: Store) -> LogtoMiddleware<Store>
     where
         Store: SessionStore + TokenStore + Clone,
@@ -174,7 +174,7 @@ impl Logto {
             .session_lifecycle(
                 PersistentSession::default()
                     .session_ttl(ttl)
-                    .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                    .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
             )
             .build();
         LogtoMiddleware::new(self.clone(), sessions, Arc::new(store))
@@ -251,8 +251,13 @@ impl LogtoBuilder {
         self
     }
 
-    /// How long a session lives after its last request (default 14 days, Logto's refresh-token
-    /// lifetime). At least a minute.
+    /// How long a session lives after the visitor's last request (default 14 days, Logto's
+    /// refresh-token lifetime). At least a minute.
+    ///
+    /// A signed-in session, its token record and its cookie are renewed by the first request
+    /// (through the extractors) once a tenth of the TTL has passed since the sign-in or the last
+    /// renewal, not on every request: a session ends between nine tenths of the TTL and the TTL
+    /// after its last request (see [`logto::web::renewal`]).
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
         self

@@ -175,6 +175,7 @@ where
             let response = inner.call(request).await?;
             let auth = response.request().extensions().get::<Auth>().cloned();
             if let Some(auth) = auth {
+                auth.renew_if_due().await;
                 write_back(&auth, &response.request().get_session());
             }
             Ok(response)

@@ -78,23 +78,16 @@ pub(crate) async fn callback(auth: Auth, request: HttpRequest) -> Result<HttpRes
     auth.handle_sign_in_callback(&callback_url)
         .await
         .map_err(failed)?;
-    // So that Logto's back-channel logout of this Logto session (or user) finds this session.
+    // So that Logto's back-channel logout of this Logto session (or user) finds this session,
+    // and the session is renewed in time.
     let claims = auth
         .get_id_token_claims()
         .await
         .map_err(|e| auth.reject(e))?;
-    if let Some(tokens_ref) = auth.storage().tokens_ref() {
-        let (store, ttl) = auth.storage().tokens();
-        crate::back_channel::index_session(
-            store,
-            claims.sid.as_deref(),
-            &claims.sub,
-            &tokens_ref,
-            ttl,
-        )
+    auth.storage()
+        .record_renewal(claims.sid.as_deref(), &claims.sub)
         .await
         .map_err(|e| auth.reject(Error::Session(e)))?;
-    }
 
     // A new session id for the signed-in session: an id planted before sign-in is worthless.
     let session = auth.session();

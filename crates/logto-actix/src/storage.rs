@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use logto::web::renewal::{self, RENEWED_AT};
 use logto::{BoxError, Storage, StorageKey};
 
 use crate::store::{TokenStore, random_id};
@@ -44,7 +45,7 @@ impl fmt::Debug for SessionStorage {
 }
 
 /// The session keys the storage copies.
-pub(crate) const SESSION_KEYS: [&str; 2] = [TOKENS_REF, "logto.sign_in_session"];
+pub(crate) const SESSION_KEYS: [&str; 3] = [TOKENS_REF, "logto.sign_in_session", RENEWED_AT];
 
 fn session_key(key: StorageKey) -> &'static str {
     key.as_str()
@@ -70,9 +71,34 @@ impl SessionStorage {
         }
     }
 
-    /// The token store and the session TTL.
-    pub(crate) fn tokens(&self) -> (&dyn TokenStore, Duration) {
-        (self.tokens.as_ref(), self.ttl)
+    /// Whether the session is signed in and due for renewal (see [`renewal`]).
+    pub(crate) fn renewal_due(&self) -> bool {
+        let state = self.state();
+        let renewed_at = state.values.get(RENEWED_AT).and_then(|at| at.parse().ok());
+        renewal::is_due(renewed_at, renewal::now(), self.ttl)
+            && state.values.contains_key(TOKENS_REF)
+    }
+
+    /// After a sign-in or the tokens' renewal: lists this session's token record under the `sid`
+    /// and `sub` of its ID token, for back-channel logout, and records the time as the session's
+    /// last renewal, which changes the session, so it is written with a fresh expiry.
+    pub(crate) async fn record_renewal(
+        &self,
+        sid: Option<&str>,
+        sub: &str,
+    ) -> Result<(), BoxError> {
+        if let Some(tokens_ref) = self.tokens_ref() {
+            crate::back_channel::index_session(
+                self.tokens.as_ref(),
+                sid,
+                sub,
+                &tokens_ref,
+                self.ttl,
+            )
+            .await?;
+        }
+        self.set_value(RENEWED_AT, Some(renewal::now().to_string()));
+        Ok(())
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -17,7 +17,7 @@ use logto_actix::{
 use logto_test_support::web_scenarios::{self, Instance, idp as idp_scenarios};
 use logto_test_support::{
     ALICE, Browser, LogtoBrowser, RealLogto, Redis, SHOPPING_API, TestIdp, WEB_APP_ID,
-    WEB_APP_SECRET, World,
+    WEB_APP_SECRET, World, set_cookies, sets_cookie_for, signed_in_sessions,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -386,17 +386,7 @@ async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
     // What an instance remembers only picks the key to read: the session decides. Pointed at a
     // record that does not exist, Alice's session is signed out on a, although a still reads her
     // old token record with it (then reads the named one, and learns it).
-    let mut sessions = Vec::new();
-    let keys = t
-        .redis
-        .cli(&["--scan", "--pattern", "logto-actix:session:*"])
-        .await;
-    for key in keys.lines() {
-        let value = t.redis.cli(&["GET", key]).await;
-        if value.contains("logto.tokens_ref") {
-            sessions.push((key.to_owned(), value.trim_end().to_owned()));
-        }
-    }
+    let sessions = signed_in_sessions(&t.redis.entries("logto-actix:session:*").await);
     let [(key, value)] = &sessions[..] else {
         panic!("one signed-in session: {sessions:?}")
     };
@@ -434,6 +424,117 @@ async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
     }
     let (status, _) = t.on_a.get_json(&resource).await;
     assert_eq!(status, 200);
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    i64::try_from(now.unwrap().as_secs()).unwrap()
+}
+
+/// The session's `logto.renewed_at` (Unix seconds) in Redis.
+async fn renewed_at(redis: &Redis, session_key: &str) -> i64 {
+    let state: HashMap<String, String> =
+        serde_json::from_str(&redis.cli(&["GET", session_key]).await).unwrap();
+    let at: String = serde_json::from_str(&state["logto.renewed_at"]).unwrap();
+    at.parse().unwrap()
+}
+
+#[tokio::test]
+async fn an_active_session_is_renewed_and_requests_between_renewals_write_nothing() {
+    // With a back-channel logout URI, Logto's ID tokens carry `sid`: the session is indexed twice.
+    let Some(t) = TwoInstances::start(true).await else {
+        return;
+    };
+    let a = &t.instances[0].instance;
+    let url = a.url(&format!(
+        "/protected/resource?resource={}",
+        t.world.shopping.indicator
+    ));
+    // The first request fetches the access token; the next writes nothing (nor extends the
+    // session's expiry: that is left to the renewals).
+    assert_eq!(t.on_a.get_json(&url).await.0, 200);
+    t.redis.reset_stats().await;
+    let response = t.on_a.get(&url).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(set_cookies(&response), Vec::<String>::new());
+    assert_eq!(t.redis.write_calls().await, 0);
+
+    // Alice's session, its token record and the back-channel logout indexes (of sid and sub).
+    let sessions = signed_in_sessions(&t.redis.entries("logto-actix:session:*").await);
+    let [(session_key, value)] = &sessions[..] else {
+        panic!("one signed-in session: {sessions:?}")
+    };
+    let stored: HashMap<String, String> = serde_json::from_str(value).unwrap();
+    let named: String = serde_json::from_str(&stored["logto.tokens_ref"]).unwrap();
+    let record_key = format!("logto-actix:record:{named}");
+    let signed_in_at = renewed_at(&t.redis, session_key).await;
+    assert!(
+        (unix_now() - signed_in_at).abs() < 60,
+        "recorded at sign-in"
+    );
+    let indexes: Vec<String> = t
+        .redis
+        .entries("logto-actix:record:*")
+        .await
+        .into_iter()
+        .filter(|(_, value)| value.contains(&format!("\"{named}\"")))
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(indexes.len(), 2, "indexed under sid and sub");
+    let tokens = t.redis.cli(&["GET", &record_key]).await;
+
+    // Renewed two days ago, with a TTL of 14 days: due. Every key expires in 1000 s.
+    let mut aged = stored.clone();
+    let two_days_ago = (unix_now() - 2 * 24 * 3600).to_string();
+    aged.insert(
+        "logto.renewed_at".into(),
+        serde_json::to_string(&two_days_ago).unwrap(),
+    );
+    let aged = serde_json::to_string(&aged).unwrap();
+    t.redis.cli(&["SET", session_key, &aged, "KEEPTTL"]).await;
+    let keys: Vec<&String> = [session_key, &record_key]
+        .into_iter()
+        .chain(&indexes)
+        .collect();
+    for key in &keys {
+        t.redis.cli(&["EXPIRE", key, "1000"]).await;
+    }
+    let response = t.on_a.get(&url).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        sets_cookie_for(&response, "logto_session", 14 * 24 * 3600),
+        "the cookie is renewed too"
+    );
+    for key in &keys {
+        let ttl = t.redis.ttl(key).await;
+        assert!(ttl > 13 * 24 * 3600, "{key} renewed: {ttl} s left");
+    }
+    assert!((unix_now() - renewed_at(&t.redis, session_key).await).abs() < 60);
+    assert_eq!(
+        t.redis.cli(&["GET", &record_key]).await,
+        tokens,
+        "the tokens are written again unchanged"
+    );
+    for index in &indexes {
+        let listed: Vec<String> =
+            serde_json::from_str(&t.redis.cli(&["GET", index]).await).unwrap();
+        assert_eq!(listed, std::slice::from_ref(&named));
+    }
+
+    // Renewed, the session is quiet again until the next renewal is due.
+    t.redis.reset_stats().await;
+    assert_eq!(t.on_a.get_json(&url).await.0, 200);
+    assert_eq!(t.redis.write_calls().await, 0);
+
+    // A handler that takes `Auth` (the home page) renews the session too.
+    t.redis.cli(&["SET", session_key, &aged, "KEEPTTL"]).await;
+    let (status, home) = t.on_a.get_json(&a.url("/")).await;
+    assert_eq!(
+        (status, &home["authenticated"]),
+        (StatusCode::OK, &json!(true))
+    );
+    assert!((unix_now() - renewed_at(&t.redis, session_key).await).abs() < 60);
 }
 
 #[tokio::test]

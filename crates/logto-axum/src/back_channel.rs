@@ -51,7 +51,8 @@ fn sessions_of(record: &Record) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Adds the token record `tokens_ref` to the indexes of `sid` and `sub`.
+/// Adds the token record `tokens_ref` to the indexes of `sid` and `sub` (or moves it to their
+/// end, as the newest), which expire after `ttl`.
 pub(crate) async fn index_session(
     store: &Arc<dyn SessionStore>,
     sid: Option<&str>,
@@ -70,7 +71,9 @@ pub(crate) async fn index_session(
             Some(record) => sessions_of(&record),
             None => Vec::new(),
         };
-        sessions.push(tokens_ref.to_string());
+        let tokens_ref = tokens_ref.to_string();
+        sessions.retain(|listed| *listed != tokens_ref);
+        sessions.push(tokens_ref);
         let excess = sessions.len().saturating_sub(MAX_INDEXED);
         sessions.drain(..excess);
         let record = Record {

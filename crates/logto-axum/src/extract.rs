@@ -109,7 +109,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
             page: page_of(&parts.method, &parts.uri, &parts.extensions),
         };
         parts.extensions.insert(auth.clone());
+        auth.renew_if_due().await;
         Ok(auth)
+    }
+}
+
+impl Auth {
+    /// Renews a signed-in session once a tenth of its TTL has passed (see
+    /// [`logto::web::renewal`]), so that an active user stays signed in. Best effort: a failure
+    /// is logged, and the next request tries again.
+    async fn renew_if_due(&self) {
+        if let Err(error) = self.renew().await {
+            tracing::warn!(%error, "logto-axum could not renew a signed-in session (the next request tries again)");
+        }
+    }
+
+    async fn renew(&self) -> Result<(), Error> {
+        let storage = self.client.storage();
+        if !storage.renewal_due().await.map_err(Error::Session)?
+            || !self.client.store_tokens_again().await?
+        {
+            return Ok(());
+        }
+        let claims = self.client.get_id_token_claims().await?;
+        storage
+            .record_renewal(claims.sid.as_deref(), &claims.sub)
+            .await
+            .map_err(Error::Session)
     }
 }
 

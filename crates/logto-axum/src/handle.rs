@@ -154,8 +154,8 @@ impl Logto {
     /// The middleware the routes and extractors need: sessions in `store` (any
     /// [`tower_sessions`] store; the token records go there too) with a cookie that is
     /// `HttpOnly`, `SameSite=Lax`, `Secure` unless the base URL is `http` on a loopback host
-    /// (`localhost`, 127.0.0.0/8, `::1`), and lasts as long as
-    /// the session TTL after its last change.
+    /// (`localhost`, 127.0.0.0/8, `::1`), and lasts as long as the session TTL after the last
+    /// request (see [`session_ttl`](LogtoBuilder::session_ttl)).
     pub fn layer<Store>(&self, store: Store) -> LogtoLayer<Store>
     where
         Store: SessionStore + Clone,
@@ -253,8 +253,13 @@ impl LogtoBuilder {
         self
     }
 
-    /// How long a session lives after its last change (default 14 days, Logto's refresh-token
-    /// lifetime). At least a minute; a TTL reaching past year 9999 saturates there.
+    /// How long a session lives after the visitor's last request (default 14 days, Logto's
+    /// refresh-token lifetime). At least a minute. A TTL reaching past year 9999 saturates there.
+    ///
+    /// A signed-in session, its token record and its cookie are renewed by the first request
+    /// (through the extractors) once a tenth of the TTL has passed since the sign-in or the last
+    /// renewal, not on every request: a session ends between nine tenths of the TTL and the TTL
+    /// after its last request (see [`logto::web::renewal`]).
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
         self

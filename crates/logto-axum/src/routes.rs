@@ -69,13 +69,14 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
     auth.handle_sign_in_callback(&callback_url)
         .await
         .map_err(failed)?;
-    // So that Logto's back-channel logout of this Logto session (or user) finds this session.
+    // So that Logto's back-channel logout of this Logto session (or user) finds this session,
+    // and the session is renewed in time.
     let claims = auth
         .get_id_token_claims()
         .await
         .map_err(|e| auth.reject(e))?;
     auth.storage()
-        .index_for_back_channel_logout(claims.sid.as_ref().map(String::as_str), &claims.sub)
+        .record_renewal(claims.sid.as_deref(), &claims.sub)
         .await
         .map_err(|e| auth.reject(crate::error::Error::Session(e)))?;
 

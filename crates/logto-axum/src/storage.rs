@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use logto::web::prefetch::{Prefetched, SLOT_KEY};
+use logto::web::renewal::{self, RENEWED_AT};
 use logto::{BoxError, Storage, StorageKey};
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
@@ -133,9 +134,20 @@ impl SessionStorage {
         Ok(())
     }
 
-    /// Lists this session's token record under the `sid` and `sub` of its ID token, for
-    /// back-channel logout.
-    pub(crate) async fn index_for_back_channel_logout(
+    /// Whether the session is signed in and due for renewal (see [`renewal`]).
+    pub(crate) async fn renewal_due(&self) -> Result<bool, BoxError> {
+        let renewed_at: Option<serde_json::Value> = self.session.get(RENEWED_AT).await?;
+        let renewed_at = renewed_at.as_ref().and_then(serde_json::Value::as_u64);
+        if !renewal::is_due(renewed_at, renewal::now(), self.ttl) {
+            return Ok(false);
+        }
+        Ok(self.named_record().await?.is_some())
+    }
+
+    /// After a sign-in or the tokens' renewal: lists this session's token record under the `sid`
+    /// and `sub` of its ID token, for back-channel logout, and records the time as the session's
+    /// last renewal, which changes the session, so it is written with a fresh expiry.
+    pub(crate) async fn record_renewal(
         &self,
         sid: Option<&str>,
         sub: &str,
@@ -143,6 +155,7 @@ impl SessionStorage {
         if let Some(tokens_ref) = self.tokens_ref().await? {
             crate::back_channel::index_session(&self.store, sid, sub, tokens_ref, self.ttl).await?;
         }
+        self.session.insert(RENEWED_AT, renewal::now()).await?;
         Ok(())
     }
 

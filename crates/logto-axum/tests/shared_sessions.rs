@@ -17,7 +17,7 @@ use std::time::{Duration as StdDuration, Instant};
 use futures_util::future::join_all;
 use logto_axum::{RedisStore, RefreshLock};
 use logto_test_support::web_scenarios::idp as idp_scenarios;
-use logto_test_support::{ALICE, Browser, Redis, TestIdp};
+use logto_test_support::{ALICE, Browser, Redis, TestIdp, sets_cookie_for, signed_in_sessions};
 use serde_json::{Value, json};
 use support::{App, config, start_app};
 use tower_sessions::SessionStore;
@@ -328,19 +328,9 @@ async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
     // What a instance remembers only picks the key to read: the session decides. Pointed at a
     // record that does not exist, Alice's session is signed out on a, although a still reads
     // her old token record with it (then reads the named one, and learns it).
-    let mut sessions = Vec::new();
-    for key in redis
-        .cli(&["--scan", "--pattern", "logto:session:*"])
-        .await
-        .lines()
-    {
-        let value = redis.cli(&["GET", key]).await;
-        if value.contains("logto.tokens_ref") {
-            sessions.push((key.to_owned(), value.trim_end().to_owned()));
-        }
-    }
-    let [(key, value)] = &sessions[..] else {
-        panic!("one signed-in session: {sessions:?}")
+    let entries = redis.entries("logto:session:*").await;
+    let [(key, value)] = &signed_in_sessions(&entries)[..] else {
+        panic!("one signed-in session: {entries:?}")
     };
     let stored: Value = serde_json::from_str(value).unwrap();
     let named = stored["data"]["logto.tokens_ref"].as_str().unwrap();
@@ -409,4 +399,92 @@ async fn a_signed_in_request_reads_its_session_and_tokens_in_one_round_trip() {
     // And the session still works.
     let (status, _) = on_a.get_json(&on_a_url).await;
     assert_eq!(status, 200);
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[tokio::test]
+async fn an_active_session_is_renewed_and_requests_between_renewals_write_nothing() {
+    let (_idp, redis, (a, on_a), _) = alice_on_two_instances(json!({})).await;
+    let url = a.url("/protected/resource");
+    // The first request fetches the access token; the next writes nothing.
+    assert_eq!(on_a.get_json(&url).await.0, 200);
+    redis.reset_stats().await;
+    assert_eq!(on_a.get_json(&url).await.0, 200);
+    assert_eq!(redis.write_calls().await, 0);
+
+    // Alice's session, its token record and the back-channel logout indexes (of sub, and sid).
+    let entries = redis.entries("logto:session:*").await;
+    let [(session_key, value)] = &signed_in_sessions(&entries)[..] else {
+        panic!("one signed-in session: {entries:?}")
+    };
+    let indexes: Vec<&String> = entries
+        .iter()
+        .filter(|(_, value)| value.contains(r#""sessions""#))
+        .map(|(key, _)| key)
+        .collect();
+    assert!(!indexes.is_empty(), "indexed under sub (and sid)");
+    let stored: Value = serde_json::from_str(value).unwrap();
+    let signed_in_at = stored["data"]["logto.renewed_at"].as_i64().unwrap();
+    assert!(
+        (unix_now() - signed_in_at).abs() < 60,
+        "recorded at sign-in"
+    );
+    let record_key = format!(
+        "logto:session:{}",
+        stored["data"]["logto.tokens_ref"].as_str().unwrap()
+    );
+    let tokens_of = |value: &str| value.trim_end().splitn(3, ':').nth(2).unwrap().to_owned();
+    let tokens = tokens_of(&redis.cli(&["GET", &record_key]).await);
+
+    // Renewed two days ago, with a TTL of 14 days: due. Every key expires in 1000 s. (The
+    // record's id, an i128, does not survive a trip through `Value`: the text is edited.)
+    let renewed_at = |at: i64| format!(r#""logto.renewed_at":{at}"#);
+    let aged = value.replace(
+        &renewed_at(signed_in_at),
+        &renewed_at(unix_now() - 2 * 24 * 3600),
+    );
+    assert_ne!(&aged, value);
+    redis.cli(&["SET", session_key, &aged, "KEEPTTL"]).await;
+    let keys: Vec<&String> = [session_key, &record_key]
+        .into_iter()
+        .chain(indexes)
+        .collect();
+    for key in &keys {
+        redis.cli(&["EXPIRE", key, "1000"]).await;
+    }
+    let response = on_a.get(&url).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        sets_cookie_for(&response, "logto_session", 14 * 24 * 3600),
+        "the cookie is renewed too"
+    );
+    for key in &keys {
+        let ttl = redis.ttl(key).await;
+        assert!(ttl > 13 * 24 * 3600, "{key} renewed: {ttl} s left");
+    }
+    let renewed: Value = serde_json::from_str(&redis.cli(&["GET", session_key]).await).unwrap();
+    let renewed_at = renewed["data"]["logto.renewed_at"].as_i64().unwrap();
+    assert!((unix_now() - renewed_at).abs() < 60, "{renewed_at}");
+    assert_eq!(
+        tokens_of(&redis.cli(&["GET", &record_key]).await),
+        tokens,
+        "the tokens are written again unchanged"
+    );
+    for index in &keys[2..] {
+        let listed: Value = serde_json::from_str(&redis.cli(&["GET", index]).await).unwrap();
+        assert_eq!(
+            listed["data"]["sessions"].as_array().unwrap().len(),
+            1,
+            "{listed}"
+        );
+    }
+
+    // Renewed, the session is quiet again until the next renewal is due.
+    redis.reset_stats().await;
+    assert_eq!(on_a.get_json(&url).await.0, 200);
+    assert_eq!(redis.write_calls().await, 0);
 }

@@ -10,7 +10,7 @@ use crate::OAuthErrorCode;
 use crate::config::LogtoConfig;
 use crate::error::LogtoError;
 use crate::handle::LogtoHandle;
-use crate::lock::{RefreshLock, refresh_lock_ttl};
+use crate::lock::{LockGuard, RefreshLock, refresh_lock_ttl};
 use crate::parsed_cache;
 use crate::protocol::callback::{PendingSignIns, match_callback};
 use crate::protocol::claims::{AccessTokenClaims, IdTokenClaims, UserInfo, decode_unverified};
@@ -516,22 +516,72 @@ impl<S: Storage> LogtoClient<S> {
     ) -> Result<String, LogtoError> {
         let slot = self.handle.refresh_locks().slot(session_id);
         let mut last_rotation = slot.last_rotation.lock().await;
-        let guard = match &self.lock {
-            Some(lock) => {
-                let ttl = refresh_lock_ttl(self.provider().timeout());
-                let name = format!("refresh:{session_id}");
-                Some(lock.lock(&name, ttl).await.map_err(LogtoError::Storage)?)
-            }
-            None => None,
-        };
+        let guard = self.cross_process_lock(session_id).await?;
         let result = self.refresh_locked(target, &mut last_rotation).await;
-        let released = match guard {
-            Some(guard) => guard.release().await.map_err(LogtoError::Storage),
-            None => Ok(()),
+        release(guard, result).await
+    }
+
+    /// The [`RefreshLock`] of session `session_id`, when the client has one.
+    async fn cross_process_lock(&self, session_id: &str) -> Result<Option<LockGuard>, LogtoError> {
+        let Some(lock) = &self.lock else {
+            return Ok(None);
         };
-        let token = result?;
-        released?;
-        Ok(token)
+        let ttl = refresh_lock_ttl(self.provider().timeout());
+        let name = format!("refresh:{session_id}");
+        let guard = lock.lock(&name, ttl).await.map_err(LogtoError::Storage)?;
+        Ok(Some(guard))
+    }
+
+    /// Writes the stored tokens to the storage again, unchanged, so that a storage whose records
+    /// expire (a session store) keeps them for another term; `false` when signed out (nothing is
+    /// written). It runs under the same locks as a token refresh, so it never writes back a
+    /// refresh token that a refresh in another request or process has just used up.
+    ///
+    /// The web frameworks' adapters (`logto-axum`, `logto-actix`) call it as they renew an active
+    /// session; a storage of your own may not need it.
+    pub async fn store_tokens_again(&self) -> Result<bool, LogtoError> {
+        let Some(tokens) = self.tokens().await? else {
+            return Ok(false);
+        };
+        let session_id = tokens.session_id.clone();
+        let slot = self.handle.refresh_locks().slot(&session_id);
+        let last_rotation = slot.last_rotation.lock().await;
+        let guard = self.cross_process_lock(&session_id).await?;
+        let result = async {
+            let Some((tokens, _)) = self.latest_tokens(&last_rotation).await? else {
+                return Ok(false);
+            };
+            self.put(StorageKey::Tokens, &tokens).await?;
+            Ok(true)
+        }
+        .await;
+        release(guard, result).await
+    }
+
+    /// The tokens in the back end, with the refresh locks held (whoever held them before may
+    /// have rotated the tokens); `true` when they are a copy that predates this process's last
+    /// rotation, replaced by what that rotation produced (to be stored).
+    async fn latest_tokens(
+        &self,
+        last_rotation: &Option<Rotation>,
+    ) -> Result<Option<(SessionTokens, bool)>, LogtoError> {
+        let Some(parsed) = self.parsed_from(
+            self.shared
+                .storage
+                .get_latest(StorageKey::Tokens)
+                .await
+                .map(|raw| raw.map(Arc::from)),
+        )?
+        else {
+            return Ok(None);
+        };
+        if let Some(rotation) = last_rotation {
+            if parsed.tokens.refresh_token.as_deref() == Some(rotation.used_refresh_token.as_str())
+            {
+                return Ok(Some((rotation.tokens.clone(), true)));
+            }
+        }
+        Ok(Some((parsed.tokens.clone(), false)))
     }
 
     /// The refresh itself, with the session's refresh locks held.
@@ -544,23 +594,13 @@ impl<S: Storage> LogtoClient<S> {
         target: TokenTarget,
         last_rotation: &mut Option<Rotation>,
     ) -> Result<String, LogtoError> {
-        // Whoever held the lock before may have rotated the tokens: read them from the back end.
-        let mut tokens = self
-            .parsed_from(
-                self.shared
-                    .storage
-                    .get_latest(StorageKey::Tokens)
-                    .await
-                    .map(|raw| raw.map(Arc::from)),
-            )?
-            .map(|parsed| parsed.tokens.clone())
+        let (mut tokens, stale) = self
+            .latest_tokens(last_rotation)
+            .await?
             .ok_or(LogtoError::NotAuthenticated)?;
-        if let Some(rotation) = last_rotation.as_ref() {
-            if tokens.refresh_token.as_deref() == Some(rotation.used_refresh_token.as_str()) {
-                // This copy of the session predates a refresh another request made: adopt it.
-                tokens = rotation.tokens.clone();
-                self.put(StorageKey::Tokens, &tokens).await?;
-            }
+        if stale {
+            // This copy of the session predates a refresh another request made: adopt it.
+            self.put(StorageKey::Tokens, &tokens).await?;
         }
         let now = now_unix();
         if let Some(token) = tokens.fresh_access_token(&target, now) {
@@ -903,6 +943,21 @@ fn claims_of(token: &str) -> Result<AccessTokenClaims, LogtoError> {
 }
 
 /// `resource`, refused when empty: the empty string is not "no resource".
+/// Releases the cross-process lock taken for `result`'s work: `result`, unless the release
+/// failed (a failed work's error comes first).
+async fn release<T>(
+    guard: Option<LockGuard>,
+    result: Result<T, LogtoError>,
+) -> Result<T, LogtoError> {
+    let released = match guard {
+        Some(guard) => guard.release().await.map_err(LogtoError::Storage),
+        None => Ok(()),
+    };
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
 fn non_empty_resource(resource: &str) -> Result<&str, LogtoError> {
     if resource.is_empty() {
         return Err(LogtoError::InvalidArgument(

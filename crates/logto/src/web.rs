@@ -13,10 +13,12 @@
 //! - Sessions sealed at rest: [`sealing`].
 //! - The refresh lock on Redis (feature `redis`): `redis_lock`.
 //! - Token records read with their session in one round trip: [`prefetch`].
+//! - When an active session is renewed: [`renewal`].
 
 pub mod prefetch;
 #[cfg(feature = "redis")]
 pub mod redis_lock;
+pub mod renewal;
 pub mod sealing;
 mod site;
 

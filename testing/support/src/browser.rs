@@ -122,3 +122,13 @@ pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
         .map(|value| value.to_str().unwrap().to_owned())
         .collect()
 }
+
+/// Whether a response sets cookie `name` to last `max_age` seconds.
+pub fn sets_cookie_for(response: &reqwest::Response, name: &str, max_age: u64) -> bool {
+    set_cookies(response).iter().any(|cookie| {
+        cookie.starts_with(&format!("{name}="))
+            && cookie
+                .split(';')
+                .any(|attribute| attribute.trim() == format!("Max-Age={max_age}"))
+    })
+}

@@ -35,10 +35,10 @@ mod redis;
 pub mod tls;
 pub mod web_scenarios;
 
-pub use browser::{Browser, location, set_cookies};
+pub use browser::{Browser, location, set_cookies, sets_cookie_for};
 pub use examples::example_binary;
 pub use logto::{ApiResource, App, AppKind, LogtoBrowser, RealLogto, User, World};
-pub use redis::Redis;
+pub use redis::{Redis, signed_in_sessions};
 pub use tls::{TestCa, TlsIdp};
 
 use std::{

@@ -117,12 +117,32 @@ impl Redis {
 
     /// The values of the keys matching `pattern` (e.g. `app:session:*`).
     pub async fn values(&self, pattern: &str) -> Vec<String> {
+        let entries = self.entries(pattern).await;
+        entries.into_iter().map(|(_, value)| value).collect()
+    }
+
+    /// The keys matching `pattern` and their values (without the final newline).
+    pub async fn entries(&self, pattern: &str) -> Vec<(String, String)> {
         let keys = self.cli(&["--scan", "--pattern", pattern]).await;
-        let mut values = Vec::new();
+        let mut entries = Vec::new();
         for key in keys.lines().filter(|k| !k.is_empty()) {
-            values.push(self.cli(&["GET", key]).await);
+            let value = self.cli(&["GET", key]).await;
+            entries.push((key.to_owned(), value.trim_end_matches('\n').to_owned()));
         }
-        values
+        entries
+    }
+
+    /// How many commands that write (`SET`, `DEL`, the `EXPIRE`s) the server ran since the last
+    /// [`reset_stats`](Self::reset_stats).
+    pub async fn write_calls(&self) -> usize {
+        let writes = ["set", "del", "expire", "pexpire", "expireat", "pexpireat"];
+        self.command_calls(&writes).await
+    }
+
+    /// The seconds key `key` has left to live (negative: no such key, or no expiry).
+    pub async fn ttl(&self, key: &str) -> i64 {
+        let ttl = self.cli(&["TTL", key]).await;
+        ttl.trim().parse().expect("TTL answers a number")
     }
 
     /// Everything the server wrote to disk (its append-only files), as text.
@@ -241,4 +261,14 @@ impl Drop for Redis {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// The signed-in sessions among [`Redis::entries`]: those naming a token record (the session
+/// value `logto.tokens_ref` of logto-axum and logto-actix).
+pub fn signed_in_sessions(entries: &[(String, String)]) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .filter(|(_, value)| value.contains("logto.tokens_ref"))
+        .cloned()
+        .collect()
 }

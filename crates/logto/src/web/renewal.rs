@@ -1,0 +1,64 @@
+//! When a signed-in session is renewed: a session, its token record and its back-channel logout
+//! index expire a session TTL after they were last written, and an active user must not be signed
+//! out because the session has not changed lately (a session store writes a session back only
+//! when it changed). So an adapter renews a signed-in session once a tenth of its TTL has passed
+//! since the last renewal (or the sign-in): it writes the tokens again
+//! ([`LogtoClient::store_tokens_again`](crate::LogtoClient::store_tokens_again)), indexes the
+//! session again for back-channel logout, and records the time under [`RENEWED_AT`], which
+//! changes the session, so the session store writes it with a fresh expiry (and the browser gets a
+//! fresh cookie).
+//!
+//! A session therefore lives between nine tenths of its TTL and its whole TTL after the last
+//! request, at the cost of a few writes per session per tenth of the TTL, never on every request.
+
+use std::time::Duration;
+
+/// The session key holding when the session was last renewed (Unix seconds).
+pub const RENEWED_AT: &str = "logto.renewed_at";
+
+/// Whether a signed-in session last renewed at `renewed_at` (Unix seconds; `None`: never, as
+/// for a session signed in before renewals were recorded) is due for renewal at `now`, given its
+/// `ttl`.
+///
+/// ```
+/// use std::time::Duration;
+/// use logto::web::renewal::is_due;
+///
+/// let day = 24 * 3600;
+/// let ttl = Duration::from_secs(14 * day);
+/// assert!(!is_due(Some(1_000_000), 1_000_000 + day, ttl));
+/// assert!(is_due(Some(1_000_000), 1_000_000 + 2 * day, ttl));
+/// assert!(is_due(None, 1_000_000, ttl));
+/// ```
+pub fn is_due(renewed_at: Option<u64>, now: u64, ttl: Duration) -> bool {
+    let every = (ttl.as_secs() / 10).max(1);
+    match renewed_at {
+        // A time in the future (a clock set back) counts as due: renewing is always safe.
+        Some(renewed_at) => now.saturating_sub(renewed_at) >= every || renewed_at > now,
+        None => true,
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> u64 {
+    crate::protocol::now_unix()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_renewed_once_a_tenth_of_its_ttl_has_passed() {
+        let ttl = Duration::from_secs(600);
+        assert!(!is_due(Some(1000), 1000, ttl));
+        assert!(!is_due(Some(1000), 1059, ttl));
+        assert!(is_due(Some(1000), 1060, ttl));
+        assert!(is_due(Some(1000), 999, ttl), "renewed in the future");
+        assert!(is_due(None, 1000, ttl));
+        // A TTL under ten seconds renews at most once a second; the largest does not overflow.
+        assert!(!is_due(Some(1000), 1000, Duration::from_secs(3)));
+        assert!(is_due(Some(1000), 1001, Duration::from_secs(3)));
+        assert!(!is_due(Some(0), u64::MAX / 20, Duration::MAX));
+    }
+}
