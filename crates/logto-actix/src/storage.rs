@@ -33,7 +33,7 @@ struct State {
     /// The values changed since the last write-back: `None` = removed.
     changed: HashMap<&'static str, Option<String>>,
     /// The tokens as last read or written by this request; `None`: read them from the store.
-    tokens: Option<Option<Arc<str>>>,
+    tokens: Option<Option<Arc<String>>>,
     /// The slot of the tokens read with the session, until taken (or no longer usable).
     prefetch_slot: Option<u64>,
 }
@@ -125,7 +125,7 @@ impl SessionStorage {
         self.state().values.get(TOKENS_REF).cloned()
     }
 
-    async fn load_tokens(&self) -> Result<Option<Arc<str>>, BoxError> {
+    async fn load_tokens(&self) -> Result<Option<Arc<String>>, BoxError> {
         let cached = self.state().tokens.clone();
         if let Some(cached) = cached {
             return Ok(cached);
@@ -138,7 +138,7 @@ impl SessionStorage {
             },
             None => None,
         }
-        .map(Arc::from);
+        .map(Arc::new);
         self.state().tokens = Some(tokens.clone());
         Ok(tokens)
     }
@@ -153,7 +153,7 @@ impl SessionStorage {
             }
         };
         self.tokens.save(&id, &value, self.ttl).await?;
-        self.state().tokens = Some(Some(value.into()));
+        self.state().tokens = Some(Some(Arc::new(value)));
         Ok(())
     }
 
@@ -175,10 +175,10 @@ impl Storage for SessionStorage {
         }
     }
 
-    async fn get_shared(&self, key: StorageKey) -> Result<Option<Arc<str>>, BoxError> {
+    async fn get_shared(&self, key: StorageKey) -> Result<Option<Arc<String>>, BoxError> {
         match key {
             StorageKey::Tokens => self.load_tokens().await,
-            other => Ok(self.get(other).await?.map(Arc::from)),
+            other => Ok(self.get(other).await?.map(Arc::new)),
         }
     }
 
@@ -225,7 +225,7 @@ mod tests {
     }
 
     /// The tokens as `get_shared` hands them out.
-    async fn shared(storage: &SessionStorage) -> Option<Arc<str>> {
+    async fn shared(storage: &SessionStorage) -> Option<Arc<String>> {
         storage.get_shared(StorageKey::Tokens).await.unwrap()
     }
 
@@ -246,7 +246,10 @@ mod tests {
         let latest = storage.get_latest(StorageKey::Tokens).await.unwrap();
         assert_eq!(latest.as_deref(), Some("v1"));
         storage.set(StorageKey::Tokens, "v2".into()).await.unwrap();
-        assert_eq!(shared(&storage).await.as_deref(), Some("v2"));
+        assert_eq!(
+            shared(&storage).await.as_deref().map(String::as_str),
+            Some("v2")
+        );
         storage.delete(StorageKey::Tokens).await.unwrap();
         assert_eq!(shared(&storage).await, None);
         assert_eq!(storage.get(StorageKey::Tokens).await.unwrap(), None);

@@ -36,7 +36,7 @@ pub struct SessionStorage {
 #[derive(Default)]
 struct State {
     /// The tokens as last read or written by this request; `None`: read them from the store.
-    tokens: Option<Option<Arc<str>>>,
+    tokens: Option<Option<Arc<String>>>,
     /// Whether the tokens read with the session were taken (or may no longer be used).
     prefetch_spent: bool,
 }
@@ -86,7 +86,7 @@ impl SessionStorage {
         Ok(self.named_record().await?.map(|(id, _)| id))
     }
 
-    async fn load_tokens(&self) -> Result<Option<Arc<str>>, BoxError> {
+    async fn load_tokens(&self) -> Result<Option<Arc<String>>, BoxError> {
         let cached = self.state().tokens.clone();
         if let Some(cached) = cached {
             return Ok(cached);
@@ -98,7 +98,7 @@ impl SessionStorage {
             },
             None => None,
         }
-        .map(Arc::from);
+        .map(Arc::new);
         self.state().tokens = Some(tokens.clone());
         Ok(tokens)
     }
@@ -130,7 +130,7 @@ impl SessionStorage {
                     .await?;
             }
         }
-        self.state().tokens = Some(Some(value.into()));
+        self.state().tokens = Some(Some(Arc::new(value)));
         Ok(())
     }
 
@@ -209,10 +209,10 @@ impl Storage for SessionStorage {
         }
     }
 
-    async fn get_shared(&self, key: StorageKey) -> Result<Option<Arc<str>>, BoxError> {
+    async fn get_shared(&self, key: StorageKey) -> Result<Option<Arc<String>>, BoxError> {
         match key {
             StorageKey::Tokens => self.load_tokens().await,
-            other => Ok(self.get(other).await?.map(Arc::from)),
+            other => Ok(self.get(other).await?.map(Arc::new)),
         }
     }
 
@@ -257,7 +257,7 @@ mod tests {
     }
 
     /// The tokens as `get_shared` hands them out.
-    async fn shared(storage: &SessionStorage) -> Option<Arc<str>> {
+    async fn shared(storage: &SessionStorage) -> Option<Arc<String>> {
         storage.get_shared(StorageKey::Tokens).await.unwrap()
     }
 
@@ -278,7 +278,10 @@ mod tests {
         let latest = storage.get_latest(StorageKey::Tokens).await.unwrap();
         assert_eq!(latest.as_deref(), Some("v1"));
         storage.set(StorageKey::Tokens, "v2".into()).await.unwrap();
-        assert_eq!(shared(&storage).await.as_deref(), Some("v2"));
+        assert_eq!(
+            shared(&storage).await.as_deref().map(String::as_str),
+            Some("v2")
+        );
         storage.delete(StorageKey::Tokens).await.unwrap();
         assert_eq!(shared(&storage).await, None);
         assert_eq!(storage.get(StorageKey::Tokens).await.unwrap(), None);

@@ -89,7 +89,7 @@ impl<S> Clone for LogtoClient<S> {
 /// The session tokens parsed from `raw`, and the claims of the ID token and of the cached access
 /// tokens once decoded.
 pub(crate) struct ParsedTokens {
-    pub(crate) raw: Arc<str>,
+    pub(crate) raw: Arc<String>,
     pub(crate) tokens: SessionTokens,
     pub(crate) id_token_claims: OnceLock<IdTokenClaims>,
     /// By cache key (see `TokenTarget::cache_key`).
@@ -570,7 +570,7 @@ impl<S: Storage> LogtoClient<S> {
                 .storage
                 .get_latest(StorageKey::Tokens)
                 .await
-                .map(|raw| raw.map(Arc::from)),
+                .map(|raw| raw.map(Arc::new)),
         )?
         else {
             return Ok(None);
@@ -794,13 +794,13 @@ impl<S: Storage> LogtoClient<S> {
     /// `raw`, the stored session tokens, parsed unless they are the ones parsed last.
     fn parsed_from(
         &self,
-        raw: Result<Option<Arc<str>>, crate::BoxError>,
+        raw: Result<Option<Arc<String>>, crate::BoxError>,
     ) -> Result<Option<Arc<ParsedTokens>>, LogtoError> {
         let Some(raw) = raw.map_err(LogtoError::Storage)? else {
             return Ok(None);
         };
         let mut last = self.shared.parsed.lock().unwrap_or_else(|p| p.into_inner());
-        // `Arc<str>`'s `==` compares the pointers first: the storage's shared copy costs no memcmp.
+        // An `Arc`'s `==` compares the pointers first: the storage's shared copy costs no memcmp.
         if let Some(parsed) = last.as_ref().filter(|parsed| parsed.raw == raw) {
             return Ok(Some(Arc::clone(parsed)));
         }

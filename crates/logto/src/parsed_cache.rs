@@ -149,7 +149,7 @@ mod tests {
 
     fn parsed(raw: &str) -> Arc<ParsedTokens> {
         Arc::new(ParsedTokens {
-            raw: raw.into(),
+            raw: Arc::new(raw.to_owned()),
             tokens: SessionTokens::new("s".into(), "id".into(), None, Vec::new()),
             id_token_claims: OnceLock::new(),
             access_token_claims: Mutex::default(),

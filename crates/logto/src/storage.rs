@@ -94,13 +94,14 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The value under `key`, shared rather than copied. The client reads the session tokens (a
     /// few kilobytes) this way, several times a request: a storage that keeps its own copy for
-    /// the request can keep it as an `Arc<str>` and hand it out without copying it each time.
+    /// the request can keep it as an `Arc<String>` and hand it out without copying it each time
+    /// (an `Arc<String>` takes the `String` as it is, where an `Arc<str>` would copy the text).
     /// It returns what [`get`](Storage::get) would; the default calls `get`.
     fn get_shared(
         &self,
         key: StorageKey,
-    ) -> impl Future<Output = Result<Option<Arc<str>>, BoxError>> + Send {
-        async move { Ok(self.get(key).await?.map(Arc::from)) }
+    ) -> impl Future<Output = Result<Option<Arc<String>>, BoxError>> + Send {
+        async move { Ok(self.get(key).await?.map(Arc::new)) }
     }
 }
 
@@ -195,7 +196,7 @@ impl<S: Storage> Storage for Arc<S> {
     fn get_shared(
         &self,
         key: StorageKey,
-    ) -> impl Future<Output = Result<Option<Arc<str>>, BoxError>> + Send {
+    ) -> impl Future<Output = Result<Option<Arc<String>>, BoxError>> + Send {
         (**self).get_shared(key)
     }
 }
@@ -213,10 +214,10 @@ mod tests {
             .await
             .unwrap();
         let shared = storage.get_shared(StorageKey::Tokens).await.unwrap();
-        assert_eq!(shared.as_deref(), Some("tokens"));
+        assert_eq!(shared.as_deref().map(String::as_str), Some("tokens"));
         assert_eq!(
             storage.get(StorageKey::Tokens).await.unwrap().as_deref(),
-            shared.as_deref()
+            shared.as_deref().map(String::as_str)
         );
     }
 }
