@@ -942,7 +942,6 @@ fn claims_of(token: &str) -> Result<AccessTokenClaims, LogtoError> {
     AccessTokenClaims::decode_unverified(token)
 }
 
-/// `resource`, refused when empty: the empty string is not "no resource".
 /// Releases the cross-process lock taken for `result`'s work: `result`, unless the release
 /// failed (a failed work's error comes first).
 async fn release<T>(
@@ -958,6 +957,7 @@ async fn release<T>(
     Ok(value)
 }
 
+/// `resource`, refused when empty: the empty string is not "no resource".
 fn non_empty_resource(resource: &str) -> Result<&str, LogtoError> {
     if resource.is_empty() {
         return Err(LogtoError::InvalidArgument(
