@@ -6,6 +6,9 @@
 //! ```text
 //! SESSION_STORE=memory|redis://127.0.0.1:6379 PORT=0 web-baseline
 //! ```
+//! `EXTRA_SESSION_BYTES=1600` makes each session that much larger (stored and read, never
+//! answered), as large as the sample's, to tell the cost of the bytes from the cost of the work.
+//!
 //! `GET /sign-in` starts a signed-in session (what the sample's sign-in and callback leave
 //! behind, minus Logto's tokens). Prints `web-baseline listening on http://…` when ready.
 
@@ -24,6 +27,10 @@ use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionS
 struct User {
     sub: String,
     token: String,
+    /// Bytes standing for the other tokens a Logto session holds (`EXTRA_SESSION_BYTES`, 0 by
+    /// default): stored and read with the session, never answered.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    other_tokens: String,
 }
 
 const USER_KEY: &str = "user";
@@ -34,6 +41,7 @@ async fn sign_in(session: Session) -> Response {
         sub: format!("user-{n:016x}"),
         // About the size of a Logto access token.
         token: "t".repeat(700),
+        other_tokens: "o".repeat(extra_session_bytes()),
     };
     match session.insert(USER_KEY, user).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -56,6 +64,14 @@ async fn resource(session: Session) -> Response {
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// `EXTRA_SESSION_BYTES`: a session as large as the sample's (an ID token and a refresh token
+/// more: ~1 600 bytes) tells the cost of the bytes from the cost of the work.
+fn extra_session_bytes() -> usize {
+    env_or("EXTRA_SESSION_BYTES", "0")
+        .parse()
+        .expect("EXTRA_SESSION_BYTES: a number of bytes")
 }
 
 fn rand_u64() -> u64 {
