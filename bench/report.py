@@ -101,6 +101,12 @@ for store in ["memory", "redis"]:
     add(sec, "memory per signed-in session",
         f"{num(ours['bytes_per_session'])} B", f"{num(base['bytes_per_session'])} B",
         ours["bytes_per_session"] / max(base["bytes_per_session"], 1), False)
+    sized = web.get((store, "baseline-sized"))
+    if sized:
+        add(sec, "sample vs the same route without Logto, sessions as large as the sample's: time per request",
+            f"{num(ours['rps'])} req/s", f"{num(sized['rps'])} req/s", sized["rps"] / ours["rps"], False)
+        add(sec, "the bytes alone: the route without Logto, sessions as large as the sample's vs its own: time per request",
+            f"{num(sized['rps'])} req/s", f"{num(base['rps'])} req/s", base["rps"] / sized["rps"], False)
     actix = web.get((store, "logto-actix"))
     if actix:
         add(sec, "actix-web sample vs the same route without Logto: time per request",

@@ -3,7 +3,9 @@
 //! (`examples/web-app-actix`, when `WEB_APP_ACTIX` is set) and of `web-baseline` (the same
 //! route, session middleware and store, no Logto), in each session store (memory, Redis), one
 //! process each, the same in-tree load generator; and the memory each signed-in session takes in
-//! each store.
+//! each store. `baseline-sized` is `web-baseline` with sessions as large as the sample's
+//! ([`SIZED_EXTRA_BYTES`] more, standing for the ID and refresh tokens): what storing the tokens
+//! costs by their bytes alone, whatever reads them.
 //!
 //! The apps of a store run at the same time, each with its own signed-in sessions, and take the
 //! load in turns: `ROUNDS` rounds of `DURATION_SECS / ROUNDS` each, every round starting with
@@ -14,7 +16,7 @@
 //! WEB_APP=target/release/examples/web-app WEB_APP_ACTIX=target/release/examples/web-app-actix \
 //! BASELINE=target/release/web-baseline SESSIONS=1000 CONCURRENCY=64 DURATION_SECS=10 ROUNDS=5 web-load
 //! ```
-//! `APPS` (`logto,logto-actix,baseline`) and `STORES` (`memory,redis`) pick some of the runs.
+//! `APPS` (`logto,logto-actix,baseline,baseline-sized`) and `STORES` (`memory,redis`) pick some of the runs.
 //! Prints a line per run and `RESULT {json}` lines for bench/run.sh. Needs `redis-server`,
 //! `redis-cli` and the test IdP (`npm ci --prefix testing/idp`).
 
@@ -31,6 +33,11 @@ use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+/// How much larger `baseline-sized`'s sessions are than `baseline`'s: about the ID token and the
+/// refresh token the sample's sessions hold besides an access token (their Redis records take
+/// 2.3 KB a session; `baseline`'s 1.1 KB, `baseline-sized`'s 2.7 KB).
+const SIZED_EXTRA_BYTES: usize = 1500;
 
 async fn wait_for_line(child: &mut Child, needle: &str, what: &str) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -310,6 +317,7 @@ async fn main() {
         apps.push("logto-actix");
     }
     apps.push("baseline");
+    apps.push("baseline-sized");
     // `APPS=logto,baseline` / `STORES=redis`: some of the runs only (for profiling one of them).
     let wanted = |name: &str, list: &str| {
         std::env::var(list).map_or(true, |v| v.split(',').any(|w| w.trim() == name))
@@ -342,7 +350,7 @@ async fn main() {
         // goes to one at a time, in turns (see `ROUNDS`).
         let mut running = Vec::new();
         for &app in &apps {
-            let signs_in_with_logto = app != "baseline";
+            let signs_in_with_logto = !app.starts_with("baseline");
             let (child, url) = if signs_in_with_logto {
                 let binary = match app {
                     "logto-actix" => web_app_actix.as_deref().unwrap_or_default(),
@@ -362,9 +370,13 @@ async fn main() {
                 )
                 .await
             } else {
+                let extra = if app == "baseline-sized" { SIZED_EXTRA_BYTES } else { 0 };
                 start(
                     &baseline,
-                    &[("SESSION_STORE", store_env.clone())],
+                    &[
+                        ("SESSION_STORE", store_env.clone()),
+                        ("EXTRA_SESSION_BYTES", extra.to_string()),
+                    ],
                     "web-baseline",
                 )
                 .await
@@ -433,7 +445,7 @@ async fn main() {
             let redis_cpu_us = target.redis_cpu * 1e6 / requests;
             failed += run.failures;
             println!(
-                "{store:<6} {app:<11} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {}   {:>7.0} bytes/session   CPU {:>5.1} µs/req (app {:.1} + Redis {:.1})",
+                "{store:<6} {app:<14} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   failed {}   {:>7.0} bytes/session   CPU {:>5.1} µs/req (app {:.1} + Redis {:.1})",
                 run.rate(),
                 run.percentile_ms(0.5),
                 run.percentile_ms(0.99),
