@@ -39,7 +39,7 @@ pub(crate) async fn sign_in(auth: Auth, request: HttpRequest) -> Result<HttpResp
     let return_to = query.return_to();
     let options = query
         .options(auth.logto().callback_url())
-        .map_err(|e| auth.reject(Error::BadRequest(e)))?;
+        .map_err(|e| auth.reject(Error::BadRequest(rules::message_of(e))))?;
     let url = auth
         .sign_in_with(options)
         .await

@@ -5,9 +5,9 @@
 use actix_web::{App, HttpServer, web};
 use logto::LogtoConfig;
 use logto_actix::{Auth, Error, Logto, MemoryStore, Rejection};
-use logto_test_support::location;
+use logto_test_support::{UNUSABLE_SIGN_IN_QUERIES, location};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A page that needs a signed-in user.
 async fn claims(auth: Auth) -> Result<String, Rejection> {
@@ -111,5 +111,17 @@ async fn a_failed_callback_page_links_under_the_prefix() {
     );
     assert!(page.contains("id=\"home\" href=\"/shop/\""), "{page}");
     assert!(!page.contains("href=\"/\""), "{page}");
+    handle.stop(false).await;
+}
+
+#[tokio::test]
+async fn a_sign_in_with_an_unusable_parameter_is_a_bad_request_that_names_it() {
+    let (url, handle) = start().await;
+    for (query, message) in UNUSABLE_SIGN_IN_QUERIES {
+        let response = fetch(format!("{url}/sign-in?{query}"), "application/json").await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({ "error": "bad_request", "message": message }));
+    }
     handle.stop(false).await;
 }

@@ -38,11 +38,9 @@ impl SessionKey {
     /// A key from the base64 (standard or URL-safe, padded or not) of 32 bytes, as kept in a
     /// configuration file or an environment variable.
     pub fn from_base64(encoded: &str) -> Result<Self, Error> {
-        match SealingKey::from_base64(encoded) {
-            Ok(key) => Ok(Self::from_bytes(*key.as_bytes())),
-            Err(logto::LogtoError::InvalidConfig(message)) => Err(Error::InvalidConfig(message)),
-            Err(other) => Err(Error::InvalidConfig(other.to_string())),
-        }
+        let key = SealingKey::from_base64(encoded)
+            .map_err(|e| Error::InvalidConfig(logto::web::message_of(e)))?;
+        Ok(Self::from_bytes(*key.as_bytes()))
     }
 
     /// The key as standard base64, to keep it in a file or a secret store.

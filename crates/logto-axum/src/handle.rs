@@ -274,7 +274,8 @@ impl LogtoBuilder {
 
     /// Checks the settings and builds the handle.
     pub fn build(self) -> Result<Logto, Error> {
-        let site = Site::new(&self.base_url, self.paths).map_err(Error::InvalidConfig)?;
+        let site = Site::new(&self.base_url, self.paths)
+            .map_err(|e| Error::InvalidConfig(logto::web::message_of(e)))?;
         if self.session_ttl < Duration::from_secs(60) {
             return Err(Error::InvalidConfig(
                 "the session TTL must be at least a minute".into(),

@@ -23,7 +23,7 @@ pub(crate) async fn sign_in(
     let return_to = query.return_to();
     let options = query
         .options(auth.logto().callback_url())
-        .map_err(|e| auth.reject(Error::BadRequest(e)))?;
+        .map_err(|e| auth.reject(Error::BadRequest(web::message_of(e))))?;
     let url = auth
         .sign_in_with(options)
         .await

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::get;
 use logto::LogtoConfig;
 use logto_axum::{Auth, Error, Logto};
-use logto_test_support::location;
+use logto_test_support::{UNUSABLE_SIGN_IN_QUERIES, location};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -127,4 +127,15 @@ async fn without_the_layer_an_error_is_plain_text_with_its_status() {
     assert_eq!(response.headers()["cache-control"], "no-store");
     let text = response.text().await.unwrap();
     assert!(text.contains("bad request"), "{text}");
+}
+
+#[tokio::test]
+async fn a_sign_in_with_an_unusable_parameter_is_a_bad_request_that_names_it() {
+    let url = start(true).await;
+    for (query, message) in UNUSABLE_SIGN_IN_QUERIES {
+        let response = fetch(format!("{url}/sign-in?{query}"), "application/json").await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body, json!({ "error": "bad_request", "message": message }));
+    }
 }

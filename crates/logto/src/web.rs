@@ -107,18 +107,20 @@ impl SignInQuery {
         self.return_to.clone().filter(|path| is_local_path(path))
     }
 
-    /// The sign-in options for `redirect_uri`; `Err` says which parameter cannot be used (a bad
-    /// request). Empty parameters are ignored.
-    pub fn options(self, redirect_uri: String) -> Result<SignInOptions, String> {
+    /// The sign-in options for `redirect_uri`. Empty parameters are ignored.
+    ///
+    /// # Errors
+    /// [`LogtoError::InvalidArgument`], saying which parameter cannot be used (a bad request).
+    pub fn options(self, redirect_uri: String) -> Result<SignInOptions, LogtoError> {
         let mut options = SignInOptions::new(redirect_uri);
         if let Some(mode) = non_empty(self.interaction_mode) {
             options = options.interaction_mode(match mode.as_str() {
                 "signIn" | "sign_in" | "signin" => InteractionMode::SignIn,
                 "signUp" | "sign_up" | "signup" => InteractionMode::SignUp,
                 other => {
-                    return Err(format!(
+                    return Err(LogtoError::InvalidArgument(format!(
                         "interaction_mode {other:?} must be `signIn` or `signUp`"
-                    ));
+                    )));
                 }
             });
         }
@@ -131,16 +133,15 @@ impl SignInQuery {
                 "identifier:register" => FirstScreen::IdentifierRegister,
                 "single_sign_on" => FirstScreen::SingleSignOn,
                 other => {
-                    return Err(format!(
+                    return Err(LogtoError::InvalidArgument(format!(
                         "first_screen {other:?} must be one of sign_in, register, reset_password, \
                          identifier:sign_in, identifier:register, single_sign_on"
-                    ));
+                    )));
                 }
             });
         }
         if let Some(target) = non_empty(self.direct_sign_in) {
-            options =
-                options.direct_sign_in(DirectSignIn::parse(&target).map_err(|e| e.to_string())?);
+            options = options.direct_sign_in(DirectSignIn::parse(&target)?);
         }
         if let Some(hint) = non_empty(self.login_hint) {
             options = options.login_hint(hint);
@@ -258,6 +259,21 @@ pub fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+/// The message of `error` for an adapter's own error: that of an invalid configuration or
+/// argument as it is (without [`LogtoError`]'s prefix), any other error's as displayed.
+///
+/// ```
+/// use logto::LogtoError;
+/// let error = LogtoError::InvalidConfig("the session TTL must be at least a minute".into());
+/// assert_eq!(logto::web::message_of(error), "the session TTL must be at least a minute");
+/// ```
+pub fn message_of(error: LogtoError) -> String {
+    match error {
+        LogtoError::InvalidConfig(message) | LogtoError::InvalidArgument(message) => message,
+        other => other.to_string(),
+    }
 }
 
 /// The HTTP status an adapter answers `error` with: `401` when signing in again helps, `400` for
@@ -482,7 +498,10 @@ mod tests {
                 ..Default::default()
             },
         ] {
-            assert!(query.options("http://a.test/callback".into()).is_err());
+            assert!(matches!(
+                query.options("http://a.test/callback".into()),
+                Err(LogtoError::InvalidArgument(_))
+            ));
         }
     }
 

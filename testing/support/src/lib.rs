@@ -95,6 +95,19 @@ pub const ORG_GLOBEX: &str = "org-globex";
 /// Logto's reserved organization resource indicator.
 pub const ORGANIZATIONS_RESOURCE: &str = "urn:logto:resource:organizations";
 
+/// Sign-in route queries no sign-in can start with, and the message of the adapters' JSON answer
+/// (`400 {"error": "bad_request", "message": …}`): it names the parameter and what it must be.
+pub const UNUSABLE_SIGN_IN_QUERIES: [(&str, &str); 2] = [
+    (
+        "interaction_mode=nope",
+        "bad request: interaction_mode \"nope\" must be `signIn` or `signUp`",
+    ),
+    (
+        "direct_sign_in=github",
+        "bad request: direct sign-in \"github\" must be `social:<target>` or `sso:<connector id>`",
+    ),
+];
+
 const IDP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../idp");
 const IDP_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../idp/server.mjs");
 const START_TIMEOUT: Duration = Duration::from_secs(20);

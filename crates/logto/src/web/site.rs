@@ -3,6 +3,7 @@
 use url::Url;
 
 use super::is_local_path;
+use crate::LogtoError;
 
 /// The paths of an app's Logto routes and redirects, as the framework adapter's builder collects
 /// them (each a path starting with a single `/`, under the base URL's path prefix).
@@ -49,8 +50,11 @@ impl Default for SitePaths {
 /// assert_eq!(site.sign_in_location(Some("//evil.test")), "/shop/sign-in");
 /// let mut paths = SitePaths::default();
 /// paths.callback = "callback".into(); // not a path
-/// assert!(Site::new("http://app.test", paths).is_err());
-/// # Ok::<(), String>(())
+/// assert!(matches!(
+///     Site::new("http://app.test", paths),
+///     Err(logto::LogtoError::InvalidConfig(_))
+/// ));
+/// # Ok::<(), logto::LogtoError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -63,21 +67,21 @@ impl Site {
     /// path starting with a single `/`).
     ///
     /// # Errors
-    /// What is wrong and how to fix it, for the adapter's configuration error.
-    pub fn new(base_url: &str, paths: SitePaths) -> Result<Site, String> {
+    /// [`LogtoError::InvalidConfig`], saying what is wrong and how to fix it.
+    pub fn new(base_url: &str, paths: SitePaths) -> Result<Site, LogtoError> {
         let parsed = Url::parse(base_url.trim()).map_err(|e| {
-            format!(
+            LogtoError::InvalidConfig(format!(
                 "the base URL {base_url:?} is not a URL ({e}): use the app's origin, e.g. http://localhost:3000"
-            )
+            ))
         })?;
         if !matches!(parsed.scheme(), "http" | "https")
             || parsed.host().is_none()
             || parsed.query().is_some()
             || parsed.fragment().is_some()
         {
-            return Err(format!(
+            return Err(LogtoError::InvalidConfig(format!(
                 "the base URL {base_url:?} must be an http(s) URL with a host and no query or fragment"
-            ));
+            )));
         }
         for (name, path) in [
             ("sign-in path", &paths.sign_in),
@@ -88,9 +92,9 @@ impl Site {
             ("post sign-out redirect", &paths.post_sign_out_redirect),
         ] {
             if !is_local_path(path) {
-                return Err(format!(
+                return Err(LogtoError::InvalidConfig(format!(
                     "the {name} {path:?} must be a path starting with a single `/`"
-                ));
+                )));
             }
         }
         Ok(Site {
@@ -239,7 +243,10 @@ mod tests {
             ),
         ] {
             let error = Site::new(base_url, paths).unwrap_err();
-            assert!(error.contains(expected), "{base_url}: {error}");
+            assert!(
+                matches!(&error, LogtoError::InvalidConfig(message) if message.contains(expected)),
+                "{base_url}: {error}"
+            );
         }
     }
 }
