@@ -6,3 +6,6 @@ pub mod readme {}
 
 #[doc = include_str!("../connectors.md")]
 pub mod connectors {}
+
+#[doc = include_str!("../decisions.md")]
+pub mod decisions {}
