@@ -4,8 +4,11 @@
 //! sharing the store.
 //!
 //! As in logto-axum, the index lives in the token store itself: records whose ids derive from
-//! `sid`/`sub` list the token records signed in under them. Ending a session deletes its token
-//! record; the visitor's next request finds no tokens and is signed out.
+//! `sid`/`sub` list the token records signed in under them. Ending a session marks its token
+//! record as ended, then deletes it; the visitor's next request finds no tokens and is signed
+//! out. A request that rewrites the tokens (a refresh or a renewal that read them just before the
+//! logout) checks for the mark after its write and deletes the record again, so a logout is never
+//! undone: whichever comes second, the mark's check or the deletion, sees the other.
 
 use std::time::Duration;
 
@@ -43,6 +46,16 @@ async fn sessions_of(store: &dyn TokenStore, id: &str) -> Result<Vec<String>, Bo
         .await?
         .and_then(|value| serde_json::from_str(&value).ok())
         .unwrap_or_default())
+}
+
+/// The id of the record marking token record `tokens_ref` as ended by a back-channel logout.
+fn ended_mark(tokens_ref: &str) -> String {
+    index_id("ended", tokens_ref)
+}
+
+/// Whether a back-channel logout ended token record `tokens_ref` (see the module's docs).
+pub(crate) async fn was_ended(store: &dyn TokenStore, tokens_ref: &str) -> Result<bool, BoxError> {
+    Ok(store.load(&ended_mark(tokens_ref)).await?.is_some())
 }
 
 /// Adds the token record `tokens_ref` to the indexes of `sid` and `sub` (or moves it to their
@@ -100,7 +113,7 @@ pub(crate) async fn back_channel_logout(request: HttpRequest, body: web::Bytes) 
             return refuse(StatusCode::SERVICE_UNAVAILABLE, &error.to_string());
         }
     };
-    match end_sessions(bound.tokens.as_ref(), &token).await {
+    match end_sessions(bound.tokens.as_ref(), &token, bound.logto.inner.session_ttl).await {
         Ok(true) => private(HttpResponse::Ok().finish()),
         Ok(false) => refuse(
             StatusCode::BAD_REQUEST,
@@ -116,10 +129,12 @@ pub(crate) async fn back_channel_logout(request: HttpRequest, body: web::Bytes) 
     }
 }
 
-/// Ends the sessions the token names; `false` when its `jti` was seen before.
+/// Ends the sessions the token names (the marks of their end kept for `ttl`, as long as a session
+/// lives); `false` when its `jti` was seen before.
 async fn end_sessions(
     store: &dyn TokenStore,
     token: &logto::LogoutToken,
+    ttl: Duration,
 ) -> Result<bool, BoxError> {
     let jti = index_id("jti", &token.jti);
     if store.load(&jti).await?.is_some() {
@@ -132,6 +147,8 @@ async fn end_sessions(
         (None, None) => return Ok(true),
     };
     for tokens_ref in sessions_of(store, &index).await? {
+        // The mark first: a rewrite of the tokens after the deletion then finds it.
+        store.save(&ended_mark(&tokens_ref), "true", ttl).await?;
         store.delete(&tokens_ref).await?;
     }
     store.delete(&index).await?;

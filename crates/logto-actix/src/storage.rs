@@ -144,15 +144,22 @@ impl SessionStorage {
     }
 
     async fn save_tokens(&self, value: String) -> Result<(), BoxError> {
-        let id = match self.tokens_ref() {
-            Some(id) => id,
+        let (id, rewrite) = match self.tokens_ref() {
+            Some(id) => (id, true),
             None => {
                 let id = random_id();
                 self.set_value(TOKENS_REF, Some(id.clone()));
-                id
+                (id, false)
             }
         };
         self.tokens.save(&id, &value, self.ttl).await?;
+        if rewrite && crate::back_channel::was_ended(self.tokens.as_ref(), &id).await? {
+            // A back-channel logout ended the session while these tokens were on their way (a
+            // refresh or renewal that read them before): it stays ended.
+            self.tokens.delete(&id).await?;
+            self.state().tokens = Some(None);
+            return Ok(());
+        }
         self.state().tokens = Some(Some(Arc::new(value)));
         Ok(())
     }

@@ -766,6 +766,13 @@ async fn large_tokens_stay_on_the_server() {
 }
 
 #[tokio::test]
+async fn a_back_channel_logout_during_a_refresh_is_not_undone() {
+    let idp = TestIdp::start().await;
+    let app = idp_app(&idp);
+    idp_scenarios::a_back_channel_logout_during_a_refresh_is_not_undone(&idp, &app.instance).await;
+}
+
+#[tokio::test]
 async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions() {
     let idp = TestIdp::start().await;
     let app = idp_app(&idp);

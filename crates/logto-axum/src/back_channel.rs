@@ -4,8 +4,11 @@
 //! sharing the store.
 //!
 //! The index lives in the session store itself, in records whose ids are derived from
-//! `sid`/`sub`: each lists the token records signed in under it. Ending a session deletes its
-//! token record; the visitor's next request finds no tokens and is signed out.
+//! `sid`/`sub`: each lists the token records signed in under it. Ending a session marks its token
+//! record as ended, then deletes it; the visitor's next request finds no tokens and is signed
+//! out. A request that rewrites the tokens (a refresh or a renewal that read them just before the
+//! logout) checks for the mark after its write and deletes the record again, so a logout is never
+//! undone: whichever comes second, the mark's check or the deletion, sees the other.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,6 +52,22 @@ fn sessions_of(record: &Record) -> Vec<String> {
         .get(SESSIONS_FIELD)
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default()
+}
+
+/// The id of the record marking token record `tokens_ref` as ended by a back-channel logout.
+fn ended_mark(tokens_ref: &str) -> Id {
+    index_id("ended", tokens_ref)
+}
+
+/// Whether a back-channel logout ended token record `tokens_ref` (see the module's docs).
+pub(crate) async fn was_ended(
+    store: &Arc<dyn SessionStore>,
+    tokens_ref: Id,
+) -> Result<bool, tower_sessions::session_store::Error> {
+    Ok(store
+        .load(&ended_mark(&tokens_ref.to_string()))
+        .await?
+        .is_some())
 }
 
 /// Adds the token record `tokens_ref` to the indexes of `sid` and `sub` (or moves it to their
@@ -114,7 +133,7 @@ pub(crate) async fn back_channel_logout(
             return refuse(StatusCode::SERVICE_UNAVAILABLE, &error.to_string());
         }
     };
-    match end_sessions(&bound.store, &token).await {
+    match end_sessions(&bound.store, &token, bound.logto.inner.session_ttl).await {
         Ok(true) => private(StatusCode::OK.into_response()),
         Ok(false) => refuse(
             StatusCode::BAD_REQUEST,
@@ -130,10 +149,12 @@ pub(crate) async fn back_channel_logout(
     }
 }
 
-/// Ends the sessions the token names; `false` when its `jti` was seen before.
+/// Ends the sessions the token names (the marks of their end kept for `ttl`, as long as a session
+/// lives); `false` when its `jti` was seen before.
 async fn end_sessions(
     store: &Arc<dyn SessionStore>,
     token: &logto::LogoutToken,
+    ttl: Duration,
 ) -> Result<bool, tower_sessions::session_store::Error> {
     let jti = index_id("jti", &token.jti);
     if store.load(&jti).await?.is_some() {
@@ -151,8 +172,16 @@ async fn end_sessions(
         (None, None) => return Ok(true),
     };
     if let Some(record) = store.load(&index).await? {
+        let expiry_date = OffsetDateTime::now_utc().saturating_add(saturating_duration(ttl));
         for tokens_ref in sessions_of(&record) {
             if let Ok(id) = tokens_ref.parse::<Id>() {
+                // The mark first: a rewrite of the tokens after the deletion then finds it.
+                let ended = Record {
+                    id: ended_mark(&id.to_string()),
+                    data: HashMap::from([("ended".to_owned(), serde_json::Value::Bool(true))]),
+                    expiry_date,
+                };
+                store.save(&ended).await?;
                 store.delete(&id).await?;
             }
         }

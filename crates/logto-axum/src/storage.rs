@@ -122,6 +122,13 @@ impl SessionStorage {
             Some(id) => {
                 record.id = id;
                 self.store.save(&record).await?;
+                if crate::back_channel::was_ended(&self.store, id).await? {
+                    // A back-channel logout ended the session while these tokens were on their
+                    // way (a refresh or renewal that read them before): it stays ended.
+                    self.store.delete(&id).await?;
+                    self.state().tokens = Some(None);
+                    return Ok(());
+                }
             }
             None => {
                 self.store.create(&mut record).await?;

@@ -107,6 +107,14 @@ async fn a_huge_session_ttl_saturates() {
 }
 
 #[tokio::test]
+async fn a_back_channel_logout_during_a_refresh_is_not_undone() {
+    let idp = TestIdp::start().await;
+    let app = start_memory_app(&idp).await;
+    idp_scenarios::a_back_channel_logout_during_a_refresh_is_not_undone(&idp, &app.instance())
+        .await;
+}
+
+#[tokio::test]
 async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions() {
     let idp = TestIdp::start().await;
     let app = start_memory_app(&idp).await;

@@ -65,15 +65,8 @@ pub async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions(
 ) {
     let browser = Browser::new();
     sign_in(app, &browser, idp, ALICE).await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let valid = json!({
-        "iss": idp.issuer(), "aud": WEB_APP_ID, "iat": now, "exp": now + 120,
-        "jti": format!("jti-{now}"), "sub": ALICE_SUB,
-        "events": { "http://schemas.openid.net/event/backchannel-logout": {} }
-    });
+    let now = unix_now();
+    let valid = alices_logout(idp, now, &format!("jti-{now}"));
     let with = |change: Value| {
         let mut token = valid.clone();
         for (name, value) in change.as_object().unwrap() {
@@ -189,6 +182,65 @@ pub async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions(
         (StatusCode::BAD_REQUEST, true),
         "a replay"
     );
+}
+
+/// A back-channel logout that lands while a refresh of the session is under way (the IdP has
+/// rotated the refresh token and holds its answer) is not undone when the refresh then writes the
+/// new tokens: the request that refreshed gets its answer, and the next one is signed out.
+pub async fn a_back_channel_logout_during_a_refresh_is_not_undone(idp: &TestIdp, app: &Instance) {
+    let browser = Browser::new();
+    sign_in(app, &browser, idp, ALICE).await;
+    let shopping = app.url(&with_resource("/protected/resource", SHOPPING_API));
+    let (status, body) = browser.get_json(&shopping).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let response = browser.get(&app.url("/debug/clear-access-tokens")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    idp.hold_next_token_response().await;
+    let refreshing = browser.get_json(&shopping);
+    tokio::pin!(refreshing);
+    tokio::select! {
+        (status, body) = &mut refreshing => {
+            panic!("answered while the token response is held: {status} {body}")
+        }
+        () = idp.wait_for_held_token_response() => {}
+    }
+    let now = unix_now();
+    let claims = alices_logout(idp, now, &format!("mid-refresh-{now}"));
+    let token = idp
+        .sign(claims, Some(json!({ "typ": "logout+jwt" })), "idp")
+        .await;
+    let response = reqwest::Client::new()
+        .post(app.url("/back-channel-logout"))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    idp.release_token_response().await;
+    // The request raced the logout: whatever it answers, the session ends with it.
+    let _ = refreshing.await;
+
+    for page in ["/protected", "/protected/resource"] {
+        let (status, body) = browser.get_json(&app.url(page)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{page}: {body}");
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The claims of a valid logout token for Alice (by `sub`), issued at `now`.
+fn alices_logout(idp: &TestIdp, now: u64, jti: &str) -> Value {
+    json!({
+        "iss": idp.issuer(), "aud": WEB_APP_ID, "iat": now, "exp": now + 120,
+        "jti": jti, "sub": ALICE_SUB,
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} }
+    })
 }
 
 /// `claims` as a JWS with `alg: none` and no signature.
