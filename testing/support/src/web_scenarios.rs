@@ -1116,6 +1116,7 @@ pub async fn signing_out_of_another_app_ends_the_session_through_back_channel_lo
     let (status, claims) = on_b.get_json(&b.url("/protected")).await;
     assert_eq!(status, StatusCode::OK, "{claims}");
     assert!(claims["sid"].is_string(), "Logto sends sid: {claims}");
+    let refresh = refresh_token(on_a, a).await;
 
     // The same Logto session signs her in to another app (no password asked), then out of it,
     // as that app's SDK would.
@@ -1149,4 +1150,8 @@ pub async fn signing_out_of_another_app_ends_the_session_through_back_channel_lo
         let (status, body) = browser.get_json(&app.url("/protected")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     }
+    // Logto did not revoke the grant (it has `offline_access`): only the app's own logout ends the
+    // session, so a refresh in flight must not write it back (see docs/decisions.md).
+    let (status, body) = refresh_directly(logto, world, &refresh).await;
+    assert_eq!(status, 200, "the grant outlives the Logto session: {body}");
 }
