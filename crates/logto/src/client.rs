@@ -534,8 +534,10 @@ impl<S: Storage> LogtoClient<S> {
 
     /// Writes the stored tokens to the storage again, unchanged, so that a storage whose records
     /// expire (a session store) keeps them for another term; `false` when signed out (nothing is
-    /// written). It runs under the same locks as a token refresh, so it never writes back a
-    /// refresh token that a refresh in another request or process has just used up.
+    /// written), or when the storage dropped the tokens as it wrote them (the web adapters' do
+    /// when a back-channel logout ended the session meanwhile). It runs under the same locks as a
+    /// token refresh, so it never writes back a refresh token that a refresh in another request
+    /// or process has just used up.
     ///
     /// The web frameworks' adapters (`logto-axum`, `logto-actix`) call it as they renew an active
     /// session; a storage of your own may not need it.
@@ -552,7 +554,7 @@ impl<S: Storage> LogtoClient<S> {
                 return Ok(false);
             };
             self.put(StorageKey::Tokens, &tokens).await?;
-            Ok(true)
+            Ok(self.parsed().await?.is_some())
         }
         .await;
         release(guard, result).await
@@ -1072,5 +1074,42 @@ mod tests {
         client.delete_tokens().await.unwrap();
         assert!(handle.parsed_cache().get(&raw, hash).is_none());
         assert!(!client.is_authenticated().await.unwrap());
+    }
+
+    /// A storage that drops the tokens as it writes them, as the web adapters' do when a
+    /// back-channel logout ended the session meanwhile.
+    struct DropsTokensOnWrite(MemoryStorage);
+
+    impl Storage for DropsTokensOnWrite {
+        async fn get(&self, key: StorageKey) -> Result<Option<String>, crate::BoxError> {
+            self.0.get(key).await
+        }
+
+        async fn set(&self, key: StorageKey, value: String) -> Result<(), crate::BoxError> {
+            match key {
+                StorageKey::Tokens => self.0.delete(key).await,
+                other => self.0.set(other, value).await,
+            }
+        }
+
+        async fn delete(&self, key: StorageKey) -> Result<(), crate::BoxError> {
+            self.0.delete(key).await
+        }
+    }
+
+    #[tokio::test]
+    async fn storing_the_tokens_again_says_whether_they_are_still_stored() {
+        let raw = stored("again-1", "u1", "j1");
+        let handle = handle();
+        let kept = client_over(&handle, &raw).await;
+        assert!(kept.store_tokens_again().await.unwrap());
+        assert!(kept.is_authenticated().await.unwrap());
+
+        let storage = MemoryStorage::new();
+        storage.set(StorageKey::Tokens, raw).await.unwrap();
+        let dropped = LogtoClient::new(handle, DropsTokensOnWrite(storage));
+        assert!(dropped.is_authenticated().await.unwrap());
+        assert!(!dropped.store_tokens_again().await.unwrap());
+        assert!(!dropped.is_authenticated().await.unwrap());
     }
 }
