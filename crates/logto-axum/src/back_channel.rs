@@ -55,8 +55,8 @@ fn sessions_of(record: &Record) -> Vec<String> {
 }
 
 /// The id of the record marking token record `tokens_ref` as ended by a back-channel logout.
-fn ended_mark(tokens_ref: &str) -> Id {
-    index_id("ended", tokens_ref)
+fn ended_mark(tokens_ref: Id) -> Id {
+    index_id("ended", &tokens_ref.to_string())
 }
 
 /// Whether a back-channel logout ended token record `tokens_ref` (see the module's docs).
@@ -64,10 +64,7 @@ pub(crate) async fn was_ended(
     store: &Arc<dyn SessionStore>,
     tokens_ref: Id,
 ) -> Result<bool, tower_sessions::session_store::Error> {
-    Ok(store
-        .load(&ended_mark(&tokens_ref.to_string()))
-        .await?
-        .is_some())
+    Ok(store.load(&ended_mark(tokens_ref)).await?.is_some())
 }
 
 /// Adds the token record `tokens_ref` to the indexes of `sid` and `sub` (or moves it to their
@@ -177,7 +174,7 @@ async fn end_sessions(
             if let Ok(id) = tokens_ref.parse::<Id>() {
                 // The mark first: a rewrite of the tokens after the deletion then finds it.
                 let ended = Record {
-                    id: ended_mark(&id.to_string()),
+                    id: ended_mark(id),
                     data: HashMap::from([("ended".to_owned(), serde_json::Value::Bool(true))]),
                     expiry_date,
                 };
