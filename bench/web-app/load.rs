@@ -62,7 +62,8 @@ fn build_app() -> PathBuf {
             .status()
             .expect("run cargo");
     assert!(status.success(), "building the web-app example failed");
-    let target = std::env::var("CARGO_TARGET_DIR").map_or(repo_root().join("target"), PathBuf::from);
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map_or(repo_root().join("target"), PathBuf::from);
     target.join("release").join("examples").join("web-app")
 }
 

@@ -92,7 +92,7 @@ struct ResourceQuery {
 }
 
 async fn resource(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
     site: web::Data<Site>,
     query: web::Query<ResourceQuery>,
 ) -> Result<HttpResponse, Rejection> {
@@ -125,7 +125,7 @@ async fn resource(
 }
 
 async fn organization(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Rejection> {
     let id = id.into_inner();

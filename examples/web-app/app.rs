@@ -86,7 +86,7 @@ struct ResourceQuery {
 }
 
 async fn resource(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
     State(site): State<Arc<Site>>,
     Query(query): Query<ResourceQuery>,
 ) -> Result<Response, Error> {
@@ -115,7 +115,7 @@ async fn resource(
 }
 
 async fn organization(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
     let (token, claims) = auth.get_organization_token_and_claims(&id).await?;

@@ -31,7 +31,10 @@ fn bench(c: &mut Criterion) {
             .resources([SHOPPING_API])
             .build()
             .unwrap();
-        let client = LogtoClient::new(logto::LogtoHandle::new(config).unwrap(), MemoryStorage::new());
+        let client = LogtoClient::new(
+            logto::LogtoHandle::new(config).unwrap(),
+            MemoryStorage::new(),
+        );
         let url = client.sign_in("http://127.0.0.1/callback").await.unwrap();
         let callback = idp.sign_in(&url, ALICE.0, ALICE.1).await;
         client.handle_sign_in_callback(&callback).await.unwrap();

@@ -44,7 +44,9 @@ impl Drop for DropSignal {
     }
 }
 
-async fn resource(Authenticated { auth, .. }: Authenticated) -> Result<HttpResponse, Rejection> {
+async fn resource(
+    Authenticated { auth, .. }: Authenticated<()>,
+) -> Result<HttpResponse, Rejection> {
     let mut signal = DropSignal(false);
     let token = auth
         .get_access_token(SHOPPING_API)
@@ -55,13 +57,13 @@ async fn resource(Authenticated { auth, .. }: Authenticated) -> Result<HttpRespo
 }
 
 /// The session's current refresh token (test app only: never expose tokens like this).
-async fn refresh_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Rejection> {
+async fn refresh_token(Authenticated { auth, .. }: Authenticated<()>) -> Result<String, Rejection> {
     let token = auth.get_refresh_token().await.map_err(|e| auth.reject(e))?;
     Ok(token.unwrap_or_default())
 }
 
 async fn clear_access_tokens(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
 ) -> Result<HttpResponse, Rejection> {
     auth.clear_access_token()
         .await

@@ -149,7 +149,7 @@ struct ResourceQuery {
 }
 
 async fn resource(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
     query: web::Query<ResourceQuery>,
 ) -> Result<HttpResponse, Rejection> {
     let (token, claims) = auth
@@ -160,7 +160,7 @@ async fn resource(
 }
 
 async fn organization(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Rejection> {
     let (token, claims) = auth
@@ -171,13 +171,13 @@ async fn organization(
 }
 
 /// The session's current refresh token (test app only: never expose tokens like this).
-async fn refresh_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Rejection> {
+async fn refresh_token(Authenticated { auth, .. }: Authenticated<()>) -> Result<String, Rejection> {
     let token = auth.get_refresh_token().await.map_err(|e| auth.reject(e))?;
     Ok(token.unwrap_or_default())
 }
 
 async fn clear_access_tokens(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
 ) -> Result<HttpResponse, Rejection> {
     auth.clear_access_token()
         .await

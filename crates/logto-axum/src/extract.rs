@@ -139,8 +139,8 @@ impl Auth {
     }
 }
 
-/// What [`Authenticated`] hands the handler: the ID-token claims (read from the session) or the
-/// userinfo (fetched from Logto).
+/// What [`Authenticated`] hands the handler: the ID-token claims (read from the session), the
+/// userinfo (fetched from Logto), or nothing (`()`).
 pub trait UserData: Sized + Send + Sync + 'static {
     /// Reads or fetches it for the signed-in visitor.
     fn load(auth: &Auth) -> impl Future<Output = Result<Self, LogtoError>> + Send;
@@ -160,14 +160,23 @@ impl UserData for UserInfo {
     }
 }
 
+/// Nothing: `Authenticated<()>` only checks that the visitor is signed in, for a handler that
+/// needs `auth` (for tokens) and not the claims, which are then not copied out of the session.
+impl UserData for () {
+    async fn load(_: &Auth) -> Result<Self, LogtoError> {
+        Ok(())
+    }
+}
+
 /// The `authenticated(shouldRedirect, fetchUserInfo)` decorator of Logto's guide to adding
 /// authentication to a Python web app, as an extractor.
 ///
 /// Signed out (or with a session Logto no longer honours), the request is rejected: a browser is
 /// redirected to the sign-in route and back to this page afterwards, a script asking for JSON gets
 /// `401 {"error": "not_authenticated"}`. Signed in, the handler gets `user`: the ID-token claims
-/// (`Authenticated` / `Authenticated<IdTokenClaims>`) or the userinfo fetched from Logto
-/// (`Authenticated<UserInfo>`), and `auth` for tokens.
+/// (`Authenticated` / `Authenticated<IdTokenClaims>`), the userinfo fetched from Logto
+/// (`Authenticated<UserInfo>`) or nothing (`Authenticated<()>`, when the handler only needs
+/// tokens), and `auth` for tokens.
 ///
 /// `Option<Authenticated<T>>` is `None` for a signed-out visitor instead of a rejection.
 ///
@@ -182,13 +191,13 @@ impl UserData for UserInfo {
 ///     Json(user.custom_data.into_option().unwrap_or_default())
 /// }
 ///
-/// async fn shopping_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Error> {
+/// async fn shopping_token(Authenticated { auth, .. }: Authenticated<()>) -> Result<String, Error> {
 ///     Ok(auth.get_access_token("https://shopping.your-app.com/api").await?)
 /// }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Authenticated<T = IdTokenClaims> {
-    /// The ID-token claims or the userinfo.
+    /// The ID-token claims, the userinfo, or `()`.
     pub user: T,
     /// The visitor's client.
     pub auth: Auth,

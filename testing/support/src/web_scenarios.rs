@@ -224,7 +224,8 @@ pub async fn sign_in_use_tokens_and_sign_out(logto: &RealLogto, world: &World, a
     let (status, home) = browser.get_json(&app.url("/")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(home, json!({ "authenticated": false, "claims": null }));
-    for path in ["/protected", "/protected/userinfo"] {
+    let resource = with_resource("/protected/resource", &world.shopping.indicator);
+    for path in ["/protected", "/protected/userinfo", &resource] {
         let (status, body) = browser.get_json(&app.url(path)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(body, json!({ "error": "not_authenticated" }), "{path}");

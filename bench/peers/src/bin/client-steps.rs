@@ -46,7 +46,10 @@ async fn ours(idp: &TestIdp, n: u64, n_callback: u64) -> Value {
         .resources([SHOPPING_API])
         .build()
         .unwrap();
-    let client = LogtoClient::new(logto::LogtoHandle::new(config).unwrap(), MemoryStorage::new());
+    let client = LogtoClient::new(
+        logto::LogtoHandle::new(config).unwrap(),
+        MemoryStorage::new(),
+    );
     let sign_in_url = time_n(n, || async {
         client.sign_in(REDIRECT).await.unwrap();
     })

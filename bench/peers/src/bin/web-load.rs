@@ -17,6 +17,14 @@
 //! BASELINE=target/release/web-baseline SESSIONS=1000 CONCURRENCY=64 DURATION_SECS=10 ROUNDS=5 web-load
 //! ```
 //! `APPS` (`logto,logto-actix,baseline,baseline-sized`) and `STORES` (`memory,redis`) pick some of the runs.
+//!
+//! **Pinning** (on by default on a machine with 2 cores or more; `PIN=0` turns it off): the apps
+//! run on the last core this process may use (`APP_CPU` picks another), and everything else (the
+//! load generator, Redis, the test IdP) on the others. Otherwise the load generator, Redis and
+//! the app fight over the same cores, and an app's throughput says as much about how its threads
+//! were scheduled beside the load generator's as about its own cost. Pinned, the app's core is
+//! its own, and the CPU time it spends per request (from `/proc`) is its cost; throughput is
+//! then often bound by the load generator (the same for every app).
 //! Prints a line per run and `RESULT {json}` lines for bench/run.sh. Needs `redis-server`,
 //! `redis-cli` and the test IdP (`npm ci --prefix testing/idp`).
 
@@ -57,11 +65,24 @@ async fn wait_for_line(child: &mut Child, needle: &str, what: &str) {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 }
 
-/// Starts `binary` on a free port; returns the child and its base URL.
-async fn start(binary: &str, envs: &[(&str, String)], what: &str) -> (Child, String) {
+/// Starts `binary` on a free port (on the apps' core when pinned); returns the child and its
+/// base URL.
+async fn start(
+    binary: &str,
+    envs: &[(&str, String)],
+    what: &str,
+    pinning: Option<Pinning>,
+) -> (Child, String) {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(binary)
+    let mut command = Command::new(binary);
+    if let Some(Pinning { app_cpu }) = pinning {
+        // SAFETY: `cpu_affinity::set` is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || cpu_affinity::set(&[app_cpu]));
+        }
+    }
+    let mut child = command
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .env("PORT", port.to_string())
         .env("BASE_URL", &url)
@@ -268,7 +289,12 @@ fn cpu_seconds(pid: u32) -> f64 {
     // 13th, in clock ticks.
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // USER_HZ: 100 on Linux.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -303,8 +329,84 @@ fn redis_used_memory(url: &str) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::main]
-async fn main() {
+/// Which cores the apps and the rest of the benchmark run on (see the module's doc).
+#[derive(Clone, Copy)]
+struct Pinning {
+    app_cpu: usize,
+}
+
+impl Pinning {
+    /// Pins this process (and so every child it starts, until told otherwise) to every allowed
+    /// core but the apps'; `None` when pinning is off or the machine has a single core.
+    fn set_up() -> Option<Pinning> {
+        if env_or("PIN", "1") == "0" {
+            return None;
+        }
+        let allowed = cpu_affinity::allowed();
+        if allowed.len() < 2 {
+            eprintln!("web-load: a single core, the apps are not pinned");
+            return None;
+        }
+        let app_cpu = match std::env::var("APP_CPU") {
+            Ok(cpu) => cpu.parse().expect("APP_CPU: a core number"),
+            Err(_) => *allowed.last().unwrap(),
+        };
+        assert!(
+            allowed.contains(&app_cpu),
+            "APP_CPU {app_cpu}: not a core this process may use"
+        );
+        let others: Vec<usize> = allowed.into_iter().filter(|&c| c != app_cpu).collect();
+        cpu_affinity::set(&others).expect("pin the load generator");
+        Some(Pinning { app_cpu })
+    }
+}
+
+/// `sched_setaffinity(2)` for this process and its children.
+mod cpu_affinity {
+    use std::io;
+
+    /// The cores this process may run on.
+    pub fn allowed() -> Vec<usize> {
+        // SAFETY: a zeroed `cpu_set_t` is a valid empty set; the kernel writes at most its size.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+                return Vec::new();
+            }
+            (0..libc::CPU_SETSIZE as usize)
+                .filter(|&c| libc::CPU_ISSET(c, &set))
+                .collect()
+        }
+    }
+
+    /// Restricts the calling thread (and the threads and processes it starts later) to `cpus`.
+    /// Async-signal-safe (no allocation): it may run between `fork` and `exec`.
+    pub fn set(cpus: &[usize]) -> io::Result<()> {
+        // SAFETY: as above; `CPU_SET` only writes inside the set.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for &cpu in cpus {
+                libc::CPU_SET(cpu, &mut set);
+            }
+            if libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn main() {
+    // Before the runtime starts its threads: they inherit the affinity.
+    let pinning = Pinning::set_up();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(run(pinning));
+}
+
+async fn run(pinning: Option<Pinning>) {
     let sessions = env_number("SESSIONS", 1000) as usize;
     let concurrency = env_number("CONCURRENCY", 64) as usize;
     let duration = Duration::from_secs(env_number("DURATION_SECS", 10));
@@ -332,12 +434,22 @@ async fn main() {
         .build()
         .unwrap();
     println!(
-        "web-app load: {sessions} signed-in sessions, {concurrency} concurrent clients, {}s per run, one process per app",
-        duration.as_secs()
+        "web-app load: {sessions} signed-in sessions, {concurrency} concurrent clients, {}s per run, one process per app, {}",
+        duration.as_secs(),
+        match pinning {
+            Some(p) => format!(
+                "the apps pinned to core {}, the rest on the other cores",
+                p.app_cpu
+            ),
+            None => "not pinned".to_owned(),
+        }
     );
 
     let mut failed = 0;
-    for store in ["memory", "redis"].into_iter().filter(|s| wanted(s, "STORES")) {
+    for store in ["memory", "redis"]
+        .into_iter()
+        .filter(|s| wanted(s, "STORES"))
+    {
         let redis = if store == "redis" {
             Some(Redis::start().await)
         } else {
@@ -366,11 +478,20 @@ async fn main() {
                         ("LOGTO_RESOURCES", SHOPPING_API.to_owned()),
                         ("SESSION_STORE", store_env.clone()),
                     ],
-                    if app == "logto" { "the web-app sample" } else { "the actix web-app sample" },
+                    if app == "logto" {
+                        "the web-app sample"
+                    } else {
+                        "the actix web-app sample"
+                    },
+                    pinning,
                 )
                 .await
             } else {
-                let extra = if app == "baseline-sized" { SIZED_EXTRA_BYTES } else { 0 };
+                let extra = if app == "baseline-sized" {
+                    SIZED_EXTRA_BYTES
+                } else {
+                    0
+                };
                 start(
                     &baseline,
                     &[
@@ -378,6 +499,7 @@ async fn main() {
                         ("EXTRA_SESSION_BYTES", extra.to_string()),
                     ],
                     "web-baseline",
+                    pinning,
                 )
                 .await
             };
@@ -465,7 +587,7 @@ async fn main() {
                     "rps": run.rate(), "p50_ms": run.percentile_ms(0.5),
                     "p99_ms": run.percentile_ms(0.99), "failed": run.failures,
                     "bytes_per_session": target.per_session, "sessions": sessions,
-                    "rounds": rounds,
+                    "rounds": rounds, "pinned": pinning.is_some(),
                     "cpu_us_per_request": app_cpu_us + redis_cpu_us,
                     "app_cpu_us_per_request": app_cpu_us,
                     "redis_cpu_us_per_request": redis_cpu_us,

@@ -142,7 +142,7 @@ struct ResourceQuery {
 }
 
 async fn resource(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
     Query(query): Query<ResourceQuery>,
 ) -> Result<Json<Value>, Error> {
     let resource = query.resource.unwrap_or_else(|| SHOPPING_API.into());
@@ -151,7 +151,7 @@ async fn resource(
 }
 
 async fn organization(
-    Authenticated { auth, .. }: Authenticated,
+    Authenticated { auth, .. }: Authenticated<()>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Rejection> {
     let (token, claims) = auth
@@ -164,10 +164,10 @@ async fn organization(
 }
 
 /// The session's current refresh token (test app only: never expose tokens like this).
-async fn refresh_token(Authenticated { auth, .. }: Authenticated) -> Result<String, Error> {
+async fn refresh_token(Authenticated { auth, .. }: Authenticated<()>) -> Result<String, Error> {
     Ok(auth.get_refresh_token().await?.unwrap_or_default())
 }
 
-async fn clear_access_tokens(Authenticated { auth, .. }: Authenticated) -> Result<(), Error> {
+async fn clear_access_tokens(Authenticated { auth, .. }: Authenticated<()>) -> Result<(), Error> {
     Ok(auth.clear_access_token().await?)
 }
