@@ -25,6 +25,7 @@
 //! were scheduled beside the load generator's as about its own cost. Pinned, the app's core is
 //! its own, and the CPU time it spends per request (from `/proc`) is its cost; throughput is
 //! then often bound by the load generator (the same for every app).
+//!
 //! Prints a line per run and `RESULT {json}` lines for bench/run.sh. Needs `redis-server`,
 //! `redis-cli` and the test IdP (`npm ci --prefix testing/idp`).
 
