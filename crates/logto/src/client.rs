@@ -442,24 +442,12 @@ impl<S: Storage> LogtoClient<S> {
         &self,
         target: TokenTarget,
     ) -> Result<(String, AccessTokenClaims), LogtoError> {
-        let token = self.access_token(&target).await?;
-        let key = target.cache_key();
-        let last = self
-            .shared
-            .parsed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let Some(parsed) = last.filter(|parsed| {
-            parsed
-                .tokens
-                .access_tokens
-                .get(key.as_ref())
-                .is_some_and(|cached| cached.token == token)
-        }) else {
+        let (token, parsed) = self.access_token_and_source(&target).await?;
+        let Some(parsed) = parsed else {
             let claims = claims_of(&token)?;
             return Ok((token, claims));
         };
+        let key = target.cache_key();
         let mut decoded = parsed
             .access_token_claims
             .lock()
@@ -473,6 +461,15 @@ impl<S: Storage> LogtoClient<S> {
     }
 
     async fn access_token(&self, target: &TokenTarget) -> Result<String, LogtoError> {
+        Ok(self.access_token_and_source(target).await?.0)
+    }
+
+    /// The access token for `target` and, when it is the one cached in the stored tokens, their
+    /// parse (whose decoded claims go with it); `None` for a token just refreshed.
+    async fn access_token_and_source(
+        &self,
+        target: &TokenTarget,
+    ) -> Result<(String, Option<Arc<ParsedTokens>>), LogtoError> {
         // Requests Logto is bound to refuse are refused here, before anything is sent: Logto may
         // spend the refresh token before it refuses, which signs the user out at the next refresh.
         self.check_target(target)?;
@@ -486,7 +483,8 @@ impl<S: Storage> LogtoClient<S> {
             }
         }
         if let Some(token) = tokens.fresh_access_token(target, now_unix()) {
-            return Ok(token.to_owned());
+            let token = token.to_owned();
+            return Ok((token, Some(parsed)));
         }
 
         // The critical section runs in a task of its own that finishes even when this caller is
@@ -495,7 +493,7 @@ impl<S: Storage> LogtoClient<S> {
         let client = self.clone();
         let (target, session_id) = (target.clone(), tokens.session_id.clone());
         let refresh = async move { client.refresh_exclusive(target, &session_id).await };
-        match tokio::runtime::Handle::try_current() {
+        let refreshed = match tokio::runtime::Handle::try_current() {
             Ok(runtime) => match runtime.spawn(refresh).await {
                 Ok(result) => result,
                 Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
@@ -504,7 +502,8 @@ impl<S: Storage> LogtoClient<S> {
                 )),
             },
             Err(_) => refresh.await,
-        }
+        };
+        Ok((refreshed?, None))
     }
 
     /// One refresh at a time for this session: in this process (see `refresh`), then across
