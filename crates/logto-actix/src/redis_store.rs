@@ -224,7 +224,8 @@ impl SessionStore for RedisStore {
         };
         let parsed = serde_json::from_str::<HashMap<String, String>>(&loaded.session);
         let held = parsed.as_ref().ok().and_then(named_record);
-        self.hints.remember(&session_key, held.as_deref());
+        self.hints
+            .remember_loaded(&session_key, &loaded, held.as_deref());
         let mut state = parsed.map_err(|e| LoadError::Deserialization(e.into()))?;
         // Only the id the session holds names the record read with it.
         if let Some((id, tokens)) = loaded.tokens {

@@ -177,7 +177,7 @@ impl RedisStore {
         id: &Id,
     ) -> session_store::Result<Option<WithTokens>> {
         let session_key = self.session_key(id);
-        let Some(loaded) = load_with_tokens(
+        let Some(mut loaded) = load_with_tokens(
             &self.connection,
             &self.hints,
             &session_key,
@@ -189,7 +189,7 @@ impl RedisStore {
         else {
             return Ok(None);
         };
-        let Some(session) = live_record(id, loaded.session)? else {
+        let Some(session) = live_record(id, std::mem::take(&mut loaded.session))? else {
             self.hints.remember(&session_key, None);
             return Ok(None);
         };
@@ -197,7 +197,7 @@ impl RedisStore {
             .data
             .get(TOKENS_REF)
             .and_then(serde_json::Value::as_str);
-        self.hints.remember(&session_key, held);
+        self.hints.remember_loaded(&session_key, &loaded, held);
         // Only the id the session holds, in its canonical form, names the record read with it.
         let tokens = match loaded.tokens {
             Some((raw_ref, value)) if held == Some(raw_ref.as_str()) && is_canonical(&raw_ref) => {

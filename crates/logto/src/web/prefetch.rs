@@ -166,6 +166,25 @@ impl RecordHints {
         }
     }
 
+    /// Records which token record the session `loaded` from `session_key` names (`held`, as
+    /// decoded from it; `None` when it names none or could not be decoded). Nothing to do when
+    /// the hint that read it was right, the common case: no second look-up.
+    pub fn remember_loaded(
+        &self,
+        session_key: &str,
+        loaded: &SessionWithTokens,
+        held: Option<&str>,
+    ) {
+        let hint_right = loaded.hinted
+            && loaded
+                .tokens
+                .as_ref()
+                .is_some_and(|(id, _)| held == Some(id.as_str()));
+        if !hint_right {
+            self.remember(session_key, held);
+        }
+    }
+
     /// The token record the session at `session_key` named when last seen.
     pub fn record_of(&self, session_key: &str) -> Option<String> {
         let hash = std::hash::BuildHasher::hash_one(&self.keys, session_key);
@@ -196,6 +215,8 @@ pub struct SessionWithTokens {
     pub session: String,
     /// The id of the token record the session names, and its stored value (`None`: gone).
     pub tokens: Option<(String, Option<String>)>,
+    /// Whether the record was read by the id [`RecordHints`] remembered.
+    hinted: bool,
 }
 
 #[cfg(feature = "redis")]
@@ -215,7 +236,7 @@ impl std::fmt::Debug for SessionWithTokens {
 /// members escape every `"` they hold, so a pattern anchored on `"` only finds the member itself,
 /// but still): the caller checks the id against the decoded session, reads the record on its own
 /// when they differ, and tells `hints` which record the session names
-/// ([`RecordHints::remember`]).
+/// ([`RecordHints::remember_loaded`]).
 #[cfg(feature = "redis")]
 pub async fn load_with_tokens(
     connection: &redis::aio::ConnectionManager,
@@ -238,6 +259,7 @@ pub async fn load_with_tokens(
         return Ok(Some(SessionWithTokens {
             session,
             tokens: Some((record_id, record)),
+            hinted: true,
         }));
     }
     static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
@@ -257,7 +279,11 @@ pub async fn load_with_tokens(
         (Some(id), Some(record)) => Some((id, record)),
         _ => None,
     };
-    Ok(Some(SessionWithTokens { session, tokens }))
+    Ok(Some(SessionWithTokens {
+        session,
+        tokens,
+        hinted: false,
+    }))
 }
 
 #[cfg(test)]
@@ -274,5 +300,29 @@ mod tests {
         // Taking frees a place.
         assert_eq!(table.take(0, "0"), Some(None));
         assert!(table.park("one more", None).is_some());
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn a_session_read_by_a_wrong_hint_corrects_it() {
+        let hints = RecordHints::default();
+        let key = "app:session:abc";
+        hints.remember(key, Some("r1"));
+        let read = |id: &str, hinted| SessionWithTokens {
+            session: String::new(),
+            tokens: Some((id.to_owned(), None)),
+            hinted,
+        };
+        // The hint was right: nothing changes.
+        hints.remember_loaded(key, &read("r1", true), Some("r1"));
+        assert_eq!(hints.record_of(key).as_deref(), Some("r1"));
+        // The session now names another record, or none.
+        hints.remember_loaded(key, &read("r1", true), Some("r2"));
+        assert_eq!(hints.record_of(key).as_deref(), Some("r2"));
+        hints.remember_loaded(key, &read("r2", true), None);
+        assert_eq!(hints.record_of(key), None);
+        // Read by the script (no hint): learnt.
+        hints.remember_loaded(key, &read("r3", false), Some("r3"));
+        assert_eq!(hints.record_of(key).as_deref(), Some("r3"));
     }
 }
