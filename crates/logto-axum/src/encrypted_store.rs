@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 #[cfg(test)]
 use base64::Engine;
@@ -11,12 +12,11 @@ use logto::web::sealing::{self, SealingKey};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::error::Error;
-
 /// The one field of a sealed record.
 const SEALED_FIELD: &str = "sealed";
 
-/// A 256-bit key for [`EncryptedStore`]. Its `Debug` never shows it.
+/// A 256-bit key for [`EncryptedStore`] (logto's [`SealingKey`], the same as logto-actix's).
+/// Its `Debug` never shows it.
 ///
 /// ```
 /// use logto_axum::SessionKey;
@@ -24,46 +24,9 @@ const SEALED_FIELD: &str = "sealed";
 /// // 32 random bytes, base64 (standard or URL-safe): e.g. `openssl rand -base64 32`.
 /// let key = SessionKey::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")?;
 /// assert!(SessionKey::from_base64("too short").is_err());
-/// # Ok::<(), logto_axum::Error>(())
+/// # Ok::<(), logto::LogtoError>(())
 /// ```
-#[derive(Clone)]
-pub struct SessionKey([u8; 32]);
-
-impl SessionKey {
-    /// A key from 32 bytes.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        SessionKey(bytes)
-    }
-
-    /// A key from the base64 (standard or URL-safe, padded or not) of 32 bytes, as kept in a
-    /// configuration file or an environment variable.
-    pub fn from_base64(encoded: &str) -> Result<Self, Error> {
-        let key = SealingKey::from_base64(encoded)
-            .map_err(|e| Error::InvalidConfig(logto::web::message_of(e)))?;
-        Ok(Self::from_bytes(*key.as_bytes()))
-    }
-
-    /// The key as standard base64, to keep it in a file or a secret store.
-    pub fn to_base64(&self) -> String {
-        self.sealing().to_base64()
-    }
-
-    /// A new random key (for tests and development: sessions sealed with it are lost with it).
-    pub fn generate() -> Self {
-        Self::from_bytes(*SealingKey::generate().as_bytes())
-    }
-
-    /// The shared sealing key of these bytes.
-    fn sealing(&self) -> SealingKey {
-        SealingKey::from_bytes(self.0)
-    }
-}
-
-impl fmt::Debug for SessionKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionKey(…)")
-    }
-}
+pub type SessionKey = SealingKey;
 
 /// A tower-sessions store whose records are encrypted and authenticated before they reach `Store`
 /// (Redis, SQLite, a database): whoever reads the store sees no token, and a record altered or
@@ -92,15 +55,15 @@ impl fmt::Debug for SessionKey {
 #[derive(Clone)]
 pub struct EncryptedStore<Store> {
     store: Store,
-    key: SessionKey,
-    old_keys: Vec<SessionKey>,
+    /// The current key first, then the old ones.
+    keys: Arc<Vec<SealingKey>>,
 }
 
 impl<Store> fmt::Debug for EncryptedStore<Store> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptedStore")
             .field("store", &std::any::type_name::<Store>())
-            .field("old_keys", &self.old_keys.len())
+            .field("old_keys", &(self.keys.len() - 1))
             .finish_non_exhaustive()
     }
 }
@@ -110,15 +73,14 @@ impl<Store> EncryptedStore<Store> {
     pub fn new(store: Store, key: SessionKey) -> Self {
         EncryptedStore {
             store,
-            key,
-            old_keys: Vec::new(),
+            keys: Arc::new(vec![key]),
         }
     }
 
     /// Also opens records sealed with `old_key` (a key being rotated out); new records are
     /// sealed with the current key only.
     pub fn decrypt_with(mut self, old_key: SessionKey) -> Self {
-        self.old_keys.push(old_key);
+        Arc::make_mut(&mut self.keys).push(old_key);
         self
     }
 
@@ -126,7 +88,7 @@ impl<Store> EncryptedStore<Store> {
     fn seal(&self, record: &Record) -> session_store::Result<Record> {
         let plaintext = serde_json::to_vec(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let sealed = sealing::seal(&self.key.sealing(), &context(&record.id), &plaintext)
+        let sealed = sealing::seal(&self.keys[0], &context(&record.id), &plaintext)
             .ok_or_else(|| session_store::Error::Encode("no random nonce".into()))?;
         Ok(Record {
             id: record.id,
@@ -138,11 +100,7 @@ impl<Store> EncryptedStore<Store> {
     /// The data of a sealed record, or `None` when no key opens it.
     fn open(&self, record: &Record) -> Option<HashMap<String, serde_json::Value>> {
         let sealed = record.data.get(SEALED_FIELD)?.as_str()?;
-        let keys: Vec<SealingKey> = std::iter::once(&self.key)
-            .chain(&self.old_keys)
-            .map(SessionKey::sealing)
-            .collect();
-        let plaintext = sealing::open(&keys, &context(&record.id), sealed)?;
+        let plaintext = sealing::open(self.keys.iter(), &context(&record.id), sealed)?;
         serde_json::from_slice(&plaintext).ok()
     }
 }
@@ -292,9 +250,12 @@ mod tests {
         let url_safe = URL_SAFE_NO_PAD.encode(bytes);
         for encoded in [standard.as_str(), url_safe.as_str()] {
             let key = SessionKey::from_base64(encoded).unwrap();
-            assert_eq!(key.0, bytes);
+            assert_eq!(*key.as_bytes(), bytes);
             assert_eq!(key.to_base64(), standard);
-            assert_eq!(format!("{key:?}"), "SessionKey(…)");
+            assert!(
+                !format!("{key:?}").contains(&standard[..8]),
+                "never printed"
+            );
         }
         let short = STANDARD.encode([1u8; 16]);
         let err = SessionKey::from_base64(&short).unwrap_err().to_string();
