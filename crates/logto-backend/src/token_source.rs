@@ -12,6 +12,10 @@ use crate::http::{DEFAULT_TIMEOUT, Http, Secret, TokenResponse};
 /// How long before its expiry a cached token is renewed, by default (at most half its lifetime).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
+/// The longest lifetime a token is taken to have: `expires_in` comes from the network, and a
+/// huge one would overflow an [`Instant`]. A token said to live longer is renewed after a year.
+const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// An access token from Logto. Cheap to clone; its value is never shown by `Debug`.
 #[derive(Clone)]
 pub struct AccessToken {
@@ -22,7 +26,7 @@ pub struct AccessToken {
 
 impl AccessToken {
     pub(crate) fn from_response(response: TokenResponse, now: Instant) -> Self {
-        let lifetime = Duration::from_secs(response.expires_in.unwrap_or(0));
+        let lifetime = lifetime_of(&response);
         AccessToken {
             value: response.access_token.into(),
             scope: response.scope.filter(|s| !s.is_empty()).map(Into::into),
@@ -235,6 +239,12 @@ impl Cache {
     }
 }
 
+/// The lifetime Logto gave a token (`expires_in`), at most [`MAX_LIFETIME`]; none said: already
+/// expired, so that it is used once and not cached.
+fn lifetime_of(response: &TokenResponse) -> Duration {
+    Duration::from_secs(response.expires_in.unwrap_or(0)).min(MAX_LIFETIME)
+}
+
 /// When a token obtained at `now` with this lifetime should be renewed.
 fn refresh_at(now: Instant, lifetime: Duration, margin: Duration) -> Instant {
     now + lifetime - margin.min(lifetime / 2)
@@ -378,7 +388,7 @@ impl TokenSource {
                 &form,
             )
             .await?;
-        let lifetime = Duration::from_secs(response.expires_in.unwrap_or(0));
+        let lifetime = lifetime_of(&response);
         let token = AccessToken::from_response(response, started);
         Ok((token, refresh_at(started, lifetime, inner.refresh_margin)))
     }
@@ -402,6 +412,25 @@ mod tests {
             now + short / 2
         );
         assert_eq!(refresh_at(now, Duration::ZERO, DEFAULT_REFRESH_MARGIN), now);
+    }
+
+    #[test]
+    fn a_huge_expires_in_is_taken_as_a_year() {
+        let now = Instant::now();
+        let response = |expires_in| TokenResponse {
+            access_token: "t".into(),
+            expires_in: Some(expires_in),
+            scope: None,
+        };
+        for expires_in in [u64::MAX, i64::MAX as u64, 10 * MAX_LIFETIME.as_secs()] {
+            let lifetime = lifetime_of(&response(expires_in));
+            assert_eq!(lifetime, MAX_LIFETIME);
+            let token = AccessToken::from_response(response(expires_in), now);
+            assert_eq!(token.expires_at(), now + MAX_LIFETIME);
+            let renewal = refresh_at(now, lifetime, DEFAULT_REFRESH_MARGIN);
+            assert_eq!(renewal, now + MAX_LIFETIME - DEFAULT_REFRESH_MARGIN);
+        }
+        assert_eq!(lifetime_of(&response(3600)), Duration::from_secs(3600));
     }
 
     #[test]
