@@ -36,7 +36,7 @@ pub(crate) async fn sign_in(auth: Auth, request: HttpRequest) -> Result<HttpResp
     let query = web::Query::<rules::SignInQuery>::from_query(request.query_string())
         .map_err(|e| auth.reject(Error::BadRequest(e.to_string())))?
         .into_inner();
-    let return_to = query.return_to();
+    let return_to = query.return_to(auth.logto().site());
     let options = query
         .options(auth.logto().callback_url())
         .map_err(|e| auth.reject(Error::BadRequest(rules::message_of(e))))?;
@@ -72,7 +72,6 @@ pub(crate) async fn callback(auth: Auth, request: HttpRequest) -> Result<HttpRes
                     .into(),
             );
         }
-        rejection.sign_in = logto.site().local(logto.sign_in_path());
         rejection
     };
     auth.handle_sign_in_callback(&callback_url)

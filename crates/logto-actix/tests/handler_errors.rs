@@ -100,15 +100,21 @@ async fn a_handler_error_is_json_for_scripts_and_a_page_with_the_prefix_for_brow
 }
 
 #[tokio::test]
-async fn a_failed_callback_page_links_under_the_prefix() {
+async fn a_failed_callback_page_links_under_the_prefix_without_the_code() {
     let (url, handle) = start().await;
-    let response = fetch(format!("{url}/callback?code=c&state=s"), "text/html").await;
+    let response = fetch(
+        format!("{url}/callback?code=spent-code-7&state=s"),
+        "text/html",
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let page = response.text().await.unwrap();
+    // The sign-in link does not come back to the callback and its spent code.
     assert!(
         page.contains("id=\"retry\" href=\"/shop/sign-in\""),
         "{page}"
     );
+    assert!(!page.contains("spent-code-7"), "{page}");
     assert!(page.contains("id=\"home\" href=\"/shop/\""), "{page}");
     assert!(!page.contains("href=\"/\""), "{page}");
     handle.stop(false).await;

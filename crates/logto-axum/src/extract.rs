@@ -35,13 +35,23 @@ use crate::storage::SessionStorage;
 ///     Ok(format!("signed in as {}", claims.sub))
 /// }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Auth {
     client: Arc<LogtoClient<SessionStorage>>,
     logto: Logto,
     json: bool,
     /// The page asked for (GET only), to come back to after signing in again.
     page: Option<Uri>,
+}
+
+/// Without the page asked for: the callback's holds an authorization code.
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("logto", &self.logto)
+            .field("json", &self.json)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Deref for Auth {

@@ -295,23 +295,10 @@ fn connect_error(url: &str, error: &redis::RedisError) -> Error {
     Error::Session(
         format!(
             "could not connect to Redis at {} ({error}){tls_hint}",
-            redacted(url)
+            logto::web::redacted_url(url)
         )
         .into(),
     )
-}
-
-/// `url` without its password.
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "the given URL".into(),
-    }
 }
 
 #[async_trait::async_trait]
@@ -357,19 +344,5 @@ impl RefreshLock for RedisStore {
             self.lock_key(name),
             ttl,
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_redacted() {
-        assert_eq!(
-            redacted("redis://user:secret@h:6379/0"),
-            "redis://user:***@h:6379/0"
-        );
-        assert_eq!(redacted("redis://h:6379"), "redis://h:6379");
     }
 }

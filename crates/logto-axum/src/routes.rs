@@ -20,7 +20,7 @@ pub(crate) async fn sign_in(
     query: Result<Query<web::SignInQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Rejection> {
     let Query(query) = query.map_err(|e| auth.reject(Error::BadRequest(e.body_text())))?;
-    let return_to = query.return_to();
+    let return_to = query.return_to(auth.logto().site());
     let options = query
         .options(auth.logto().callback_url())
         .map_err(|e| auth.reject(Error::BadRequest(web::message_of(e))))?;
@@ -63,7 +63,6 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
                     .into(),
             );
         }
-        rejection.sign_in = logto.site().local(logto.sign_in_path());
         rejection
     };
     auth.handle_sign_in_callback(&callback_url)

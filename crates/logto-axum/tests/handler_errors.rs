@@ -120,6 +120,23 @@ async fn a_handler_error_is_json_for_scripts_and_a_page_with_the_prefix_for_brow
 }
 
 #[tokio::test]
+async fn a_failed_callback_page_links_to_sign_in_without_the_code() {
+    let url = start(true).await;
+    let response = fetch(
+        format!("{url}/callback?code=spent-code-7&state=s"),
+        "text/html",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("id=\"retry\" href=\"/shop/sign-in\""),
+        "{page}"
+    );
+    assert!(!page.contains("spent-code-7"), "{page}");
+}
+
+#[tokio::test]
 async fn without_the_layer_an_error_is_plain_text_with_its_status() {
     let url = start(false).await;
     let response = fetch(format!("{url}/refuse"), "application/json").await;

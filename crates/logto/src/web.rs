@@ -7,7 +7,7 @@
 //! - The sign-in route's query: [`SignInQuery`].
 //! - Sign-outs from other sites: [`from_another_site`], [`confirm_sign_out_page`].
 //! - Answers: [`wants_json`], [`status_of`] and [`code_of`] for a [`LogtoError`], [`error_page`],
-//!   [`escape_html`].
+//!   [`escape_html`]; [`redacted_url`] for a store's connection errors.
 //! - The cross-process refresh lock's waiting: [`take_lock`].
 //! - The app's URLs and cookie settings: [`Site`].
 //! - Sessions sealed at rest: [`sealing`].
@@ -97,14 +97,17 @@ pub struct SignInQuery {
     pub login_hint: Option<String>,
     /// The organization to sign in to.
     pub organization_id: Option<String>,
-    /// The page to land on after the sign-in; only a local path is used.
+    /// The page to land on after the sign-in; only a path on this site is used.
     pub return_to: Option<String>,
 }
 
 impl SignInQuery {
-    /// The `return_to` page, if it is a local path.
-    pub fn return_to(&self) -> Option<String> {
-        self.return_to.clone().filter(|path| is_local_path(path))
+    /// The `return_to` page, if the visitor may be sent there ([`Site::can_return_to`]: a path
+    /// on this site other than the callback route).
+    pub fn return_to(&self, site: &Site) -> Option<String> {
+        self.return_to
+            .clone()
+            .filter(|path| site.can_return_to(path))
     }
 
     /// The sign-in options for `redirect_uri`. Empty parameters are ignored.
@@ -239,6 +242,35 @@ pub fn wants_json<'a>(accept: impl IntoIterator<Item = &'a str>) -> bool {
         html |= media.eq_ignore_ascii_case("text/html");
     }
     json && !html
+}
+
+/// A store's URL fit for an error message: its password and the values of its query (where
+/// `redis+unix://` URLs carry theirs: `?user=…&pass=…`) replaced by `***`.
+///
+/// ```
+/// use logto::web::redacted_url;
+/// assert_eq!(redacted_url("redis://u:secret@h:6379/0"), "redis://u:***@h:6379/0");
+/// assert_eq!(redacted_url("redis+unix:///r.sock?pass=secret"), "redis+unix:///r.sock?pass=***");
+/// assert_eq!(redacted_url("not a URL: secret"), "the given URL");
+/// ```
+pub fn redacted_url(url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else {
+        return "the given URL".into();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    if parsed.query().is_some() {
+        let names: Vec<String> = parsed
+            .query_pairs()
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        parsed
+            .query_pairs_mut()
+            .clear()
+            .extend_pairs(names.iter().map(|name| (name, "***")));
+    }
+    parsed.to_string()
 }
 
 /// Escapes text for HTML content and attribute values.

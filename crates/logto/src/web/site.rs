@@ -159,12 +159,12 @@ impl Site {
         }
     }
 
-    /// The local URL of the sign-in route, asking to come back to `return_to` (a local path)
-    /// afterwards.
+    /// The local URL of the sign-in route, asking to come back to `return_to` afterwards when
+    /// the visitor may be sent there (see [`can_return_to`](Site::can_return_to)).
     pub fn sign_in_location(&self, return_to: Option<&str>) -> String {
         let path = self.local(&self.paths.sign_in);
         match return_to {
-            Some(target) if is_local_path(target) => {
+            Some(target) if self.can_return_to(target) => {
                 let query: String = url::form_urlencoded::Serializer::new(String::new())
                     .append_pair("return_to", target)
                     .finish();
@@ -172,6 +172,15 @@ impl Site {
             }
             _ => path,
         }
+    }
+
+    /// Whether a visitor may be sent to `path` after signing in: a path on this site
+    /// ([`is_local_path`]) other than the callback route, whose query holds an authorization code
+    /// already spent (sending it again would make Logto revoke the new sign-in), and which is
+    /// therefore never written into a URL or a page.
+    pub fn can_return_to(&self, path: &str) -> bool {
+        let route = path.split(['?', '#']).next().unwrap_or(path);
+        is_local_path(path) && route != self.local(&self.paths.callback)
     }
 }
 
@@ -195,6 +204,21 @@ mod tests {
             "/shop/sign-in?return_to=%2Forders%3Fid%3D1"
         );
         assert_eq!(site.sign_in_location(Some("//evil.test")), "/shop/sign-in");
+    }
+
+    #[test]
+    fn the_callback_is_never_a_page_to_come_back_to() {
+        let site = site("https://app.test/shop/");
+        for spent in [
+            "/shop/callback?code=spent&state=s",
+            "/shop/callback",
+            "/shop/callback#x",
+        ] {
+            assert!(!site.can_return_to(spent), "{spent}");
+            assert_eq!(site.sign_in_location(Some(spent)), "/shop/sign-in");
+        }
+        assert!(site.can_return_to("/shop/callbacks?page=2"));
+        assert!(site.can_return_to("/shop/orders?code=1"));
         assert!(site.is_https());
         assert_eq!(self::site("http://localhost:3000").cookie_path(), "/");
     }
