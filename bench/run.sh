@@ -54,8 +54,10 @@ command -v wrk >/dev/null || need_apt+=(wrk)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"
-  apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 ||
-    { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }
+  sudo_cmd=() # as root, or through sudo
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 ||
+    { "${sudo_cmd[@]}" apt-get update >/dev/null && "${sudo_cmd[@]}" apt-get install -y "${need_apt[@]}" >/dev/null; }
 fi
 [ -d testing/idp/node_modules ] || npm ci --prefix testing/idp --silent
 if ! "$VENV/bin/python" -c 'import logto, flask, jose, gunicorn' 2>/dev/null; then

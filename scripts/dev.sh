@@ -70,6 +70,8 @@ else
   echo "== building the sample app and the tenant set-up (cargo build)"
   cargo build --example web-app -p logto-examples
   cargo build -p logto-test-support --bin logto-sample-tenant
+  # Where cargo put it (CARGO_TARGET_DIR or the build configuration may move it from target/).
+  target="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
   echo "== starting Logto (the first run builds it from source: a few minutes)"
   mkfifo "$run_dir/stdin"
   node testing/logto/server.mjs --state "$run_dir/logto" <"$run_dir/stdin" >"$run_dir/ready" &
@@ -82,7 +84,7 @@ else
   fi
   echo "== creating the sample's users, API resources, organizations and connectors"
   mkfifo "$run_dir/tenant-stdin"
-  target/debug/logto-sample-tenant "$run_dir/logto/instance.json" "$BASE_URL" \
+  "$target/debug/logto-sample-tenant" "$run_dir/logto/instance.json" "$BASE_URL" \
     <"$run_dir/tenant-stdin" >"$run_dir/tenant" &
   tenant_pid=$!
   exec 9>"$run_dir/tenant-stdin" # the upstream providers run while this stays open

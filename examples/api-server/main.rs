@@ -4,7 +4,7 @@
 //! ```text
 //! LOGTO_ENDPOINT=https://tenant.logto.app \
 //! API_RESOURCE=https://shopping.example.com/api \
-//! PORT=3000 cargo run --example api-server
+//! PORT=3000 cargo run -p logto-examples --example api-server
 //! ```
 //!
 //! `TOKEN_CACHE_CAPACITY` (default 10000, 0 = off) sizes the verified-token

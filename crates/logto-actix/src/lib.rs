@@ -51,10 +51,11 @@
 //! finishing late never writes back an older copy of them. The session id changes when a sign-in
 //! completes.
 //!
-//! A session lasts [`LogtoBuilder::session_ttl`] (14 days) after the visitor's last request: a
-//! signed-in session, its token record, its back-channel logout index and its cookie are renewed
-//! by the extractors once a tenth of the TTL has passed since the sign-in or the last renewal
-//! (the tokens written again under the refresh lock, never an older copy), not on every request.
+//! A signed-in session, its token record, its back-channel logout index and its cookie are renewed
+//! by the extractors once a tenth of [`LogtoBuilder::session_ttl`] (14 days) has passed since the
+//! sign-in or the last renewal (the tokens written again under the refresh lock, never an older
+//! copy), not on every request. A signed-in session thus ends between nine tenths of that TTL and
+//! the whole TTL after the visitor's last request.
 //!
 //! Several processes can share one `RedisStore` (feature `redis`); give them the same cookie key
 //! ([`LogtoBuilder::cookie_key`]) and the store as [`LogtoBuilder::refresh_lock`], so that a

@@ -46,10 +46,11 @@
 //! the same store, written the moment they change, so that a request finishing late never writes
 //! back an older copy of them.
 //!
-//! A session lasts [`LogtoBuilder::session_ttl`] (14 days) after the visitor's last request: a
-//! signed-in session, its token record, its back-channel logout index and its cookie are renewed
-//! by the extractors once a tenth of the TTL has passed since the sign-in or the last renewal
-//! (the tokens written again under the refresh lock, never an older copy), not on every request.
+//! A signed-in session, its token record, its back-channel logout index and its cookie are renewed
+//! by the extractors once a tenth of [`LogtoBuilder::session_ttl`] (14 days) has passed since the
+//! sign-in or the last renewal (the tokens written again under the refresh lock, never an older
+//! copy), not on every request. A signed-in session thus ends between nine tenths of that TTL and
+//! the whole TTL after the visitor's last request.
 //!
 //! Several processes can share one store (Redis: `RedisStore`, feature `redis`, plain or over TLS
 //! with `rediss://`). Logto gives a traditional web app the same refresh token back until 70 % of

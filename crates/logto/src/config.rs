@@ -141,11 +141,13 @@ impl fmt::Debug for Secret {
 /// # Ok::<(), logto::LogtoError>(())
 /// ```
 ///
-/// From a file (here JSON; any serde format works, and the environment through a crate such as
-/// `envy`, e.g. `LOGTO_ENDPOINT`, `LOGTO_APP_ID`, `LOGTO_TIMEOUT_SECS` with the prefix `LOGTO_`),
-/// with the same checks. Every field but `endpoint` and `app_id` is optional; times are in
-/// seconds (a number, or a string holding one); unknown fields are refused, so that a misspelt
-/// setting is not silently ignored:
+/// From the environment, [`LogtoConfig::from_env`] reads the SDK's variables (`LOGTO_ENDPOINT`,
+/// `LOGTO_APP_ID`, `LOGTO_TIMEOUT_SECS`…) with the builder's checks and defaults, and leaves the
+/// app's other `LOGTO_` variables alone.
+///
+/// From a file (here JSON; any serde format works), with the same checks. Every field but
+/// `endpoint` and `app_id` is optional; times are in seconds (a number, or a string holding one);
+/// unknown fields are refused, so that a misspelt setting is not silently ignored:
 ///
 /// ```
 /// let config: logto::LogtoConfig = serde_json::from_str(r#"{

@@ -43,7 +43,8 @@
 //! - [`LogtoConfig`]: the configuration, a plain value (built in code or deserialized).
 //! - `protocol` (private): the pure protocol core (URL building, callback checks, token and claims
 //!   models); its public types are at the crate root.
-//! - `provider`: the I/O edge (discovery, token endpoint, userinfo, revocation, JWKS cache).
+//! - `provider` (private): the I/O edge (discovery, token endpoint, userinfo, revocation, JWKS
+//!   cache).
 //! - [`LogtoHandle`]: the runtime one process shares (the edge, caches, refresh coordination).
 //! - [`LogtoClient`]: the per-user facade over a [`LogtoHandle`] and a [`Storage`].
 //! - [`RefreshLock`]: the lock that keeps several processes from refreshing one session at once.

@@ -136,7 +136,8 @@ async fn sign_in_gives_the_claims_of_every_scope() {
     }
 }
 
-/// Seed 003's users have an enterprise SSO identity: userinfo must read Logto's shape of it.
+/// Users who sign in through an enterprise SSO connector have an SSO identity: userinfo must read
+/// Logto's shape of it.
 #[tokio::test]
 async fn userinfo_has_custom_data_identities_sso_identities_and_organizations() {
     let Some((logto, world)) = world().await else {
@@ -184,7 +185,8 @@ async fn userinfo_has_custom_data_identities_sso_identities_and_organizations() 
     assert_eq!(serde_json::to_value(&info).unwrap(), raw);
 }
 
-/// Seed 000: a requested claim the user lacks is `null` in the dump; an unrequested one is absent.
+/// Logto's Python SDK tutorial: a requested claim the user lacks is `null` in the dump; an
+/// unrequested one is absent.
 #[tokio::test]
 async fn the_json_dump_keeps_null_and_absent_claims_apart() {
     let Some((logto, world)) = world().await else {

@@ -125,7 +125,7 @@ async fn tokens_from_the_real_logto(name: &str) {
             "{what}"
         );
     }
-    // The header errors of seed 004.
+    // The header errors of Logto's API protection guide.
     let (status, www, body) = call("GET", &format!("{b}/api/profile"), None).await;
     assert_eq!((status, www.as_deref()), (401, Some("Bearer")));
     assert_eq!(body["code"], "auth.authorization_header_missing");

@@ -890,7 +890,7 @@ fn random_suffix() -> String {
 }
 
 /// Everything a sign-in test needs, created fresh in Logto for one test (names unique to it): the
-/// same world the seeds describe, as the test IdP's fixtures have it.
+/// same world as the test IdP's fixtures.
 ///
 /// - `web_app` (traditional, with a secret) and `spa` (public), both with `redirect_uri` and
 ///   `post_logout_redirect_uri` registered;
