@@ -461,28 +461,53 @@ pub fn error_page(code: &str, message: &str, sign_in: &str, home: Option<&str>) 
 
 /// Takes a lock shared by several processes by calling `try_take` until it answers `true`,
 /// pausing 2 ms, doubling up to 50 ms, between tries; fails after `ttl` plus 5 seconds (by then a
-/// holder that crashed has lost the lock, whose hold expires after `ttl`). `name` is for the error
-/// message. The wait of a Redis lock, for instance: `try_take` is `SET name token NX PX ttl`.
+/// holder that crashed has lost the lock, whose hold expires after `ttl`), also when a try itself
+/// hangs (an unanswered store). `name` is for the error message. The wait of a Redis lock, for
+/// instance: `try_take` is `SET name token NX PX ttl`.
 pub async fn take_lock<F, Fut>(name: &str, ttl: Duration, mut try_take: F) -> Result<(), BoxError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool, BoxError>>,
 {
     let wait = ttl.saturating_add(Duration::from_secs(5));
-    let deadline = tokio::time::Instant::now().checked_add(wait);
-    let mut pause = Duration::from_millis(2);
-    loop {
-        if try_take().await? {
-            return Ok(());
+    let tries = async {
+        let mut pause = Duration::from_millis(2);
+        while !try_take().await? {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
         }
-        if deadline.is_some_and(|deadline| tokio::time::Instant::now() + pause > deadline) {
-            return Err(format!(
-                "timed out after {wait:?} waiting for the lock {name:?} held by another process"
-            )
-            .into());
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
+        Ok(())
+    };
+    match tokio::time::Instant::now().checked_add(wait) {
+        Some(deadline) => tokio::time::timeout_at(deadline, tries)
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "timed out after {wait:?} waiting for the lock {name:?} held by another process"
+                )
+                .into())
+            }),
+        None => tries.await,
+    }
+}
+
+/// How long one command to Redis may take in [`redis_lock`] and
+/// [`prefetch::load_with_tokens`], whatever the connection they are given allows: as long as
+/// the stores of `logto-axum` and `logto-actix` wait for an answer.
+#[cfg(feature = "redis")]
+pub const REDIS_COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `command`, failed after [`REDIS_COMMAND_TIMEOUT`]; its error says it came from Redis.
+#[cfg(feature = "redis")]
+pub(crate) async fn redis_command<T>(
+    command: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, BoxError> {
+    match tokio::time::timeout(REDIS_COMMAND_TIMEOUT, command).await {
+        Ok(answer) => answer.map_err(|e| format!("Redis: {e}").into()),
+        Err(_) => Err(format!(
+            "Redis did not answer within {REDIS_COMMAND_TIMEOUT:?}; check that it is reachable"
+        )
+        .into()),
     }
 }
 
@@ -615,7 +640,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_lock_is_waited_for_then_given_up() {
         let mut tries = 0;
         take_lock("l", Duration::from_secs(1), || {
@@ -627,15 +652,23 @@ mod tests {
         .unwrap();
         assert_eq!(tries, 3);
 
-        let start = std::time::Instant::now();
+        let start = tokio::time::Instant::now();
         let error = take_lock("held", Duration::ZERO, || async { Ok(false) })
             .await
             .unwrap_err();
         assert!(error.to_string().contains("\"held\""), "{error}");
-        assert!(
-            start.elapsed() >= Duration::from_secs(4),
-            "{:?}",
-            start.elapsed()
-        );
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_try_that_never_answers_is_given_up_at_the_same_deadline() {
+        let start = tokio::time::Instant::now();
+        let error = take_lock("silent", Duration::from_secs(1), || {
+            std::future::pending::<Result<bool, BoxError>>()
+        })
+        .await
+        .unwrap_err();
+        assert!(error.to_string().contains("\"silent\""), "{error}");
+        assert_eq!(start.elapsed(), Duration::from_secs(6));
     }
 }

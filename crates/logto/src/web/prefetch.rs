@@ -236,7 +236,8 @@ impl std::fmt::Debug for SessionWithTokens {
 /// members escape every `"` they hold, so a pattern anchored on `"` only finds the member itself,
 /// but still): the caller checks the id against the decoded session, reads the record on its own
 /// when they differ, and tells `hints` which record the session names
-/// ([`RecordHints::remember_loaded`]).
+/// ([`RecordHints::remember_loaded`]). Bounded by
+/// [`REDIS_COMMAND_TIMEOUT`](super::REDIS_COMMAND_TIMEOUT).
 #[cfg(feature = "redis")]
 pub async fn load_with_tokens(
     connection: &redis::aio::ConnectionManager,
@@ -246,12 +247,12 @@ pub async fn load_with_tokens(
     pattern: &str,
 ) -> Result<Option<SessionWithTokens>, crate::BoxError> {
     if let Some(record_id) = hints.record_of(session_key) {
-        let (session, record): (Option<String>, Option<String>) = redis::cmd("MGET")
-            .arg(session_key)
-            .arg([record_prefix, &record_id].concat())
-            .query_async(&mut connection.clone())
-            .await
-            .map_err(|e| format!("Redis: {e}"))?;
+        let mut connection = connection.clone();
+        let mut mget = redis::cmd("MGET");
+        mget.arg(session_key)
+            .arg([record_prefix, &record_id].concat());
+        let (session, record): (Option<String>, Option<String>) =
+            super::redis_command(mget.query_async(&mut connection)).await?;
         let Some(session) = session else {
             hints.remember(session_key, None);
             return Ok(None);
@@ -264,13 +265,11 @@ pub async fn load_with_tokens(
     }
     static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
     let script = SCRIPT.get_or_init(|| redis::Script::new(LOAD_WITH_TOKENS));
-    let values: Option<Vec<Option<String>>> = script
-        .key(session_key)
-        .arg(record_prefix)
-        .arg(pattern)
-        .invoke_async(&mut connection.clone())
-        .await
-        .map_err(|e| format!("Redis: {e}"))?;
+    let mut invocation = script.key(session_key);
+    invocation.arg(record_prefix).arg(pattern);
+    let mut connection = connection.clone();
+    let values: Option<Vec<Option<String>>> =
+        super::redis_command(invocation.invoke_async(&mut connection)).await?;
     let mut values = values.unwrap_or_default().into_iter();
     let Some(Some(session)) = values.next() else {
         return Ok(None);

@@ -30,8 +30,11 @@ const MAX_TTL_MS: u64 = 365 * 24 * 3600 * 1000;
 /// # Ok(()) }
 /// ```
 ///
+/// Each command is bounded by [`REDIS_COMMAND_TIMEOUT`](super::REDIS_COMMAND_TIMEOUT); the wait
+/// for the lock by `ttl` plus 5 seconds.
+///
 /// # Errors
-/// Redis's error, or the lock was not free after `ttl` plus 5 seconds.
+/// Redis's error or silence, or the lock was not free after `ttl` plus 5 seconds.
 pub async fn lock(
     connection: &ConnectionManager,
     key: String,
@@ -48,18 +51,18 @@ pub async fn lock(
         let mut connection = connection.clone();
         let (key, token) = (&key, &token);
         async move {
-            let taken: Option<String> = connection.set_options(key, token, options).await?;
+            let taken: Option<String> =
+                super::redis_command(connection.set_options(key, token, options)).await?;
             Ok(taken.is_some())
         }
     })
     .await?;
     let mut connection = connection.clone();
     Ok(LockGuard::new(async move {
-        let _: i64 = Script::new(UNLOCK)
-            .key(key)
-            .arg(token)
-            .invoke_async(&mut connection)
-            .await?;
+        let script = Script::new(UNLOCK);
+        let mut unlock = script.key(key);
+        unlock.arg(token);
+        let _: i64 = super::redis_command(unlock.invoke_async(&mut connection)).await?;
         Ok(())
     }))
 }
