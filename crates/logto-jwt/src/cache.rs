@@ -381,10 +381,15 @@ impl JwksCache {
     }
 
     /// One fetch attempt, with the fetch lock held: puts the new key set in
-    /// force, or records the error and keeps the previous keys.
+    /// force, or records the error and keeps the previous keys. Only a
+    /// completed attempt counts: one whose caller went away midway (a client
+    /// that hung up) leaves no trace, so the next caller fetches at once
+    /// rather than waiting out the minimum interval with no keys.
     async fn fetch_locked(&self, state: &mut FetchState) -> Result<Arc<KeySet>, Error> {
-        state.last_attempt = Some(Instant::now());
-        let result = match self.fetch().await {
+        let started = Instant::now();
+        let fetched = self.fetch().await;
+        state.last_attempt = Some(started);
+        let result = match fetched {
             Ok(document) => self.adopt(state, document),
             Err(e) => Err(e),
         };

@@ -37,6 +37,22 @@ async fn fetches_lazily_once() {
     assert_eq!(server.hits(), 1);
 }
 
+#[tokio::test]
+async fn a_fetch_whose_caller_went_away_does_not_hold_back_the_next() {
+    let k = TestKey::generate("ES384", "k1");
+    let (server, uri) = Server::start(jwks(&[&k])).await;
+    // The default minimum interval between fetches.
+    let cache = cache(uri, Duration::from_secs(30));
+    let token = k.sign(&claims(), json!({}));
+    // The first request's client hangs up while the first fetch is on its way.
+    server.set_delay(Duration::from_millis(300));
+    let hung_up = tokio::time::timeout(Duration::from_millis(50), cache.verify(&token)).await;
+    assert!(hung_up.is_err(), "the fetch was meant to be cut short");
+    // The next request fetches the keys again, now.
+    server.set_delay(Duration::ZERO);
+    cache.verify(&token).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_unknown_kids_share_one_fetch_and_rotation_succeeds() {
     let old = TestKey::generate("ES384", "old");
