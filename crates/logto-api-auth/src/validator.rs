@@ -113,7 +113,8 @@ impl ValidatorBuilder {
         self.audience(ExpectedAudience::AnyOrganization)
     }
 
-    /// Clock skew allowed on `exp`, `nbf` and `iat` (default 30 s).
+    /// Clock skew allowed on `exp`, `nbf` and `iat` (default 30 s, at most
+    /// [`MAX_LEEWAY`](logto_jwt::MAX_LEEWAY), 5 minutes).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -255,6 +256,14 @@ impl ValidatorBuilder {
         if matches!(&audience, ExpectedAudience::Resource(r) | ExpectedAudience::Organization(r) if r.is_empty())
         {
             return Err(BuildError::Config("the audience must not be empty".into()));
+        }
+        if self.leeway > logto_jwt::MAX_LEEWAY {
+            return Err(BuildError::Config(format!(
+                "the leeway of {:?} is more than {:?}: tokens expired that long ago would be \
+                 accepted; keep it small (default 30 s) and set the server's clock right (NTP)",
+                self.leeway,
+                logto_jwt::MAX_LEEWAY
+            )));
         }
         let http = self
             .http

@@ -60,6 +60,17 @@ async fn endpoint_with_trailing_slash_and_discovery_errors() {
     // No audience.
     let err = Validator::builder(&m.endpoint).build().await.unwrap_err();
     assert!(matches!(err, BuildError::Config(_)), "{err}");
+    // A leeway past five minutes.
+    let err = Validator::builder(&m.endpoint)
+        .resource(RESOURCE)
+        .leeway(Duration::from_secs(301))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, BuildError::Config(ref s) if s.contains("leeway")),
+        "{err}"
+    );
     // 404 (endpoint given with /oidc).
     let err = Validator::builder(format!("{}/oidc", m.endpoint))
         .resource(RESOURCE)

@@ -2,6 +2,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Error;
 
+/// The most clock skew a validator may be set to tolerate (5 minutes): past it, tokens long
+/// expired would still pass. Clocks further apart need fixing (NTP), not a wider leeway.
+pub const MAX_LEEWAY: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The `aud` claim: one audience or several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -424,7 +424,8 @@ impl LogtoConfigBuilder {
         self
     }
 
-    /// Clock skew tolerated when checking token times (default 30 s).
+    /// Clock skew tolerated when checking token times (default 30 s, at most
+    /// [`MAX_LEEWAY`](crate::logto_jwt::MAX_LEEWAY), 5 minutes).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.settings.leeway = leeway;
         self
@@ -619,6 +620,14 @@ impl Settings {
             return Err(LogtoError::InvalidConfig(
                 "the timeout is zero: every request to Logto would fail; use e.g. 10 s".into(),
             ));
+        }
+        if self.leeway > logto_jwt::MAX_LEEWAY {
+            return Err(LogtoError::InvalidConfig(format!(
+                "the leeway of {:?} is more than {:?}: tokens expired that long ago would be \
+                 accepted; keep it small (default 30 s) and set the server's clock right (NTP)",
+                self.leeway,
+                logto_jwt::MAX_LEEWAY
+            )));
         }
         let mut scopes: Vec<String> = RESERVED_SCOPES.iter().map(|s| s.to_string()).collect();
         push_unique(&mut scopes, self.scopes);
@@ -988,6 +997,14 @@ mod tests {
                     ("LOGTO_APP_ID", "app"),
                 ],
                 "allow_insecure_http",
+            ),
+            (
+                vec![
+                    ("LOGTO_ENDPOINT", "https://logto.test"),
+                    ("LOGTO_APP_ID", "app"),
+                    ("LOGTO_LEEWAY_SECS", "86400"),
+                ],
+                "leeway of 86400s is more than 300s",
             ),
         ] {
             let error = LogtoConfig::from_vars(vars).unwrap_err();

@@ -231,7 +231,6 @@ impl LogtoHandle {
                 client_id: self.config().app_id(),
                 leeway: self.config().leeway_secs(),
                 now: now_unix(),
-                max_age: 600,
             },
         )
     }

@@ -459,6 +459,13 @@ pub fn error_page(code: &str, message: &str, sign_in: &str, home: Option<&str>) 
     )
 }
 
+/// How long a back-channel logout route remembers the `jti` of a logout token it accepted, so
+/// that a replay is refused: longer than any token is accepted (issued at most 10 minutes
+/// before, with a leeway of at most [`MAX_LEEWAY`](logto_jwt::MAX_LEEWAY) on either side).
+pub const LOGOUT_JTI_MEMORY: Duration = Duration::from_secs(
+    crate::protocol::logout_token::MAX_AGE + 2 * logto_jwt::MAX_LEEWAY.as_secs(),
+);
+
 /// Takes a lock shared by several processes by calling `try_take` until it answers `true`,
 /// pausing 2 ms, doubling up to 50 ms, between tries; fails after `ttl` plus 5 seconds (by then a
 /// holder that crashed has lost the lock, whose hold expires after `ttl`), also when a try itself

@@ -85,8 +85,15 @@ pub(crate) fn check(claims: &IdTokenClaims, expected: &Expected<'_>) -> Result<(
             "audience does not include this app's id",
         ));
     }
+    let azp = claims.extra.get("azp");
+    if azp.is_some_and(|azp| azp.as_str() != Some(expected.client_id)) {
+        // OpenID Connect Core §3.1.3.7: an authorized party, when named, is this app.
+        return Err(LogtoError::id_token(
+            "the authorized party (azp) is not this app",
+        ));
+    }
     if claims.aud.len() > 1 {
-        let azp = claims.extra.get("azp").and_then(|v| v.as_str());
+        let azp = azp.and_then(|v| v.as_str());
         if azp != Some(expected.client_id) {
             return Err(LogtoError::id_token(
                 "several audiences and the authorized party (azp) is not this app",
@@ -256,6 +263,9 @@ mod tests {
         assert!(reason(json!({"iss": "https://evil.test/oidc"})).contains("issuer"));
         assert!(reason(json!({"aud": "other"})).contains("audience"));
         assert!(reason(json!({"aud": ["app", "other"]})).contains("azp"));
+        // One audience, this app, but issued to another party.
+        assert!(reason(json!({"aud": "app", "azp": "other"})).contains("azp"));
+        assert!(reason(json!({"aud": "app", "azp": 1})).contains("azp"));
         assert!(reason(json!({"exp": NOW - 30})).contains("expired"));
         assert!(reason(json!({"iat": NOW + 31})).contains("future"));
         assert!(reason(json!({"nonce": "n2"})).contains("nonce"));
