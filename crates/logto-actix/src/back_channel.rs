@@ -10,6 +10,7 @@
 //! logout) checks for the mark after its write and deletes the record again, so a logout is never
 //! undone: whichever comes second, the mark's check or the deletion, sees the other.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -113,7 +114,7 @@ pub(crate) async fn back_channel_logout(request: HttpRequest, body: web::Bytes) 
             return refuse(StatusCode::SERVICE_UNAVAILABLE, &error.to_string());
         }
     };
-    match end_sessions(bound.tokens.as_ref(), &token, bound.logto.inner.session_ttl).await {
+    match end_sessions(&bound.tokens, &token, bound.logto.inner.session_ttl).await {
         Ok(true) => private(HttpResponse::Ok().finish()),
         Ok(false) => refuse(
             StatusCode::BAD_REQUEST,
@@ -131,7 +132,33 @@ pub(crate) async fn back_channel_logout(request: HttpRequest, body: web::Bytes) 
 
 /// Ends the sessions the token names (the marks of their end kept for `ttl`, as long as a session
 /// lives); `false` when its `jti` was seen before.
+///
+/// It all runs in a task of its own that finishes even when the caller is dropped (Logto's HTTP
+/// client gives up after a few seconds and disconnects): the token's `jti` is never recorded with
+/// some of its sessions left signed in. When the sessions could not all be ended, the `jti` is
+/// forgotten again (best effort), so that Logto's retry of the token is accepted.
 async fn end_sessions(
+    store: &Arc<dyn TokenStore>,
+    token: &logto::LogoutToken,
+    ttl: Duration,
+) -> Result<bool, BoxError> {
+    let (store, token) = (store.clone(), token.clone());
+    let ending = async move { end_sessions_once(store.as_ref(), &token, ttl).await };
+    // actix-web's workers run tokio runtimes (actix-rt): the task runs on this worker's.
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => match runtime.spawn(ending).await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => Err(
+                "the back-channel logout was cancelled: the tokio runtime is shutting down".into(),
+            ),
+        },
+        Err(_) => ending.await,
+    }
+}
+
+/// [`end_sessions`], in the task that runs it.
+async fn end_sessions_once(
     store: &dyn TokenStore,
     token: &logto::LogoutToken,
     ttl: Duration,
@@ -141,10 +168,25 @@ async fn end_sessions(
         return Ok(false);
     }
     store.save(&jti, "true", JTI_MEMORY).await?;
+    let ended = end_indexed(store, token, ttl).await;
+    if ended.is_err() {
+        if let Err(error) = store.delete(&jti).await {
+            tracing::error!(%error, "a failed back-channel logout's jti stays: a retry is refused");
+        }
+    }
+    ended.map(|()| true)
+}
+
+/// Ends every session indexed under the token's `sid` (else its `sub`).
+async fn end_indexed(
+    store: &dyn TokenStore,
+    token: &logto::LogoutToken,
+    ttl: Duration,
+) -> Result<(), BoxError> {
     let index = match (&token.sid, &token.sub) {
         (Some(sid), _) => index_id("sid", sid),
         (None, Some(sub)) => index_id("sub", sub),
-        (None, None) => return Ok(true),
+        (None, None) => return Ok(()),
     };
     for tokens_ref in sessions_of(store, &index).await? {
         // The mark first: a rewrite of the tokens after the deletion then finds it.
@@ -152,7 +194,7 @@ async fn end_sessions(
         store.delete(&tokens_ref).await?;
     }
     store.delete(&index).await?;
-    Ok(true)
+    Ok(())
 }
 
 fn refuse(status: StatusCode, description: &str) -> HttpResponse {

@@ -127,7 +127,9 @@ impl Logto {
     /// app's "Backchannel logout URI" in Logto Console). The token is verified (signature,
     /// issuer, audience, times, the logout event, no `nonce`, `jti` not seen before); every
     /// local session signed in through that Logto session (`sid`), or else of that user
-    /// (`sub`), ends, in every process sharing the store; a bad token gets `400`.
+    /// (`sub`), ends, in every process sharing the store; a bad token gets `400`. The sessions
+    /// end even when Logto stops waiting for the answer; when the store fails, the answer is
+    /// `500` and the same token is accepted again.
     ///
     /// Their responses carry `Cache-Control: no-store` and `Referrer-Policy: no-referrer`. They
     /// need [`middleware`](Self::middleware) on the app.

@@ -1,21 +1,28 @@
-//! A request whose client goes away in the middle of a token refresh, on two app instances
-//! sharing one Redis server (the test IdP holds Logto's answer to the refresh meanwhile): the
-//! refresh still completes, stores the rotated refresh token and releases the Redis lock.
+//! Requests whose client goes away midway: a token refresh, on two app instances sharing one
+//! Redis server (the test IdP holds Logto's answer to the refresh meanwhile), still completes,
+//! stores the rotated refresh token and releases the Redis lock; a back-channel logout (the
+//! store holds a deletion meanwhile) still ends every session it names. And a back-channel
+//! logout whose store fails accepts a retry of its token.
 //!
 //! actix-web lets a handler run to completion when its client goes away, unless the server drops
 //! half-closed connections (`HttpServer::h1_allow_half_closed(false)`): the instances here do, so
-//! that the handler is dropped mid-refresh, as an app configured so (or a timeout) would see.
+//! that the handler is dropped midway, as an app configured so (or a timeout) would see.
 //!
-//! Each instance has its own `LogtoConfig` (its own in-process refresh coordination) and its own
-//! Redis connection: they share only Redis, as two processes do.
+//! Each refreshing instance has its own `LogtoConfig` (its own in-process refresh coordination)
+//! and its own Redis connection: they share only Redis, as two processes do.
 
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration as TimeDuration;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use logto::{LogtoConfig, UserInfoScope};
-use logto_actix::{Authenticated, Logto, RedisStore, Rejection};
+use logto::{BoxFuture, LogtoConfig, UserInfoScope};
+use logto_actix::{Authenticated, BoxError, Logto, MemoryStore, RedisStore, Rejection, TokenStore};
+use logto_test_support::web_scenarios::{Instance as Scenarios, idp as idp_scenarios};
 use logto_test_support::{
-    ALICE, Browser, Redis, SHOPPING_API, TestIdp, WEB_APP_ID, WEB_APP_SECRET,
+    ALICE, Browser, Redis, SHOPPING_API, StoreFaults, TestIdp, WEB_APP_ID, WEB_APP_SECRET,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -188,4 +195,135 @@ async fn a_request_dropped_mid_refresh_loses_neither_the_grant_nor_the_lock() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_ne!(a.refresh_token(&on_a).await, second);
     assert_eq!(idp.stats().await.refresh_token_grants, 2);
+}
+
+/// A [`MemoryStore`] whose deletions of token records obey [`StoreFaults`].
+#[derive(Clone, Debug, Default)]
+struct FaultyStore {
+    store: MemoryStore,
+    faults: StoreFaults,
+}
+
+impl TokenStore for FaultyStore {
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, BoxError>> {
+        TokenStore::load(&self.store, id)
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BoxError>> {
+        TokenStore::save(&self.store, id, value, ttl)
+    }
+
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), BoxError>> {
+        Box::pin(async move {
+            self.faults.before_delete().await?;
+            TokenStore::delete(&self.store, id).await
+        })
+    }
+}
+
+impl SessionStore for FaultyStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        SessionStore::load(&self.store, key).await
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        ttl: &TimeDuration,
+    ) -> Result<SessionKey, SaveError> {
+        SessionStore::save(&self.store, state, ttl).await
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &TimeDuration,
+    ) -> Result<SessionKey, UpdateError> {
+        SessionStore::update(&self.store, key, state, ttl).await
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &TimeDuration) -> anyhow::Result<()> {
+        SessionStore::update_ttl(&self.store, key, ttl).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+        SessionStore::delete(&self.store, key).await
+    }
+}
+
+async fn protected(Authenticated { user, .. }: Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(json!(user))
+}
+
+/// An app on the test IdP with its sessions in a [`FaultyStore`], which drops the handler of a
+/// request whose client went away; stopped on drop.
+struct FaultyApp {
+    instance: Scenarios,
+    faults: StoreFaults,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for FaultyApp {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl FaultyApp {
+    fn start(idp: &TestIdp) -> FaultyApp {
+        let store = FaultyStore::default();
+        let faults = store.faults.clone();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let logto = Logto::builder(config(idp), &base_url).build().unwrap();
+        let server = HttpServer::new(move || {
+            App::new()
+                .route("/protected", web::get().to(protected))
+                .configure(|routes| logto.configure(routes))
+                .wrap(logto.middleware(store.clone()))
+        })
+        .workers(1)
+        .h1_allow_half_closed(false)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        FaultyApp {
+            instance: Scenarios::new(&base_url),
+            faults,
+            handle,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_back_channel_logout_dropped_midway_still_ends_every_session() {
+    let idp = TestIdp::start().await;
+    let app = FaultyApp::start(&idp);
+    idp_scenarios::a_back_channel_logout_dropped_midway_still_ends_every_session(
+        &idp,
+        &app.instance,
+        &app.faults,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_back_channel_logout_accepts_a_retry_of_its_token() {
+    let idp = TestIdp::start().await;
+    let app = FaultyApp::start(&idp);
+    idp_scenarios::a_failed_back_channel_logout_accepts_a_retry_of_its_token(
+        &idp,
+        &app.instance,
+        &app.faults,
+    )
+    .await;
 }

@@ -148,7 +148,32 @@ pub(crate) async fn back_channel_logout(
 
 /// Ends the sessions the token names (the marks of their end kept for `ttl`, as long as a session
 /// lives); `false` when its `jti` was seen before.
+///
+/// It all runs in a task of its own that finishes even when the caller is dropped (Logto's HTTP
+/// client gives up after a few seconds and disconnects): the token's `jti` is never recorded with
+/// some of its sessions left signed in. When the sessions could not all be ended, the `jti` is
+/// forgotten again (best effort), so that Logto's retry of the token is accepted.
 async fn end_sessions(
+    store: &Arc<dyn SessionStore>,
+    token: &logto::LogoutToken,
+    ttl: Duration,
+) -> Result<bool, tower_sessions::session_store::Error> {
+    let (store, token) = (store.clone(), token.clone());
+    let ending = async move { end_sessions_once(&store, &token, ttl).await };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => match runtime.spawn(ending).await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => Err(tower_sessions::session_store::Error::Backend(
+                "the back-channel logout was cancelled: the tokio runtime is shutting down".into(),
+            )),
+        },
+        Err(_) => ending.await,
+    }
+}
+
+/// [`end_sessions`], in the task that runs it.
+async fn end_sessions_once(
     store: &Arc<dyn SessionStore>,
     token: &logto::LogoutToken,
     ttl: Duration,
@@ -163,10 +188,25 @@ async fn end_sessions(
         expiry_date: OffsetDateTime::now_utc().saturating_add(saturating_duration(JTI_MEMORY)),
     };
     store.save(&seen).await?;
+    let ended = end_indexed(store, token, ttl).await;
+    if ended.is_err() {
+        if let Err(error) = store.delete(&jti).await {
+            tracing::error!(%error, "a failed back-channel logout's jti stays: a retry is refused");
+        }
+    }
+    ended.map(|()| true)
+}
+
+/// Ends every session indexed under the token's `sid` (else its `sub`).
+async fn end_indexed(
+    store: &Arc<dyn SessionStore>,
+    token: &logto::LogoutToken,
+    ttl: Duration,
+) -> Result<(), tower_sessions::session_store::Error> {
     let index = match (&token.sid, &token.sub) {
         (Some(sid), _) => index_id("sid", sid),
         (None, Some(sub)) => index_id("sub", sub),
-        (None, None) => return Ok(true),
+        (None, None) => return Ok(()),
     };
     if let Some(record) = store.load(&index).await? {
         let expiry_date = OffsetDateTime::now_utc().saturating_add(saturating_duration(ttl));
@@ -184,7 +224,7 @@ async fn end_sessions(
         }
         store.delete(&index).await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 fn refuse(status: StatusCode, description: &str) -> Response {

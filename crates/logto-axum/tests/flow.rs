@@ -1,16 +1,49 @@
 //! The sign-in flow through the ready-made routes and the extractors against the test IdP, with
 //! the default in-memory session store, for what the real Logto cannot produce (an ID token far
 //! beyond a cookie's size, forged logout tokens) and what only axum has (the layer missing, the
-//! builder's session TTL). The flow itself against the real Logto, for every integration, is in
+//! builder's session TTL, a back-channel logout whose request is dropped or whose store fails).
+//! The flow itself against the real Logto, for every integration, is in
 //! logto-test-support's `web_scenarios`, run by `real_logto.rs`.
 
 mod support;
 
 use logto_test_support::web_scenarios::{idp as idp_scenarios, session_cookie};
-use logto_test_support::{ALICE, Browser, TestIdp, location, set_cookies};
+use logto_test_support::{ALICE, Browser, StoreFaults, TestIdp, location, set_cookies};
 use reqwest::StatusCode;
 use support::{config, start_app, start_memory_app};
 use tower_sessions::MemoryStore;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+/// A [`MemoryStore`] whose deletions obey [`StoreFaults`].
+#[derive(Clone, Debug, Default)]
+struct FaultyStore {
+    store: MemoryStore,
+    faults: StoreFaults,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for FaultyStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.store.create(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store.save(record).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.store.load(id).await
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.faults
+            .before_delete()
+            .await
+            .map_err(session_store::Error::Backend)?;
+        self.store.delete(id).await
+    }
+}
 
 #[tokio::test]
 async fn large_tokens_stay_on_the_server() {
@@ -121,6 +154,33 @@ async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions() {
     idp_scenarios::back_channel_logout_verifies_the_token_and_ends_the_users_sessions(
         &idp,
         &app.instance(),
+    )
+    .await;
+}
+
+/// axum (hyper) drops a handler whose client went away.
+#[tokio::test]
+async fn a_back_channel_logout_dropped_midway_still_ends_every_session() {
+    let idp = TestIdp::start().await;
+    let store = FaultyStore::default();
+    let app = start_app(config(&idp), store.clone(), |builder| builder).await;
+    idp_scenarios::a_back_channel_logout_dropped_midway_still_ends_every_session(
+        &idp,
+        &app.instance(),
+        &store.faults,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_back_channel_logout_accepts_a_retry_of_its_token() {
+    let idp = TestIdp::start().await;
+    let store = FaultyStore::default();
+    let app = start_app(config(&idp), store.clone(), |builder| builder).await;
+    idp_scenarios::a_failed_back_channel_logout_accepts_a_retry_of_its_token(
+        &idp,
+        &app.instance(),
+        &store.faults,
     )
     .await;
 }

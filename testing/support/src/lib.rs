@@ -21,8 +21,9 @@
 //! ```
 //!
 //! Besides the IdP: [`Browser`], a cookie-keeping user agent for the apps under test; [`Redis`], a
-//! private `redis-server`; [`example_binary`], an example program built for the running test's
-//! profile; and [`keys`], fixed signing keys for unit tests.
+//! private `redis-server`; [`StoreFaults`], faults injected into an app's session store;
+//! [`example_binary`], an example program built for the running test's profile; and [`keys`],
+//! fixed signing keys for unit tests.
 //!
 //! Everything here panics with a descriptive message on failure: it is meant for tests only.
 
@@ -32,6 +33,7 @@ mod examples;
 pub mod keys;
 pub mod logto;
 mod redis;
+mod store_faults;
 pub mod tls;
 pub mod web_scenarios;
 
@@ -39,6 +41,7 @@ pub use browser::{Browser, location, set_cookies, sets_cookie_for};
 pub use examples::example_binary;
 pub use logto::{ApiResource, App, AppKind, LogtoBrowser, RealLogto, User, World};
 pub use redis::{Redis, signed_in_sessions};
+pub use store_faults::StoreFaults;
 pub use tls::{TestCa, TlsIdp};
 
 use std::{

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Instance, burst, with_resource};
-use crate::{ALICE, ALICE_SUB, Browser, SHOPPING_API, TestIdp, WEB_APP_ID};
+use crate::{ALICE, ALICE_SUB, Browser, SHOPPING_API, StoreFaults, TestIdp, WEB_APP_ID};
 
 /// Signs `user` in with `browser` through `app`'s `/sign-in` at the test IdP; returns where the
 /// callback redirected to.
@@ -225,6 +225,122 @@ pub async fn a_back_channel_logout_during_a_refresh_is_not_undone(idp: &TestIdp,
         let (status, body) = browser.get_json(&app.url(page)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{page}: {body}");
     }
+}
+
+/// Alice signed in with `count` browsers (sessions of their own).
+async fn alice_signed_in_on(idp: &TestIdp, app: &Instance, count: usize) -> Vec<Browser> {
+    let mut browsers = Vec::new();
+    for _ in 0..count {
+        let browser = Browser::new();
+        sign_in(app, &browser, idp, ALICE).await;
+        let (status, body) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        browsers.push(browser);
+    }
+    browsers
+}
+
+/// A valid logout token for Alice (by `sub`) whose `jti` starts with `jti`.
+async fn alices_logout_token(idp: &TestIdp, jti: &str) -> String {
+    let now = unix_now();
+    let claims = alices_logout(idp, now, &format!("{jti}-{now}"));
+    idp.sign(claims, Some(json!({ "typ": "logout+jwt" })), "idp")
+        .await
+}
+
+/// Posts `token` to `app`'s back-channel logout route.
+async fn post_logout_token(app: &Instance, token: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(app.url("/back-channel-logout"))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Polls until none of `browsers` is signed in any more (or panics after a few seconds).
+async fn until_all_signed_out(app: &Instance, browsers: &[Browser]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut signed_in = 0;
+        for browser in browsers {
+            let (status, _) = browser.get_json(&app.url("/protected")).await;
+            if status == StatusCode::OK {
+                signed_in += 1;
+            }
+        }
+        if signed_in == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{signed_in} of {} sessions still signed in",
+            browsers.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A back-channel logout whose request is dropped midway (Logto's HTTP client gave up and
+/// disconnected, the server drops the handler) while the store holds the deletion of the first
+/// of Alice's three sessions: once the store goes on, every session ends all the same, and the
+/// token, whose logout went through, is refused as a replay. The app's store is wrapped to
+/// obey `faults`, and its server drops a handler whose client went away.
+pub async fn a_back_channel_logout_dropped_midway_still_ends_every_session(
+    idp: &TestIdp,
+    app: &Instance,
+    faults: &StoreFaults,
+) {
+    let browsers = alice_signed_in_on(idp, app, 3).await;
+    let token = alices_logout_token(idp, "dropped").await;
+    faults.hold_next_delete();
+    tokio::select! {
+        status = post_logout_token(app, &token) => {
+            panic!("answered while a deletion is held: {status}")
+        }
+        () = faults.wait_for_held_delete() => {}
+    }
+    // Time for the server to see the connection closed and drop the handler.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    faults.release_delete();
+    until_all_signed_out(app, &browsers).await;
+    assert_eq!(
+        post_logout_token(app, &token).await,
+        StatusCode::BAD_REQUEST,
+        "a replay"
+    );
+}
+
+/// A back-channel logout that fails midway (the store fails the deletion of the first of Alice's
+/// two sessions) answers `500`, and Logto's retry of the same token is accepted and ends every
+/// session; a replay after that is refused. The app's store is wrapped to obey `faults`.
+pub async fn a_failed_back_channel_logout_accepts_a_retry_of_its_token(
+    idp: &TestIdp,
+    app: &Instance,
+    faults: &StoreFaults,
+) {
+    let browsers = alice_signed_in_on(idp, app, 2).await;
+    let token = alices_logout_token(idp, "retried").await;
+    faults.fail_next_delete();
+    assert_eq!(
+        post_logout_token(app, &token).await,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        post_logout_token(app, &token).await,
+        StatusCode::OK,
+        "a retry"
+    );
+    for browser in &browsers {
+        let (status, body) = browser.get_json(&app.url("/protected")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    assert_eq!(
+        post_logout_token(app, &token).await,
+        StatusCode::BAD_REQUEST,
+        "a replay"
+    );
 }
 
 fn unix_now() -> u64 {
