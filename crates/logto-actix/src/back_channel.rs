@@ -23,8 +23,6 @@ use crate::error::private;
 use crate::middleware::Bound;
 use crate::store::TokenStore;
 
-/// How long a seen `jti` is remembered (longer than a logout token is accepted).
-const JTI_MEMORY: Duration = Duration::from_secs(15 * 60);
 /// The most sessions one index keeps (the oldest go first).
 const MAX_INDEXED: usize = 256;
 
@@ -167,7 +165,9 @@ async fn end_sessions_once(
     if store.load(&jti).await?.is_some() {
         return Ok(false);
     }
-    store.save(&jti, "true", JTI_MEMORY).await?;
+    store
+        .save(&jti, "true", logto::web::LOGOUT_JTI_MEMORY)
+        .await?;
     let ended = end_indexed(store, token, ttl).await;
     if ended.is_err() {
         if let Err(error) = store.delete(&jti).await {

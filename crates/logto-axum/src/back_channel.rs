@@ -31,8 +31,6 @@ use crate::storage::saturating_duration;
 
 /// The index record's field listing token-record ids.
 const SESSIONS_FIELD: &str = "sessions";
-/// How long a seen `jti` is remembered (longer than a logout token is accepted).
-const JTI_MEMORY: Duration = Duration::from_secs(15 * 60);
 /// The most sessions one index keeps (the oldest go first).
 const MAX_INDEXED: usize = 256;
 
@@ -185,7 +183,8 @@ async fn end_sessions_once(
     let seen = Record {
         id: jti,
         data: HashMap::from([("jti".to_owned(), serde_json::Value::Bool(true))]),
-        expiry_date: OffsetDateTime::now_utc().saturating_add(saturating_duration(JTI_MEMORY)),
+        expiry_date: OffsetDateTime::now_utc()
+            .saturating_add(saturating_duration(logto::web::LOGOUT_JTI_MEMORY)),
     };
     store.save(&seen).await?;
     let ended = end_indexed(store, token, ttl).await;
