@@ -1,6 +1,7 @@
 //! The Redis building blocks of `logto::web` fail after `REDIS_COMMAND_TIMEOUT` when Redis stops
 //! answering, whatever the connection they are given allows (here: no timeout at all), instead
-//! of holding a request, and a session's refresh, forever.
+//! of holding a request, and a session's refresh, forever; a lock taken by a command whose answer
+//! never came is released.
 #![cfg(feature = "redis")]
 
 use std::time::Duration;
@@ -20,8 +21,9 @@ async fn a_silent_redis_fails_each_command_instead_of_hanging() {
         .await
         .unwrap();
 
-    // From now on Redis takes commands and answers none of them.
-    redis.cli(&["CLIENT", "PAUSE", "600000", "ALL"]).await;
+    // For the next 8 seconds Redis takes commands and answers none of them (then it runs them).
+    redis.reset_stats().await;
+    redis.cli(&["CLIENT", "PAUSE", "8000", "ALL"]).await;
     let hints = RecordHints::default();
     let (load, release, lock) = tokio::join!(
         load_with_tokens(
@@ -42,4 +44,17 @@ async fn a_silent_redis_fails_each_command_instead_of_hanging() {
     // Not after the whole wait for the lock (its TTL plus 5 seconds): Redis's silence ends it.
     let error = lock.map(|_| ()).unwrap_err().to_string();
     assert!(error.contains(&silent), "{error}");
+
+    // Redis answers again and runs what it was sent: the `SET` that took the lock "free" for a
+    // caller that gave up on it, then the release sent after it on the same connection.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while redis.command_calls(&["set"]).await == 0
+        || redis.cli(&["EXISTS", "free"]).await.trim() != "0"
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lock taken by a SET whose answer never came is left held"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

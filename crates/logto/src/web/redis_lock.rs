@@ -47,7 +47,7 @@ pub async fn lock(
     let options = SetOptions::default()
         .conditional_set(redis::ExistenceCheck::NX)
         .with_expiration(SetExpiry::PX(millis));
-    super::take_lock(&key, ttl, || {
+    let taken = super::take_lock(&key, ttl, || {
         let mut connection = connection.clone();
         let (key, token) = (&key, &token);
         async move {
@@ -56,13 +56,27 @@ pub async fn lock(
             Ok(taken.is_some())
         }
     })
-    .await?;
-    let mut connection = connection.clone();
-    Ok(LockGuard::new(async move {
-        let script = Script::new(UNLOCK);
-        let mut unlock = script.key(key);
-        unlock.arg(token);
-        let _: i64 = super::redis_command(unlock.invoke_async(&mut connection)).await?;
-        Ok(())
-    }))
+    .await;
+    if let Err(error) = taken {
+        // A `SET` whose answer never came may have taken the lock all the same: free it (if it
+        // is ours) rather than leave the session's refreshes waiting for its TTL.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(unlock(connection.clone(), key, token));
+        }
+        return Err(error);
+    }
+    Ok(LockGuard::new(unlock(connection.clone(), key, token)))
+}
+
+/// Deletes the lock `key` if `token` holds it.
+async fn unlock(
+    mut connection: ConnectionManager,
+    key: String,
+    token: String,
+) -> Result<(), BoxError> {
+    let script = Script::new(UNLOCK);
+    let mut unlock = script.key(key);
+    unlock.arg(token);
+    let _: i64 = super::redis_command(unlock.invoke_async(&mut connection)).await?;
+    Ok(())
 }
