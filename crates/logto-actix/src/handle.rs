@@ -14,7 +14,7 @@ use logto::web::{Site, SitePaths};
 use logto::{LogtoConfig, LogtoHandle};
 
 use crate::error::Error;
-use crate::middleware::LogtoMiddleware;
+use crate::middleware::{LogtoMiddleware, SessionStoreOf};
 use crate::routes;
 use logto::RefreshLock;
 
@@ -167,18 +167,21 @@ impl Logto {
     {
         let ttl = actix_web::cookie::time::Duration::try_from(self.inner.session_ttl)
             .unwrap_or(actix_web::cookie::time::Duration::MAX);
-        let sessions = SessionMiddleware::builder(store.clone(), self.inner.cookie_key.clone())
-            .cookie_name(COOKIE_NAME.into())
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Lax)
-            .cookie_secure(self.site().secure_cookie())
-            .cookie_path(self.site().cookie_path())
-            .session_lifecycle(
-                PersistentSession::default()
-                    .session_ttl(ttl)
-                    .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
-            )
-            .build();
+        let sessions = SessionMiddleware::builder(
+            SessionStoreOf::new(store.clone()),
+            self.inner.cookie_key.clone(),
+        )
+        .cookie_name(COOKIE_NAME.into())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(self.site().secure_cookie())
+        .cookie_path(self.site().cookie_path())
+        .session_lifecycle(
+            PersistentSession::default()
+                .session_ttl(ttl)
+                .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+        )
+        .build();
         LogtoMiddleware::new(self.clone(), sessions, Arc::new(store))
     }
 }
@@ -260,6 +263,12 @@ impl LogtoBuilder {
     /// (through the extractors) once a tenth of the TTL has passed since the sign-in or the last
     /// renewal, not on every request: a session ends between nine tenths of the TTL and the TTL
     /// after its last request (see [`logto::web::renewal`]).
+    ///
+    /// A session that holds nothing but a pending sign-in (no tokens, none of the app's own
+    /// values) is kept in the store for 15 minutes after it was last written instead
+    /// ([`PENDING_SESSION_TTL`](logto::web::renewal::PENDING_SESSION_TTL)), or for the TTL if
+    /// that is shorter; the callback that completes the sign-in gives it the whole TTL. (Its
+    /// cookie keeps the TTL, and then finds no session.)
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
         self

@@ -55,7 +55,9 @@
 //! by the extractors once a tenth of [`LogtoBuilder::session_ttl`] (14 days) has passed since the
 //! sign-in or the last renewal (the tokens written again under the refresh lock, never an older
 //! copy), not on every request. A signed-in session thus ends between nine tenths of that TTL and
-//! the whole TTL after the visitor's last request.
+//! the whole TTL after the visitor's last request. A session that holds nothing but a pending
+//! sign-in (valid for 10 minutes) ends 15 minutes after it was last written, so that sign-ins
+//! never completed leave nothing in the store for long.
 //!
 //! Several processes can share one `RedisStore` (feature `redis`); give them the same cookie key
 //! ([`LogtoBuilder::cookie_key`]) and the store as [`LogtoBuilder::refresh_lock`], so that a
@@ -82,7 +84,7 @@ pub use error::{Error, Rejection};
 pub use extract::{Auth, Authenticated, UserData};
 pub use handle::{Logto, LogtoBuilder};
 pub use logto_api_auth;
-pub use middleware::{LogtoMiddleware, LogtoService, SessionErrors};
+pub use middleware::{LogtoMiddleware, LogtoService, SessionErrors, SessionStoreOf};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 #[cfg(feature = "sqlite")]

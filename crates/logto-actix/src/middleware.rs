@@ -1,17 +1,22 @@
 //! [`LogtoMiddleware`]: actix-session sessions with Logto's cookie settings, plus what the
 //! extractors need.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use actix_session::storage::{SaveError, SessionStore, UpdateError};
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_session::{SessionExt, SessionMiddleware};
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
+use actix_web::cookie::time::Duration as TimeDuration;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::InternalError;
 use futures_util::future::LocalBoxFuture;
+use logto::StorageKey;
+use logto::web::prefetch::SLOT_KEY;
+use logto::web::renewal::{PENDING_SESSION_TTL, RENEWED_AT};
 
 use crate::error::{Error, Rejection, wants_json};
 use crate::extract::Auth;
@@ -31,7 +36,7 @@ pub(crate) struct Bound {
 ///
 /// Its `Debug` shows the handle and the store's type, never sessions or tokens.
 pub struct LogtoMiddleware<Store: SessionStore> {
-    sessions: SessionMiddleware<Store>,
+    sessions: SessionMiddleware<SessionStoreOf<Store>>,
     bound: Bound,
 }
 
@@ -47,7 +52,7 @@ impl<Store: SessionStore> fmt::Debug for LogtoMiddleware<Store> {
 impl<Store: SessionStore> LogtoMiddleware<Store> {
     pub(crate) fn new(
         logto: Logto,
-        sessions: SessionMiddleware<Store>,
+        sessions: SessionMiddleware<SessionStoreOf<Store>>,
         tokens: Arc<dyn TokenStore>,
     ) -> Self {
         LogtoMiddleware {
@@ -66,9 +71,13 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Transform = SessionErrors<
-        <SessionMiddleware<Store> as Transform<LogtoService<S>, ServiceRequest>>::Transform,
-    >;
+    type Transform =
+        SessionErrors<
+            <SessionMiddleware<SessionStoreOf<Store>> as Transform<
+                LogtoService<S>,
+                ServiceRequest,
+            >>::Transform,
+        >;
     type InitError = ();
     type Future = LocalBoxFuture<'static, Result<Self::Transform, ()>>;
 
@@ -84,6 +93,82 @@ where
                 logto,
             })
         })
+    }
+}
+
+/// The session store as [`LogtoMiddleware`] hands it to actix-session's middleware: the app's
+/// store, where a session that holds nothing but a pending sign-in (no token record, none of the
+/// app's own values) is written to expire [`PENDING_SESSION_TTL`] after it was last written
+/// rather than after the session TTL (or after the TTL when it is shorter).
+#[derive(Clone)]
+pub struct SessionStoreOf<Store> {
+    store: Store,
+}
+
+impl<Store> SessionStoreOf<Store> {
+    pub(crate) fn new(store: Store) -> Self {
+        SessionStoreOf { store }
+    }
+}
+
+impl<Store> fmt::Debug for SessionStoreOf<Store> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SessionStore")
+            .field(&std::any::type_name::<Store>())
+            .finish()
+    }
+}
+
+/// The TTL of a session whose values are `state`, given the session TTL `ttl`: at most
+/// [`PENDING_SESSION_TTL`] when it holds nothing but a pending sign-in (no token record, none of
+/// the app's own values).
+fn ttl_of(state: &HashMap<String, String>, ttl: &TimeDuration) -> TimeDuration {
+    let pending_only = state.keys().all(|key| {
+        [
+            StorageKey::SignInSession.as_str(),
+            crate::routes::RETURN_TO,
+            RENEWED_AT,
+            SLOT_KEY,
+        ]
+        .contains(&key.as_str())
+    });
+    match TimeDuration::try_from(PENDING_SESSION_TTL) {
+        Ok(soon) if pending_only => soon.min(*ttl),
+        _ => *ttl,
+    }
+}
+
+impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        self.store.load(key).await
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        ttl: &TimeDuration,
+    ) -> Result<SessionKey, SaveError> {
+        let ttl = ttl_of(&state, ttl);
+        self.store.save(state, &ttl).await
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &TimeDuration,
+    ) -> Result<SessionKey, UpdateError> {
+        let ttl = ttl_of(&state, ttl);
+        self.store.update(key, state, &ttl).await
+    }
+
+    /// Called only with `TtlExtensionPolicy::OnEveryRequest`, which the middleware does not use.
+    async fn update_ttl(&self, key: &SessionKey, ttl: &TimeDuration) -> anyhow::Result<()> {
+        self.store.update_ttl(key, ttl).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+        self.store.delete(key).await
     }
 }
 
@@ -195,6 +280,33 @@ pub(crate) fn write_back(auth: &Auth, session: &actix_session::Session) {
             None => {
                 session.remove(key);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_session_holding_nothing_but_a_pending_sign_in_expires_soon() {
+        let ttl = TimeDuration::days(14);
+        let state = |keys: &[&str]| -> HashMap<String, String> {
+            keys.iter()
+                .map(|key| (key.to_string(), "1".into()))
+                .collect()
+        };
+        let pending = ["logto.sign_in_session", crate::routes::RETURN_TO, SLOT_KEY];
+        assert_eq!(ttl_of(&state(&pending), &ttl), TimeDuration::minutes(15));
+        assert_eq!(
+            ttl_of(&state(&[RENEWED_AT]), &ttl),
+            TimeDuration::minutes(15)
+        );
+        let short = TimeDuration::minutes(5);
+        assert_eq!(ttl_of(&state(&pending), &short), short);
+        for other in ["logto.tokens_ref", "cart"] {
+            let keys = [&pending[..], &[other]].concat();
+            assert_eq!(ttl_of(&state(&keys), &ttl), ttl, "{other}");
         }
     }
 }

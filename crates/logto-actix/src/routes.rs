@@ -16,7 +16,7 @@ use crate::middleware::write_back;
 
 /// The session key of the pages to land on after the pending sign-ins: `[state, path]` pairs,
 /// oldest first, one per sign-in started with a `return_to` (one per tab).
-const RETURN_TO: &str = "logto.return_to";
+pub(crate) const RETURN_TO: &str = "logto.return_to";
 
 fn session_error(error: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Session(Box::new(error))

@@ -766,6 +766,24 @@ async fn large_tokens_stay_on_the_server() {
 }
 
 #[tokio::test]
+async fn a_session_not_signed_in_is_kept_briefly() {
+    let idp = TestIdp::start().await;
+    let redis = Redis::start().await;
+    let (listener, base_url) = listen();
+    let store = RedisStore::connect(&redis.url).await.unwrap();
+    let app = start_app_on(listener, &base_url, idp_config(&idp), store, |builder| {
+        builder
+    });
+    idp_scenarios::a_session_not_signed_in_is_kept_briefly(
+        &idp,
+        &app.instance,
+        &redis,
+        "logto-actix:session:*",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_back_channel_logout_during_a_refresh_is_not_undone() {
     let idp = TestIdp::start().await;
     let app = idp_app(&idp);

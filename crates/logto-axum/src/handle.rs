@@ -262,6 +262,12 @@ impl LogtoBuilder {
     /// (through the extractors) once a tenth of the TTL has passed since the sign-in or the last
     /// renewal, not on every request: a session ends between nine tenths of the TTL and the TTL
     /// after its last request (see [`logto::web::renewal`]).
+    ///
+    /// A session that holds nothing but a pending sign-in (no tokens, none of the app's own
+    /// values) is kept in the store for 15 minutes after it was last written instead
+    /// ([`PENDING_SESSION_TTL`](logto::web::renewal::PENDING_SESSION_TTL)), or for the TTL if
+    /// that is shorter; the callback that completes the sign-in gives it the whole TTL. (Its
+    /// cookie keeps the TTL, and then finds no session.)
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
         self

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 use tower_sessions::cookie::SameSite;
+use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
@@ -18,7 +19,9 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use crate::error::{Unrendered, wants_json};
 use crate::handle::{Logto, page_of};
 use crate::prefetch;
+use logto::StorageKey;
 use logto::web::prefetch::{Prefetched, SLOT_KEY};
+use logto::web::renewal::{PENDING_SESSION_TTL, RENEWED_AT};
 
 /// The name of the session cookie.
 pub(crate) const COOKIE_NAME: &str = "logto_session";
@@ -61,7 +64,8 @@ impl<Store: SessionStore> fmt::Debug for LogtoLayer<Store> {
 /// middleware itself and [`LogtoLayer`] print the store through it.
 ///
 /// With [`RedisStore`](crate::RedisStore), loading a signed-in session also reads its token
-/// record, in the same round trip.
+/// record, in the same round trip. A session that holds nothing but a pending sign-in is written
+/// to expire [`PENDING_SESSION_TTL`] after it was last written, at the latest.
 #[derive(Clone)]
 pub struct SessionStoreOf<Store> {
     store: Store,
@@ -76,15 +80,43 @@ impl<Store> fmt::Debug for SessionStoreOf<Store> {
     }
 }
 
+/// Whether a session whose values are `record`'s holds nothing but a pending sign-in: no token
+/// record (not signed in), and none of the app's own values.
+fn pending_only(record: &Record) -> bool {
+    record.data.keys().all(|key| {
+        [
+            StorageKey::SignInSession.as_str(),
+            crate::routes::RETURN_TO,
+            RENEWED_AT,
+            SLOT_KEY,
+        ]
+        .contains(&key.as_str())
+    })
+}
+
+/// Makes the session expire [`PENDING_SESSION_TTL`] from now at the latest.
+fn expire_soon(record: &mut Record) {
+    let soon = OffsetDateTime::now_utc()
+        .saturating_add(crate::storage::saturating_duration(PENDING_SESSION_TTL));
+    record.expiry_date = record.expiry_date.min(soon);
+}
+
 #[async_trait::async_trait]
 impl<Store: SessionStore> SessionStore for SessionStoreOf<Store> {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         record.data.remove(SLOT_KEY);
+        if pending_only(record) {
+            expire_soon(record);
+        }
         self.store.create(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.store.save(&prefetch::without_slot(record)).await
+        let mut record = prefetch::without_slot(record);
+        if pending_only(&record) {
+            expire_soon(record.to_mut());
+        }
+        self.store.save(&record).await
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -226,5 +258,48 @@ where
                 .into_response();
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use tower_sessions::MemoryStore;
+    use tower_sessions::cookie::time::Duration;
+
+    use super::*;
+
+    /// The expiry, from now, of a session holding `keys` saved for a TTL of 14 days.
+    async fn kept_for(keys: &[&str]) -> Duration {
+        let store = SessionStoreOf {
+            store: MemoryStore::default(),
+            prefetched: Arc::default(),
+        };
+        let data: HashMap<_, _> = keys
+            .iter()
+            .map(|key| (key.to_string(), "1".into()))
+            .collect();
+        let mut record = Record {
+            id: Id::default(),
+            data,
+            expiry_date: OffsetDateTime::now_utc() + Duration::days(14),
+        };
+        store.create(&mut record).await.unwrap();
+        store.save(&record).await.unwrap();
+        let saved = store.store.load(&record.id).await.unwrap().unwrap();
+        saved.expiry_date - OffsetDateTime::now_utc()
+    }
+
+    #[tokio::test]
+    async fn only_a_session_holding_nothing_but_a_pending_sign_in_expires_soon() {
+        let soon = Duration::minutes(15);
+        let pending = ["logto.sign_in_session", crate::routes::RETURN_TO, SLOT_KEY];
+        assert!(kept_for(&pending).await <= soon);
+        assert!(kept_for(&[RENEWED_AT]).await <= soon);
+        for other in ["logto.tokens_ref", "cart"] {
+            let keys = [&pending[..], &[other]].concat();
+            assert!(kept_for(&keys).await > Duration::days(13), "{other}");
+        }
     }
 }

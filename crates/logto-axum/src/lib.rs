@@ -50,7 +50,9 @@
 //! by the extractors once a tenth of [`LogtoBuilder::session_ttl`] (14 days) has passed since the
 //! sign-in or the last renewal (the tokens written again under the refresh lock, never an older
 //! copy), not on every request. A signed-in session thus ends between nine tenths of that TTL and
-//! the whole TTL after the visitor's last request.
+//! the whole TTL after the visitor's last request. A session that holds nothing but a pending
+//! sign-in (valid for 10 minutes) ends 15 minutes after it was last written, so that sign-ins
+//! never completed leave nothing in the store for long.
 //!
 //! Several processes can share one store (Redis: `RedisStore`, feature `redis`, plain or over TLS
 //! with `rediss://`). Logto gives a traditional web app the same refresh token back until 70 % of

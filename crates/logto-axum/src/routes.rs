@@ -12,7 +12,7 @@ use crate::extract::Auth;
 
 /// The session key of the pages to land on after the pending sign-ins: `[state, path]` pairs,
 /// oldest first, one per sign-in started with a `return_to` (one per tab).
-const RETURN_TO: &str = "logto_axum.return_to";
+pub(crate) const RETURN_TO: &str = "logto_axum.return_to";
 
 /// `GET /sign-in`: starts a sign-in and redirects to Logto.
 pub(crate) async fn sign_in(

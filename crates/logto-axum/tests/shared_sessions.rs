@@ -488,3 +488,17 @@ async fn an_active_session_is_renewed_and_requests_between_renewals_write_nothin
     assert_eq!(on_a.get_json(&url).await.0, 200);
     assert_eq!(redis.write_calls().await, 0);
 }
+
+#[tokio::test]
+async fn a_session_not_signed_in_is_kept_briefly() {
+    let idp = TestIdp::start().await;
+    let redis = Redis::start().await;
+    let app = redis_app(&idp, &redis).await;
+    idp_scenarios::a_session_not_signed_in_is_kept_briefly(
+        &idp,
+        &app.instance(),
+        &redis,
+        "logto:session:*",
+    )
+    .await;
+}

@@ -13,7 +13,7 @@
 //! - Sessions sealed at rest: [`sealing`].
 //! - The refresh lock on Redis (feature `redis`): `redis_lock`.
 //! - Token records read with their session in one round trip: [`prefetch`].
-//! - When an active session is renewed: [`renewal`].
+//! - How long a session lives, and when an active one is renewed: [`renewal`].
 
 pub mod prefetch;
 #[cfg(feature = "redis")]

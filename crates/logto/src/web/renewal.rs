@@ -10,11 +10,20 @@
 //!
 //! A session therefore lives between nine tenths of its TTL and its whole TTL after the last
 //! request, at the cost of a few writes per session per tenth of the TTL, never on every request.
+//!
+//! A session that holds nothing but a pending sign-in (no tokens, none of the app's own values)
+//! is stored to expire [`PENDING_SESSION_TTL`] after it was last written, or after its TTL if
+//! that is shorter; once a sign-in stored its tokens, it expires after its TTL.
 
 use std::time::Duration;
 
 /// The session key holding when the session was last renewed (Unix seconds).
 pub const RENEWED_AT: &str = "logto.renewed_at";
+
+/// How long a session holding nothing but a pending sign-in lives after it was last written
+/// (15 minutes): longer than a pending sign-in is valid (10 minutes), so that sign-ins that are
+/// never completed (a bot requesting the sign-in route) leave nothing in the store for long.
+pub const PENDING_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Whether a signed-in session last renewed at `renewed_at` (Unix seconds; `None`: never, as
 /// for a session signed in before renewals were recorded) is due for renewal at `now`, given its

@@ -15,7 +15,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Instance, burst, with_resource};
-use crate::{ALICE, ALICE_SUB, Browser, SHOPPING_API, StoreFaults, TestIdp, WEB_APP_ID};
+use crate::{
+    ALICE, ALICE_SUB, Browser, Redis, SHOPPING_API, StoreFaults, TestIdp, WEB_APP_ID, location,
+    signed_in_sessions,
+};
 
 /// Signs `user` in with `browser` through `app`'s `/sign-in` at the test IdP; returns where the
 /// callback redirected to.
@@ -340,6 +343,57 @@ pub async fn a_failed_back_channel_logout_accepts_a_retry_of_its_token(
         post_logout_token(app, &token).await,
         StatusCode::BAD_REQUEST,
         "a replay"
+    );
+}
+
+/// A sign-in started without a cookie leaves a session (its pending sign-in) that the store
+/// keeps for 15 minutes (logto's `web::renewal::PENDING_SESSION_TTL`), not for the session TTL
+/// (14 days by default); the callback that completes it leaves the signed-in session, kept for
+/// the session TTL, and no session that is not signed in. `redis` holds the app's sessions, under
+/// the keys `sessions` matches (a `KEYS` pattern).
+pub async fn a_session_not_signed_in_is_kept_briefly(
+    idp: &TestIdp,
+    app: &Instance,
+    redis: &Redis,
+    sessions: &str,
+) {
+    let pending_only = |entries: Vec<(String, String)>| -> Vec<String> {
+        entries
+            .into_iter()
+            .filter(|(_, value)| {
+                value.contains("logto.sign_in_session") && !value.contains("logto.tokens_ref")
+            })
+            .map(|(key, _)| key)
+            .collect()
+    };
+    let browser = Browser::new();
+    let response = browser.get(&app.url("/sign-in")).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let pending = pending_only(redis.entries(sessions).await);
+    let [key] = &pending[..] else {
+        panic!("one session holding the pending sign-in: {pending:?}")
+    };
+    let ttl = redis.ttl(key).await;
+    assert!(
+        (14 * 60..=15 * 60).contains(&ttl),
+        "a session not signed in is kept 15 minutes: {ttl} s left"
+    );
+
+    let callback = idp.sign_in(&location(&response), ALICE.0, ALICE.1).await;
+    let response = browser.get(&app.url_of(&callback)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let signed_in = signed_in_sessions(&redis.entries(sessions).await);
+    let [(key, _)] = &signed_in[..] else {
+        panic!("one signed-in session: {signed_in:?}")
+    };
+    let ttl = redis.ttl(key).await;
+    assert!(
+        ttl > 13 * 24 * 3600,
+        "a signed-in session is kept for the session TTL: {ttl} s left"
+    );
+    assert_eq!(
+        pending_only(redis.entries(sessions).await),
+        Vec::<String>::new()
     );
 }
 
