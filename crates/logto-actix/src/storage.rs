@@ -36,6 +36,8 @@ struct State {
     tokens: Option<Option<Arc<String>>>,
     /// The slot of the tokens read with the session, until taken (or no longer usable).
     prefetch_slot: Option<u64>,
+    /// Whether the next tokens written go to a new record (see `tokens_to_new_record`).
+    new_record: bool,
 }
 
 impl fmt::Debug for SessionStorage {
@@ -143,8 +145,17 @@ impl SessionStorage {
         Ok(tokens)
     }
 
+    /// The next tokens written (a sign-in's) go to a new token record, and the one the session
+    /// named goes: a back-channel logout may have marked that one ended, which would end the new
+    /// sign-in as soon as its tokens were written.
+    pub(crate) fn tokens_to_new_record(&self) {
+        self.state().new_record = true;
+    }
+
     async fn save_tokens(&self, value: String) -> Result<(), BoxError> {
-        let (id, rewrite) = match self.tokens_ref() {
+        let new_record = std::mem::take(&mut self.state().new_record);
+        let named = self.tokens_ref();
+        let (id, rewrite) = match named.clone().filter(|_| !new_record) {
             Some(id) => (id, true),
             None => {
                 let id = random_id();
@@ -153,6 +164,9 @@ impl SessionStorage {
             }
         };
         self.tokens.save(&id, &value, self.ttl).await?;
+        if let Some(replaced) = named.filter(|_| new_record) {
+            self.tokens.delete(&replaced).await?;
+        }
         if rewrite && crate::back_channel::was_ended(self.tokens.as_ref(), &id).await? {
             // A back-channel logout ended the session while these tokens were on their way (a
             // refresh or renewal that read them before): it stays ended.

@@ -65,6 +65,8 @@ pub(crate) async fn callback(auth: Auth, RawQuery(query): RawQuery) -> Result<Re
         }
         rejection
     };
+    // A sign-in's tokens never land in a token record a back-channel logout has ended.
+    auth.storage().tokens_to_new_record();
     auth.handle_sign_in_callback(&callback_url)
         .await
         .map_err(failed)?;

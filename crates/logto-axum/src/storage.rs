@@ -39,6 +39,8 @@ struct State {
     tokens: Option<Option<Arc<String>>>,
     /// Whether the tokens read with the session were taken (or may no longer be used).
     prefetch_spent: bool,
+    /// Whether the next tokens written go to a new record (see `tokens_to_new_record`).
+    new_record: bool,
 }
 
 impl fmt::Debug for SessionStorage {
@@ -114,11 +116,20 @@ impl SessionStorage {
         Ok(slot.and_then(|slot| self.prefetched.take(slot, raw_ref)))
     }
 
+    /// The next tokens written (a sign-in's) go to a new token record, and the one the session
+    /// named goes: a back-channel logout may have marked that one ended, which would end the new
+    /// sign-in as soon as its tokens were written.
+    pub(crate) fn tokens_to_new_record(&self) {
+        self.state().new_record = true;
+    }
+
     async fn save_tokens(&self, value: String) -> Result<(), BoxError> {
         // A TTL past the end of time (year 9999) saturates, as the session's own expiry does.
         let expiry_date = OffsetDateTime::now_utc().saturating_add(saturating_duration(self.ttl));
         let mut record = token_record(Id::default(), value.clone(), expiry_date);
-        match self.tokens_ref().await? {
+        let new_record = std::mem::take(&mut self.state().new_record);
+        let named = self.tokens_ref().await?;
+        match named.filter(|_| !new_record) {
             Some(id) => {
                 record.id = id;
                 self.store.save(&record).await?;
@@ -135,6 +146,9 @@ impl SessionStorage {
                 self.session
                     .insert(TOKENS_REF, record.id.to_string())
                     .await?;
+                if let Some(replaced) = named {
+                    self.store.delete(&replaced).await?;
+                }
             }
         }
         self.state().tokens = Some(Some(Arc::new(value)));

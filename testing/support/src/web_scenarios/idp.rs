@@ -185,6 +185,11 @@ pub async fn back_channel_logout_verifies_the_token_and_ends_the_users_sessions(
         (StatusCode::BAD_REQUEST, true),
         "a replay"
     );
+
+    // The same browser signs in again: its session gets tokens that stay.
+    sign_in(app, &browser, idp, ALICE).await;
+    let (status, body) = browser.get_json(&app.url("/protected")).await;
+    assert_eq!(status, StatusCode::OK, "signed in again: {body}");
 }
 
 /// A back-channel logout that lands while a refresh of the session is under way (the IdP has
