@@ -143,16 +143,11 @@ async fn end_sessions(
     let (store, token) = (store.clone(), token.clone());
     let ending = async move { end_sessions_once(store.as_ref(), &token, ttl).await };
     // actix-web's workers run tokio runtimes (actix-rt): the task runs on this worker's.
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => match runtime.spawn(ending).await {
-            Ok(result) => result,
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(_) => Err(
-                "the back-channel logout was cancelled: the tokio runtime is shutting down".into(),
-            ),
-        },
-        Err(_) => ending.await,
-    }
+    logto::web::run_to_completion(ending)
+        .await
+        .unwrap_or_else(|| {
+            Err("the back-channel logout was cancelled: the tokio runtime is shutting down".into())
+        })
 }
 
 /// [`end_sessions`], in the task that runs it.

@@ -158,16 +158,13 @@ async fn end_sessions(
 ) -> Result<bool, tower_sessions::session_store::Error> {
     let (store, token) = (store.clone(), token.clone());
     let ending = async move { end_sessions_once(&store, &token, ttl).await };
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => match runtime.spawn(ending).await {
-            Ok(result) => result,
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(_) => Err(tower_sessions::session_store::Error::Backend(
+    logto::web::run_to_completion(ending)
+        .await
+        .unwrap_or_else(|| {
+            Err(tower_sessions::session_store::Error::Backend(
                 "the back-channel logout was cancelled: the tokio runtime is shutting down".into(),
-            )),
-        },
-        Err(_) => ending.await,
-    }
+            ))
+        })
 }
 
 /// [`end_sessions`], in the task that runs it.

@@ -493,16 +493,13 @@ impl<S: Storage> LogtoClient<S> {
         let client = self.clone();
         let (target, session_id) = (target.clone(), tokens.session_id.clone());
         let refresh = async move { client.refresh_exclusive(target, &session_id).await };
-        let refreshed = match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => match runtime.spawn(refresh).await {
-                Ok(result) => result,
-                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-                Err(_) => Err(LogtoError::Storage(
+        let refreshed = crate::web::run_to_completion(refresh)
+            .await
+            .unwrap_or_else(|| {
+                Err(LogtoError::Storage(
                     "the refresh was cancelled: the tokio runtime is shutting down".into(),
-                )),
-            },
-            Err(_) => refresh.await,
-        };
+                ))
+            });
         Ok((refreshed?, None))
     }
 

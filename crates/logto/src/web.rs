@@ -459,6 +459,29 @@ pub fn error_page(code: &str, message: &str, sign_in: &str, home: Option<&str>) 
     )
 }
 
+/// Runs `work` to its end even when the caller is dropped meanwhile (a client that hung up): in a
+/// task of its own on the current tokio runtime, whose panic is resumed here; in place outside a
+/// runtime. `None`: the runtime shut down first. What a token refresh or a back-channel logout
+/// needs, which must not stop halfway.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert_eq!(logto::web::run_to_completion(async { 6 * 7 }).await, Some(42));
+/// # });
+/// ```
+pub async fn run_to_completion<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => match runtime.spawn(work).await {
+            Ok(output) => Some(output),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => None,
+        },
+        Err(_) => Some(work.await),
+    }
+}
+
 /// How long a back-channel logout route remembers the `jti` of a logout token it accepted, so
 /// that a replay is refused: longer than any token is accepted (issued at most 10 minutes
 /// before, with a leeway of at most [`MAX_LEEWAY`](logto_jwt::MAX_LEEWAY) on either side).
