@@ -257,14 +257,7 @@ impl ValidatorBuilder {
         {
             return Err(BuildError::Config("the audience must not be empty".into()));
         }
-        if self.leeway > logto_jwt::MAX_LEEWAY {
-            return Err(BuildError::Config(format!(
-                "the leeway of {:?} is more than {:?}: tokens expired that long ago would be \
-                 accepted; keep it small (default 30 s) and set the server's clock right (NTP)",
-                self.leeway,
-                logto_jwt::MAX_LEEWAY
-            )));
-        }
+        logto_jwt::check_leeway(self.leeway).map_err(BuildError::Config)?;
         let http = self
             .http
             .client(

@@ -6,6 +6,23 @@ use crate::Error;
 /// expired would still pass. Clocks further apart need fixing (NTP), not a wider leeway.
 pub const MAX_LEEWAY: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// Refuses a leeway past [`MAX_LEEWAY`], saying why (for a builder's configuration error).
+///
+/// ```
+/// use std::time::Duration;
+/// assert!(logto_jwt::check_leeway(Duration::from_secs(30)).is_ok());
+/// assert!(logto_jwt::check_leeway(Duration::from_secs(3600)).unwrap_err().contains("leeway"));
+/// ```
+pub fn check_leeway(leeway: std::time::Duration) -> Result<(), String> {
+    if leeway <= MAX_LEEWAY {
+        return Ok(());
+    }
+    Err(format!(
+        "the leeway of {leeway:?} is more than {MAX_LEEWAY:?}: tokens expired that long ago would \
+         be accepted; keep it small (default 30 s) and set the server's clock right (NTP)"
+    ))
+}
+
 /// The `aud` claim: one audience or several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -37,7 +37,7 @@ mod token;
 
 pub use alg::Algorithm;
 pub use cache::{JwksCache, JwksOptions};
-pub use claims::{Audience, MAX_LEEWAY, RegisteredClaims, numeric_date, unix_now};
+pub use claims::{Audience, MAX_LEEWAY, RegisteredClaims, check_leeway, numeric_date, unix_now};
 pub use error::Error;
 pub use jwk::{KeySet, MAX_JWKS_KEYS, PublicKey};
 pub use net::is_loopback;

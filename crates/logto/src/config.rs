@@ -621,14 +621,7 @@ impl Settings {
                 "the timeout is zero: every request to Logto would fail; use e.g. 10 s".into(),
             ));
         }
-        if self.leeway > logto_jwt::MAX_LEEWAY {
-            return Err(LogtoError::InvalidConfig(format!(
-                "the leeway of {:?} is more than {:?}: tokens expired that long ago would be \
-                 accepted; keep it small (default 30 s) and set the server's clock right (NTP)",
-                self.leeway,
-                logto_jwt::MAX_LEEWAY
-            )));
-        }
+        logto_jwt::check_leeway(self.leeway).map_err(LogtoError::InvalidConfig)?;
         let mut scopes: Vec<String> = RESERVED_SCOPES.iter().map(|s| s.to_string()).collect();
         push_unique(&mut scopes, self.scopes);
         let mut resources = Vec::new();
