@@ -154,6 +154,19 @@ def files():
         "no-type": js({"access_token": OPAQUE, "expires_in": 3600}),
         "dpop": js({"access_token": OPAQUE, "expires_in": 3600, "token_type": "DPoP"}),
     }
+    def answer(status, body):
+        return (status - 100).to_bytes(2, "big") + body
+
+    yield "backend_answers", {
+        "m2m-token": answer(200, b'{"access_token":"eyJhbGciOiJFUzM4NCJ9.e30.sig","expires_in":3600,"token_type":"Bearer","scope":"all"}'),
+        "huge-expires-in": answer(200, b'{"access_token":"t","expires_in":18446744073709551615,"token_type":"Bearer"}'),
+        "no-expires-in": answer(200, b'{"access_token":"t","token_type":"Bearer","scope":""}'),
+        "invalid-client": answer(401, b'{"error":"invalid_client","error_description":"client authentication failed"}'),
+        "grant-not-allowed": answer(400, b'{"error":"invalid_request","error_description":"requested grant type is not allowed for this client"}'),
+        "management-not-found": answer(404, b'{"code":"entity.not_exists_with_id","message":"The user with ID `u1` does not exist.","data":null}'),
+        "management-rejected": answer(422, b'{"code":"user.username_already_in_use","message":"This username is already in use.","details":"x"}'),
+        "server-error": answer(500, b"<html>bad gateway</html>"),
+    }
     yield "userinfo", {
         "full": js(USERINFO),
         "minimal": js({"sub": "9x7q2hlqnmbv"}),
@@ -225,6 +238,7 @@ def files():
         "dots": b"/./..//evil.test",
         "encoded": b"/%2F%2Fevil.test?next=%2F%2Fx",
         "tab": b"/\t/evil.test",
+        "callback": b"/shop/callback?code=spent&state=s",
     }
     yield "session_cookie", {
         "me": b"/shop/me\nCookie: logto_session=$SID",

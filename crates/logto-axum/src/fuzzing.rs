@@ -5,9 +5,15 @@ use axum::http::HeaderMap;
 
 use crate::Logto;
 
-/// Whether `/sign-in` keeps `return_to` and `/callback` redirects to it (a local path).
+/// Whether `path` is a path on this site (`/…`, not `//host` or `/\host`).
 pub fn is_local_path(path: &str) -> bool {
     logto::web::is_local_path(path)
+}
+
+/// Whether `/sign-in` keeps `return_to` and `/callback` redirects to it (a local path, not the
+/// callback route).
+pub fn can_return_to(logto: &Logto, path: &str) -> bool {
+    logto.site().can_return_to(path)
 }
 
 /// The sign-in URL a signed-out visitor is sent to, asking to come back to `return_to`.

@@ -125,15 +125,24 @@ impl Http {
             None => fields.push(("client_id", client_id)),
         }
         let (status, body) = self.send(operation, request.form(&fields)).await?;
-        if !(200..300).contains(&status) {
-            return Err(oauth_error(operation, status, &body));
-        }
-        serde_json::from_slice(&body).map_err(|e| BackendError::UnexpectedResponse {
-            operation,
-            status,
-            detail: format!("not a token response ({e}); is the endpoint a Logto server?"),
-        })
+        token_answer(operation, status, &body)
     }
+}
+
+/// The token endpoint's answer, `status` and `body`: a token response, or the typed error.
+pub(crate) fn token_answer(
+    operation: &'static str,
+    status: u16,
+    body: &[u8],
+) -> Result<TokenResponse, BackendError> {
+    if !(200..300).contains(&status) {
+        return Err(oauth_error(operation, status, body));
+    }
+    serde_json::from_slice(body).map_err(|e| BackendError::UnexpectedResponse {
+        operation,
+        status,
+        detail: format!("not a token response ({e}); is the endpoint a Logto server?"),
+    })
 }
 
 /// A successful token response (RFC 6749 §5.1).

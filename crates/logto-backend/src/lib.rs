@@ -52,6 +52,10 @@
 
 mod error;
 mod exchange;
+/// Entry points for the fuzz targets in `fuzz/` (not a public API).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod management;
 mod token_source;

@@ -14,7 +14,7 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// The longest lifetime a token is taken to have: `expires_in` comes from the network, and a
 /// huge one would overflow an [`Instant`]. A token said to live longer is renewed after a year.
-const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// An access token from Logto. Cheap to clone; its value is never shown by `Debug`.
 #[derive(Clone)]
@@ -241,12 +241,12 @@ impl Cache {
 
 /// The lifetime Logto gave a token (`expires_in`), at most [`MAX_LIFETIME`]; none said: already
 /// expired, so that it is used once and not cached.
-fn lifetime_of(response: &TokenResponse) -> Duration {
+pub(crate) fn lifetime_of(response: &TokenResponse) -> Duration {
     Duration::from_secs(response.expires_in.unwrap_or(0)).min(MAX_LIFETIME)
 }
 
 /// When a token obtained at `now` with this lifetime should be renewed.
-fn refresh_at(now: Instant, lifetime: Duration, margin: Duration) -> Instant {
+pub(crate) fn refresh_at(now: Instant, lifetime: Duration, margin: Duration) -> Instant {
     now + lifetime - margin.min(lifetime / 2)
 }
 
