@@ -138,11 +138,20 @@ pub(crate) fn token_answer(
     if !(200..300).contains(&status) {
         return Err(oauth_error(operation, status, body));
     }
-    serde_json::from_slice(body).map_err(|e| BackendError::UnexpectedResponse {
+    let unexpected = |detail: String| BackendError::UnexpectedResponse {
         operation,
         status,
-        detail: format!("not a token response ({e}); is the endpoint a Logto server?"),
-    })
+        detail: format!("not a token response ({detail}); is the endpoint a Logto server?"),
+    };
+    // A JSON object (RFC 6749 §5.1), not any JSON serde could map onto the fields (an array).
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| unexpected(e.to_string()))?;
+    let response: TokenResponse = serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|e| unexpected(e.to_string()))?;
+    if response.access_token.is_empty() {
+        return Err(unexpected("the access token is empty".into()));
+    }
+    Ok(response)
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -219,6 +228,29 @@ fn form_urlencode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_answer_is_an_object_with_an_access_token() {
+        let answer = |body: &str| token_answer("test", 200, body.as_bytes());
+        let token = answer(r#"{"access_token":"t","expires_in":3600,"token_type":"Bearer"}"#);
+        assert_eq!(token.unwrap().access_token, "t");
+        // What serde would map onto the fields too, and what holds no token.
+        for body in [
+            r#"["t", 3600]"#,
+            r#"[""]"#,
+            r#"{"access_token":""}"#,
+            "{}",
+            "null",
+        ] {
+            assert!(
+                matches!(
+                    answer(body),
+                    Err(BackendError::UnexpectedResponse { status: 200, .. })
+                ),
+                "{body}"
+            );
+        }
+    }
 
     #[test]
     fn plain_http_only_on_loopback_unless_allowed() {
