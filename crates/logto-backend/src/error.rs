@@ -268,7 +268,7 @@ impl BackendError {
 
     /// A Management API error status and body as a variant.
     pub(crate) fn api(operation: &'static str, status: u16, body: &[u8]) -> Self {
-        let Ok(mut error) = serde_json::from_slice::<ApiError>(body) else {
+        let Ok(mut error) = logto_jwt::http::from_json_object::<ApiError>(body) else {
             let detail = if status >= 500 {
                 "Logto failed; try again later".to_owned()
             } else {

@@ -143,11 +143,8 @@ pub(crate) fn token_answer(
         status,
         detail: format!("not a token response ({detail}); is the endpoint a Logto server?"),
     };
-    // A JSON object (RFC 6749 §5.1), not any JSON serde could map onto the fields (an array).
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(body).map_err(|e| unexpected(e.to_string()))?;
-    let response: TokenResponse = serde_json::from_value(serde_json::Value::Object(object))
-        .map_err(|e| unexpected(e.to_string()))?;
+    let response: TokenResponse =
+        logto_jwt::http::from_json_object(body).map_err(|e| unexpected(e.to_string()))?;
     if response.access_token.is_empty() {
         return Err(unexpected("the access token is empty".into()));
     }

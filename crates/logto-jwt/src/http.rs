@@ -325,7 +325,7 @@ pub fn parse_discovery<T: DeserializeOwned>(
         issuer: String,
     }
     let Issuer { issuer: discovered } =
-        serde_json::from_slice(body).map_err(|e| DiscoveryError::Invalid(shorten_error(&e)))?;
+        from_json_object(body).map_err(|e| DiscoveryError::Invalid(shorten_error(&e)))?;
     let expected = issuer(endpoint);
     if discovered.trim_end_matches('/') != expected {
         return Err(DiscoveryError::IssuerMismatch {
@@ -334,8 +334,26 @@ pub fn parse_discovery<T: DeserializeOwned>(
         });
     }
     let metadata =
-        serde_json::from_slice(body).map_err(|e| DiscoveryError::Invalid(shorten_error(&e)))?;
+        from_json_object(body).map_err(|e| DiscoveryError::Invalid(shorten_error(&e)))?;
     Ok((discovered, metadata))
+}
+
+/// Reads a JSON object (`{…}`) into `T`, as every JSON answer of Logto is one: serde would also
+/// map an array onto a struct's fields, in order (`["…"]` read as a token response).
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Answer { access_token: String }
+/// let answer: Answer = logto_jwt::http::from_json_object(br#"{"access_token":"t"}"#).unwrap();
+/// assert_eq!(answer.access_token, "t");
+/// assert!(logto_jwt::http::from_json_object::<Answer>(br#"["t"]"#).is_err());
+/// ```
+///
+/// # Errors
+/// serde_json's, when `body` is not a JSON object or not a `T`.
+pub fn from_json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)?;
+    T::deserialize(serde_json::Value::Object(object))
 }
 
 fn shorten_error(e: &serde_json::Error) -> String {
@@ -475,7 +493,7 @@ impl OAuthError {
             #[serde(default)]
             error_description: Option<String>,
         }
-        let body: Body = serde_json::from_slice(body).ok()?;
+        let body: Body = from_json_object(body).ok()?;
         Some(OAuthError {
             code: OAuthErrorCode::new(&body.error),
             description: body.error_description,

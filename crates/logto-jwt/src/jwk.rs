@@ -245,7 +245,7 @@ impl KeySet {
     /// [`Error::InvalidJwks`] when the document is not a JSON object with a
     /// `keys` array, or that array has more than [`MAX_JWKS_KEYS`] entries.
     pub fn from_json(json: &[u8]) -> Result<KeySet, Error> {
-        let raw: RawSet = serde_json::from_slice(json)
+        let raw: RawSet = crate::http::from_json_object(json)
             .map_err(|_| Error::InvalidJwks("not a JSON object with a `keys` array".into()))?;
         if raw.keys.len() > MAX_JWKS_KEYS {
             return Err(Error::InvalidJwks(format!(

@@ -56,7 +56,7 @@ pub struct TokenOutcome {
 /// stored (serialized) and read back as the storage does.
 pub fn token_response(body: &[u8], resource: &str, now: u64) -> Result<TokenOutcome, LogtoError> {
     let response: TokenResponse =
-        serde_json::from_slice(body).map_err(|e| LogtoError::UnexpectedResponse {
+        logto_jwt::http::from_json_object(body).map_err(|e| LogtoError::UnexpectedResponse {
             operation: "token request",
             status: 200,
             detail: e.to_string(),

@@ -189,7 +189,17 @@ impl Provider {
             auth,
             &mut form,
         );
-        self.send_json(Operation::Token, request.form(&form)).await
+        let response: TokenResponse = self
+            .send_json(Operation::Token, request.form(&form))
+            .await?;
+        if response.access_token.is_empty() {
+            return Err(LogtoError::UnexpectedResponse {
+                operation: Operation::Token.name(),
+                status: 200,
+                detail: "the access token is empty; is the endpoint a Logto server?".into(),
+            });
+        }
+        Ok(response)
     }
 
     /// Calls the userinfo endpoint with an (opaque) access token.
@@ -313,7 +323,7 @@ impl Provider {
         if !status.is_success() {
             return Err(oauth_error(operation, status.as_u16(), &body));
         }
-        serde_json::from_slice(&body).map_err(|e| LogtoError::UnexpectedResponse {
+        logto_jwt::http::from_json_object(&body).map_err(|e| LogtoError::UnexpectedResponse {
             operation: operation.name(),
             status: status.as_u16(),
             detail: format!("not the expected JSON ({e}); is the endpoint a Logto server?"),
