@@ -143,8 +143,7 @@ pub(crate) fn token_answer(
         status,
         detail: format!("not a token response ({detail}); is the endpoint a Logto server?"),
     };
-    let response: TokenResponse =
-        logto_jwt::http::from_json_object(body).map_err(|e| unexpected(e.to_string()))?;
+    let response: TokenResponse = logto_jwt::http::from_json_object(body).map_err(unexpected)?;
     if response.access_token.is_empty() {
         return Err(unexpected("the access token is empty".into()));
     }

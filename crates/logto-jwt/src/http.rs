@@ -325,7 +325,7 @@ pub fn parse_discovery<T: DeserializeOwned>(
         issuer: String,
     }
     let Issuer { issuer: discovered } =
-        from_json_object(body).map_err(|e| DiscoveryError::Invalid(shorten_error(&e)))?;
+        from_json_object(body).map_err(|e| DiscoveryError::Invalid(crate::error::shorten(&e)))?;
     let expected = issuer(endpoint);
     if discovered.trim_end_matches('/') != expected {
         return Err(DiscoveryError::IssuerMismatch {
@@ -334,7 +334,7 @@ pub fn parse_discovery<T: DeserializeOwned>(
         });
     }
     let metadata =
-        from_json_object(body).map_err(|e| DiscoveryError::Invalid(shorten_error(&e)))?;
+        from_json_object(body).map_err(|e| DiscoveryError::Invalid(crate::error::shorten(&e)))?;
     Ok((discovered, metadata))
 }
 
@@ -350,14 +350,11 @@ pub fn parse_discovery<T: DeserializeOwned>(
 /// ```
 ///
 /// # Errors
-/// serde_json's, when `body` is not a JSON object or not a `T`.
-pub fn from_json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)?;
-    T::deserialize(serde_json::Value::Object(object))
-}
-
-fn shorten_error(e: &serde_json::Error) -> String {
-    crate::error::shorten(&e.to_string())
+/// What is wrong (serde_json's message), when `body` is not a JSON object or not a `T`.
+pub fn from_json_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    T::deserialize(serde_json::Value::Object(object)).map_err(|e| e.to_string())
 }
 
 /// An OAuth 2.0 error code, as Logto's endpoints and its sign-in redirect send them (RFC 6749
