@@ -14,9 +14,7 @@ use actix_web::cookie::time::Duration as TimeDuration;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::InternalError;
 use futures_util::future::LocalBoxFuture;
-use logto::StorageKey;
-use logto::web::prefetch::SLOT_KEY;
-use logto::web::renewal::{PENDING_SESSION_TTL, RENEWED_AT};
+use logto::web::renewal::{PENDING_SESSION_TTL, holds_only_a_pending_sign_in};
 
 use crate::error::{Error, Rejection, wants_json};
 use crate::extract::Auth;
@@ -123,15 +121,8 @@ impl<Store> fmt::Debug for SessionStoreOf<Store> {
 /// [`PENDING_SESSION_TTL`] when it holds nothing but a pending sign-in (no token record, none of
 /// the app's own values).
 fn ttl_of(state: &HashMap<String, String>, ttl: &TimeDuration) -> TimeDuration {
-    let pending_only = state.keys().all(|key| {
-        [
-            StorageKey::SignInSession.as_str(),
-            crate::routes::RETURN_TO,
-            RENEWED_AT,
-            SLOT_KEY,
-        ]
-        .contains(&key.as_str())
-    });
+    let pending_only =
+        holds_only_a_pending_sign_in(state.keys().map(String::as_str), crate::routes::RETURN_TO);
     match TimeDuration::try_from(PENDING_SESSION_TTL) {
         Ok(soon) if pending_only => soon.min(*ttl),
         _ => *ttl,
@@ -287,6 +278,8 @@ pub(crate) fn write_back(auth: &Auth, session: &actix_session::Session) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use logto::web::prefetch::SLOT_KEY;
+    use logto::web::renewal::RENEWED_AT;
 
     #[test]
     fn only_a_session_holding_nothing_but_a_pending_sign_in_expires_soon() {

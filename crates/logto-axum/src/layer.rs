@@ -19,9 +19,8 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use crate::error::{Unrendered, wants_json};
 use crate::handle::{Logto, page_of};
 use crate::prefetch;
-use logto::StorageKey;
 use logto::web::prefetch::{Prefetched, SLOT_KEY};
-use logto::web::renewal::{PENDING_SESSION_TTL, RENEWED_AT};
+use logto::web::renewal::{PENDING_SESSION_TTL, holds_only_a_pending_sign_in};
 
 /// The name of the session cookie.
 pub(crate) const COOKIE_NAME: &str = "logto_session";
@@ -83,15 +82,10 @@ impl<Store> fmt::Debug for SessionStoreOf<Store> {
 /// Whether a session whose values are `record`'s holds nothing but a pending sign-in: no token
 /// record (not signed in), and none of the app's own values.
 fn pending_only(record: &Record) -> bool {
-    record.data.keys().all(|key| {
-        [
-            StorageKey::SignInSession.as_str(),
-            crate::routes::RETURN_TO,
-            RENEWED_AT,
-            SLOT_KEY,
-        ]
-        .contains(&key.as_str())
-    })
+    holds_only_a_pending_sign_in(
+        record.data.keys().map(String::as_str),
+        crate::routes::RETURN_TO,
+    )
 }
 
 /// Makes the session expire [`PENDING_SESSION_TTL`] from now at the latest.
@@ -296,7 +290,7 @@ mod tests {
         let soon = Duration::minutes(15);
         let pending = ["logto.sign_in_session", crate::routes::RETURN_TO, SLOT_KEY];
         assert!(kept_for(&pending).await <= soon);
-        assert!(kept_for(&[RENEWED_AT]).await <= soon);
+        assert!(kept_for(&[logto::web::renewal::RENEWED_AT]).await <= soon);
         for other in ["logto.tokens_ref", "cart"] {
             let keys = [&pending[..], &[other]].concat();
             assert!(kept_for(&keys).await > Duration::days(13), "{other}");

@@ -25,6 +25,30 @@ pub const RENEWED_AT: &str = "logto.renewed_at";
 /// never completed (a bot requesting the sign-in route) leave nothing in the store for long.
 pub const PENDING_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// Whether a session whose keys are `keys` holds nothing but a pending sign-in (and so expires
+/// after [`PENDING_SESSION_TTL`]): only Logto's own keys, the adapter's `return_to_key` (the
+/// pages to land on) among them, and no token record (not signed in) nor any value of the app.
+///
+/// ```
+/// use logto::web::renewal::holds_only_a_pending_sign_in;
+/// assert!(holds_only_a_pending_sign_in(["logto.sign_in_session", "app.return_to"], "app.return_to"));
+/// assert!(!holds_only_a_pending_sign_in(["logto.sign_in_session", "cart"], "app.return_to"));
+/// ```
+pub fn holds_only_a_pending_sign_in<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+    return_to_key: &str,
+) -> bool {
+    keys.into_iter().all(|key| {
+        [
+            crate::StorageKey::SignInSession.as_str(),
+            return_to_key,
+            RENEWED_AT,
+            super::prefetch::SLOT_KEY,
+        ]
+        .contains(&key)
+    })
+}
+
 /// Whether a signed-in session last renewed at `renewed_at` (Unix seconds; `None`: never, as
 /// for a session signed in before renewals were recorded) is due for renewal at `now`, given its
 /// `ttl`.
